@@ -1,0 +1,67 @@
+//! Runs one candidate command under limits and reports what happened.
+//!
+//! The candidate runs without a shell, in its own process group and network namespace, with a
+//! cleared environment (an allow-list; `WORKSAMPLE_*` never passes), stdin from `/dev/null`, a
+//! private `HOME`/`TMPDIR`, rlimits (`FSIZE`, `CORE`, `NPROC`, an `AS` backstop) and a watchdog
+//! that polls the whole process tree for wall time, summed RSS, process count and output volume.
+//! Whatever the candidate does, including double-forking daemons, nothing of its tree survives
+//! the run. This crate knows nothing about tasks or scoring.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use worksample_runner::{Limits, RunSpec, RunStatus, run};
+//!
+//! let spec = RunSpec::new(["python3", "solve.py", "--in={input}", "--out={output}"], "in", "out")
+//!     .with_limits(Limits { wall: Duration::from_secs(60), ..Limits::default() });
+//! let outcome = run(&spec)?;
+//! match outcome.status {
+//!     RunStatus::Completed { exit_code } => println!("exited with {exit_code}"),
+//!     other => println!("did not complete: {other:?}"),
+//! }
+//! # Ok::<(), worksample_runner::RunnerError>(())
+//! ```
+//!
+//! Linux only: other platforms get [`RunStatus::SpawnFailed`] with the reason.
+#![deny(missing_docs)]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "this crate is the one place that spawns candidate code"
+)]
+#![cfg_attr(
+    not(target_os = "linux"),
+    expect(
+        dead_code,
+        reason = "the non-Linux fallback uses none of the process-control helpers"
+    )
+)]
+
+#[cfg(target_os = "linux")]
+mod capture;
+mod error;
+mod outcome;
+#[cfg(target_os = "linux")]
+mod procfs;
+mod spec;
+
+#[cfg(target_os = "linux")]
+#[path = "unix.rs"]
+mod os;
+
+#[cfg(not(target_os = "linux"))]
+#[path = "other.rs"]
+mod os;
+
+pub use error::RunnerError;
+pub use outcome::{Captured, Isolation, NetworkIsolation, RunOutcome, RunStatus};
+pub use spec::{
+    EnvPolicy, INPUT_PLACEHOLDER, Limits, OUTPUT_PLACEHOLDER, RunSpec, SECRET_ENV_PREFIX,
+};
+
+/// Runs `spec` to completion and reports what happened.
+///
+/// Returns `Err` only for harness faults (the input directory is unreadable, the output or
+/// working directory cannot be created, procfs is missing...). Everything the candidate does,
+/// including not existing, is a [`RunStatus`].
+pub fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
+    os::run(spec)
+}

@@ -1,0 +1,862 @@
+//! Linux process control: spawning the candidate in its own process group with rlimits and a
+//! network namespace, the watchdog that polls the whole process tree for time, memory, process
+//! count and output, and the cleanup that kills and reaps every member of the tree.
+//!
+//! Tree membership: the main process's group, its descendants, and orphans re-parented to the
+//! harness. The harness process is a child subreaper (`PR_SET_CHILD_SUBREAPER`, set once), and so
+//! is every main candidate process: while the main process lives, orphans of its tree re-parent
+//! to it and stay its descendants, even after `setsid()`; once it exits they re-parent to the
+//! harness, where any child that is not a registered main process is a leftover and is killed
+//! and reaped. This assumes the runner is the only code in the process that spawns children,
+//! which clippy's `disallowed-methods` enforces for the workspace.
+
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::capture::{OutputBudget, Reader};
+use crate::error::RunnerError;
+use crate::outcome::{
+    Captured, Isolation, MemoryEvidence, NetworkIsolation, RunOutcome, RunStatus,
+    allocation_failure, signal_name,
+};
+use crate::procfs::{self, ProcStat};
+use crate::spec::{RunSpec, child_env, resolve_program, substitute};
+
+/// How often the watchdog looks at the tree; short enough to catch fast allocators early, long
+/// enough that a `/proc` walk every tick costs little.
+const POLL: Duration = Duration::from_millis(10);
+/// How long to wait for the capture threads once the tree is gone.
+const READER_DRAIN: Duration = Duration::from_secs(1);
+/// Upper bound on kill-and-rescan rounds, in case a member is stuck in uninterruptible sleep.
+const CLEANUP_ROUNDS: usize = 400;
+
+/// How the candidate is cut off from the network, decided once per harness process.
+#[derive(Debug, Clone)]
+enum NetMode {
+    /// `unshare(CLONE_NEWNET)`: works with `CAP_SYS_ADMIN` (root).
+    Namespace,
+    /// `unshare(CLONE_NEWUSER | CLONE_NEWNET)`: works unprivileged where user namespaces are on.
+    UserNamespace,
+    /// Neither works; the candidate keeps the harness's network.
+    Unavailable(String),
+}
+
+impl NetMode {
+    fn flags(&self) -> Option<libc::c_int> {
+        match self {
+            Self::Namespace => Some(libc::CLONE_NEWNET),
+            Self::UserNamespace => Some(libc::CLONE_NEWUSER | libc::CLONE_NEWNET),
+            Self::Unavailable(_) => None,
+        }
+    }
+
+    fn isolation(&self) -> NetworkIsolation {
+        match self {
+            Self::Namespace | Self::UserNamespace => NetworkIsolation::Applied,
+            Self::Unavailable(reason) => NetworkIsolation::Unavailable {
+                reason: reason.clone(),
+            },
+        }
+    }
+}
+
+/// Process-wide state. Spawning and every tree scan happen under its lock, so a scan never sees
+/// a freshly forked main process before it is registered and mistakes it for a leftover.
+#[derive(Debug)]
+struct Harness {
+    pid: i32,
+    net: NetMode,
+    main_processes: HashSet<i32>,
+    active_runs: usize,
+}
+
+static HARNESS: LazyLock<Mutex<Harness>> = LazyLock::new(|| {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on this process. If it fails
+    // (very old kernels), orphans go to init instead and only the group kill reaches them.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    Mutex::new(Harness {
+        pid,
+        net: probe_network(),
+        main_processes: HashSet::new(),
+        active_runs: 0,
+    })
+});
+
+fn harness() -> MutexGuard<'static, Harness> {
+    HARNESS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Decides the network mode before any candidate is spawned, so the reported isolation is
+/// truthful: a forked child tries each `unshare` and reports its errno as its exit code.
+fn probe_network() -> NetMode {
+    let direct = probe_unshare(libc::CLONE_NEWNET);
+    let Err(direct) = direct else {
+        return NetMode::Namespace;
+    };
+    match probe_unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) {
+        Ok(()) => NetMode::UserNamespace,
+        Err(user) => NetMode::Unavailable(format!(
+            "unshare(CLONE_NEWNET) failed: {direct}; unshare(CLONE_NEWUSER|CLONE_NEWNET) failed: {user}"
+        )),
+    }
+}
+
+fn probe_unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: the child only calls unshare, reads errno and calls _exit, all async-signal-safe,
+    // so forking a multi-threaded process is sound here.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: see above; this is the single-threaded child.
+        unsafe {
+            let code = if libc::unshare(flags) == 0 {
+                0
+            } else {
+                *libc::__errno_location()
+            };
+            libc::_exit(code);
+        }
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child with a valid status pointer.
+        let rc = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+        if rc == pid {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        Ok(())
+    } else if libc::WIFEXITED(status) {
+        Err(io::Error::from_raw_os_error(libc::WEXITSTATUS(status)))
+    } else {
+        Err(io::Error::other("probe process died"))
+    }
+}
+
+/// Keeps a main process registered (and the run counted) until the run ends, on every path.
+struct Registration {
+    pid: i32,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut state = harness();
+        state.main_processes.remove(&self.pid);
+        state.active_runs -= 1;
+    }
+}
+
+/// Why the watchdog ended the run.
+#[derive(Debug, Clone, Copy)]
+enum KillReason {
+    Timeout(Duration),
+    Memory { limit: u64, peak: u64 },
+    Processes(u64),
+    Output,
+}
+
+/// Running totals over the whole run.
+#[derive(Debug, Default)]
+struct Usage {
+    peak_rss: u64,
+    peak_virtual: u64,
+    polled_cpu_ticks: u64,
+    reaped_cpu: Duration,
+    max_ru_maxrss: u64,
+}
+
+impl Usage {
+    fn add_rusage(&mut self, usage: &libc::rusage) {
+        let time = |t: libc::timeval| {
+            Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+                + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+        };
+        self.reaped_cpu += time(usage.ru_utime) + time(usage.ru_stime);
+        // ru_maxrss is in KiB on Linux (getrusage(2)).
+        let maxrss = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
+        self.max_ru_maxrss = self.max_ru_maxrss.max(maxrss);
+    }
+}
+
+/// A live view of the tree from one scan.
+#[derive(Debug, Default)]
+struct TreeSample {
+    live: u64,
+    rss: u64,
+}
+
+/// Runs the spec; see [`crate::run`].
+pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
+    let proc_self = Path::new("/proc/self/stat");
+    fs::read_to_string(proc_self).map_err(|source| RunnerError::Procfs {
+        path: proc_self.to_owned(),
+        source,
+    })?;
+    let cwd = std::env::current_dir().map_err(|source| RunnerError::Absolute {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    let absolute = |path: &Path| {
+        std::path::absolute(path).map_err(|source| RunnerError::Absolute {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let input = absolute(&spec.input)?;
+    fs::read_dir(&input).map_err(|source| RunnerError::Input {
+        path: input.clone(),
+        source,
+    })?;
+    let output = absolute(&spec.output)?;
+    fs::create_dir_all(&output).map_err(|source| RunnerError::OutputDir {
+        path: output.clone(),
+        source,
+    })?;
+
+    // Dropping `_temp` at the end of this function removes the temporary workdir.
+    let (_temp, workdir) = match &spec.workdir {
+        Some(dir) => (None, absolute(dir)?),
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("worksample-run-")
+                .tempdir()
+                .map_err(|source| RunnerError::TempDir {
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+            let path = temp.path().to_owned();
+            (Some(temp), path)
+        }
+    };
+    let home = workdir.join("home");
+    let tmp = workdir.join("tmp");
+    for dir in [&workdir, &home, &tmp] {
+        fs::create_dir_all(dir).map_err(|source| RunnerError::Workdir {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+
+    let input_read_only = make_read_only(&input);
+    let env = child_env(&spec.env, |name| std::env::var_os(name), &home, &tmp);
+    let argv = substitute(&spec.argv, &input, &output);
+    let net = harness().net.clone();
+    let isolation = Isolation {
+        network: net.isolation(),
+        env_cleared: true,
+        input_read_only,
+    };
+    let spawn_failed = |reason: String| RunOutcome {
+        status: RunStatus::SpawnFailed { reason },
+        wall: Duration::ZERO,
+        cpu: Duration::ZERO,
+        peak_rss_bytes: 0,
+        stdout: Captured::default(),
+        stderr: Captured::default(),
+        isolation: isolation.clone(),
+    };
+
+    let Some((arg0, args)) = argv.split_first() else {
+        return Ok(spawn_failed("the command is empty".to_owned()));
+    };
+    let start_dir = match &spec.cwd {
+        Some(dir) => absolute(dir)?,
+        None => workdir.clone(),
+    };
+    let program = match resolve_program(arg0, path_of(&env), &cwd) {
+        Ok(program) => program,
+        Err(reason) => return Ok(spawn_failed(reason)),
+    };
+
+    let mut command = Command::new(&program);
+    command
+        .arg0(arg0)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str())))
+        .current_dir(&start_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let setup = ChildSetup::new(spec, net.flags());
+    // SAFETY: the closure runs between fork and exec and only makes raw syscalls (getrlimit,
+    // setrlimit, prctl, getppid, unshare) on values computed before the fork; it allocates
+    // nothing and takes no locks.
+    unsafe { command.pre_exec(move || setup.apply()) };
+
+    let start = Instant::now();
+    let (mut child, registration) = {
+        let mut state = harness();
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(err) => {
+                return Ok(spawn_failed(format!(
+                    "cannot start `{}`: {err}",
+                    program.display()
+                )));
+            }
+        };
+        let pid = i32::try_from(child.id()).expect("Linux pids fit in i32");
+        state.main_processes.insert(pid);
+        state.active_runs += 1;
+        (child, Registration { pid })
+    };
+    let pid = registration.pid;
+
+    let budget = Arc::new(OutputBudget::new(spec.limits.max_output_bytes));
+    let capacity = spec.limits.capture_bytes;
+    let stdout_pipe = child
+        .stdout
+        .take()
+        .expect("stdout was configured as a pipe");
+    let stderr_pipe = child
+        .stderr
+        .take()
+        .expect("stderr was configured as a pipe");
+    let readers = Reader::spawn("stdout", stdout_pipe, capacity, Arc::clone(&budget))
+        .map_err(|source| RunnerError::CaptureThread {
+            stream: "stdout",
+            source,
+        })
+        .and_then(|out| {
+            Reader::spawn("stderr", stderr_pipe, capacity, Arc::clone(&budget))
+                .map(|err| (out, err))
+                .map_err(|source| RunnerError::CaptureThread {
+                    stream: "stderr",
+                    source,
+                })
+        });
+    let (stdout_reader, stderr_reader) = match readers {
+        Ok(pair) => pair,
+        Err(err) => {
+            let mut usage = Usage::default();
+            kill_group(pid, libc::SIGKILL);
+            wait_blocking(pid, &mut usage);
+            cleanup(pid, &mut usage);
+            return Err(err);
+        }
+    };
+
+    let mut usage = Usage::default();
+    let mut watch = Watch {
+        pid,
+        spec,
+        budget: &budget,
+        usage: &mut usage,
+        start,
+    };
+    let ended = watch.until_exit_or_limit();
+    let wall = start.elapsed();
+    cleanup(pid, &mut usage);
+    drop(registration);
+
+    let drain_deadline = Instant::now() + READER_DRAIN;
+    while !(stdout_reader.is_finished() && stderr_reader.is_finished())
+        && Instant::now() < drain_deadline
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let stdout = stdout_reader.finish();
+    let stderr = stderr_reader.finish();
+
+    let status = classify(ended, spec, &budget, &usage, &stderr);
+    let cpu = usage
+        .reaped_cpu
+        .max(ticks_to_duration(usage.polled_cpu_ticks));
+    Ok(RunOutcome {
+        status,
+        wall,
+        cpu,
+        peak_rss_bytes: usage.peak_rss.max(usage.max_ru_maxrss),
+        stdout,
+        stderr,
+        isolation,
+    })
+}
+
+/// How the main process ended, before classification.
+#[derive(Debug, Clone, Copy)]
+enum Ended {
+    /// It exited or was signalled by someone else; the raw `wait` status.
+    ByItself(libc::c_int),
+    /// The watchdog killed the tree.
+    Killed(KillReason),
+}
+
+fn classify(
+    ended: Ended,
+    spec: &RunSpec,
+    budget: &OutputBudget,
+    usage: &Usage,
+    stderr: &Captured,
+) -> RunStatus {
+    let status = match ended {
+        Ended::Killed(KillReason::Timeout(after)) => return RunStatus::TimedOut { after },
+        Ended::Killed(KillReason::Memory { limit, peak }) => {
+            return RunStatus::MemoryLimit {
+                limit_bytes: limit,
+                peak_bytes: peak,
+            };
+        }
+        Ended::Killed(KillReason::Processes(limit)) => return RunStatus::ProcessLimit { limit },
+        Ended::Killed(KillReason::Output) => {
+            return RunStatus::OutputLimit {
+                limit_bytes: spec.limits.max_output_bytes,
+            };
+        }
+        Ended::ByItself(status) => status,
+    };
+    // The candidate may finish before the watchdog's next tick noticed the flood; the output was
+    // still over the limit.
+    if budget.exceeded() {
+        return RunStatus::OutputLimit {
+            limit_bytes: spec.limits.max_output_bytes,
+        };
+    }
+    let memory_failure = || {
+        let limit_bytes = spec.limits.memory_bytes?;
+        let evidence = MemoryEvidence {
+            limit_bytes,
+            peak_rss_bytes: usage.peak_rss.max(usage.max_ru_maxrss),
+            peak_virtual_bytes: usage.peak_virtual,
+        };
+        allocation_failure(&stderr.tail_lossy(), evidence).map(|peak_bytes| {
+            RunStatus::MemoryLimit {
+                limit_bytes,
+                peak_bytes,
+            }
+        })
+    };
+    if libc::WIFSIGNALED(status) {
+        let signal = libc::WTERMSIG(status);
+        if signal == libc::SIGXFSZ {
+            return RunStatus::FileSizeLimit;
+        }
+        if signal == libc::SIGABRT {
+            if let Some(memory) = memory_failure() {
+                return memory;
+            }
+        }
+        return RunStatus::Signaled {
+            signal,
+            name: signal_name(signal),
+        };
+    }
+    let exit_code = libc::WEXITSTATUS(status);
+    if exit_code != 0 {
+        if let Some(memory) = memory_failure() {
+            return memory;
+        }
+    }
+    RunStatus::Completed { exit_code }
+}
+
+/// The watchdog over one run.
+struct Watch<'a> {
+    pid: i32,
+    spec: &'a RunSpec,
+    budget: &'a OutputBudget,
+    usage: &'a mut Usage,
+    start: Instant,
+}
+
+impl Watch<'_> {
+    /// Polls until the main process ends by itself or a limit is hit; in the latter case the
+    /// tree has been terminated and the main process reaped when this returns.
+    fn until_exit_or_limit(&mut self) -> Ended {
+        let limits = &self.spec.limits;
+        let reason = loop {
+            if let Some(status) = try_wait(self.pid, self.usage) {
+                return Ended::ByItself(status);
+            }
+            if self.budget.exceeded() {
+                break KillReason::Output;
+            }
+            let elapsed = self.start.elapsed();
+            if elapsed >= limits.wall {
+                break KillReason::Timeout(elapsed);
+            }
+            let sample = self.sample(true);
+            if let Some(limit) = limits.memory_bytes.filter(|&limit| sample.rss > limit) {
+                break KillReason::Memory {
+                    limit,
+                    peak: self.usage.peak_rss,
+                };
+            }
+            if let Some(limit) = limits.max_processes.filter(|&limit| sample.live > limit) {
+                break KillReason::Processes(limit);
+            }
+            std::thread::sleep(POLL);
+        };
+        if let KillReason::Timeout(_) = reason {
+            self.terminate_gracefully();
+        }
+        kill_group(self.pid, libc::SIGKILL);
+        kill_members(self.pid, libc::SIGKILL);
+        wait_blocking(self.pid, self.usage);
+        Ended::Killed(reason)
+    }
+
+    /// SIGTERM to the group and every descendant, then up to `grace` for the main process to go.
+    fn terminate_gracefully(&mut self) {
+        kill_group(self.pid, libc::SIGTERM);
+        kill_members(self.pid, libc::SIGTERM);
+        let deadline = Instant::now() + self.spec.limits.grace;
+        while Instant::now() < deadline {
+            if self.sample(false).live == 0 {
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Scans the tree and updates the peaks. `adopt_when_alone`: count orphans adopted by the
+    /// harness as ours when no other run is active (with concurrent runs they cannot be
+    /// attributed, and are killed by whichever run cleans up next).
+    fn sample(&mut self, adopt_when_alone: bool) -> TreeSample {
+        let state = harness();
+        let adopt = adopt_when_alone && state.active_runs == 1;
+        let Ok(all) = procfs::snapshot() else {
+            return TreeSample::default();
+        };
+        let members = procfs::tree_members(&all, self.pid, self.pid, |stat| {
+            adopt && is_leftover(&state, stat)
+        });
+        drop(state);
+        let page = page_size();
+        let mut sample = TreeSample::default();
+        let mut cpu_ticks = 0;
+        for stat in members.iter().filter(|stat| !stat.is_zombie()) {
+            sample.live += 1;
+            sample.rss += stat.rss_pages * page;
+            cpu_ticks += stat.cpu_ticks;
+            self.usage.peak_virtual = self.usage.peak_virtual.max(stat.vsize);
+        }
+        self.usage.peak_rss = self.usage.peak_rss.max(sample.rss);
+        self.usage.polled_cpu_ticks = self.usage.polled_cpu_ticks.max(cpu_ticks);
+        sample
+    }
+}
+
+/// A child of the harness that no run is waiting for: a leftover of a finished main process.
+fn is_leftover(state: &Harness, stat: &ProcStat) -> bool {
+    stat.ppid == state.pid && !state.main_processes.contains(&stat.pid)
+}
+
+/// Sends `signal` to every current member of the tree of `pid` (descendants, group members and
+/// adopted leftovers), so that processes that left the group with `setsid()` are reached too.
+fn kill_members(pid: i32, signal: libc::c_int) {
+    let state = harness();
+    let Ok(all) = procfs::snapshot() else { return };
+    for stat in procfs::tree_members(&all, pid, pid, |stat| is_leftover(&state, stat)) {
+        if !stat.is_zombie() {
+            // SAFETY: kill has no memory-safety preconditions; the pid was a tree member in the
+            // scan just made under the lock that also guards spawning.
+            unsafe { libc::kill(stat.pid, signal) };
+        }
+    }
+}
+
+/// After the main process is reaped: kill and reap whatever is left of its tree, until nothing
+/// remains, so that no background grandchild outlives the run.
+fn cleanup(pid: i32, usage: &mut Usage) {
+    for _ in 0..CLEANUP_ROUNDS {
+        kill_group(pid, libc::SIGKILL);
+        let state = harness();
+        let Ok(all) = procfs::snapshot() else { return };
+        // The main pid is reaped, so it may be reused: match only the group (whose id cannot be
+        // reused while a member exists) and leftovers adopted by the harness.
+        let members = procfs::tree_members(&all, -1, pid, |stat| is_leftover(&state, stat));
+        if members.is_empty() {
+            return;
+        }
+        for stat in &members {
+            if !stat.is_zombie() {
+                // SAFETY: as in `kill_members`.
+                unsafe { libc::kill(stat.pid, libc::SIGKILL) };
+            }
+        }
+        let adopted: Vec<i32> = members
+            .iter()
+            .filter(|stat| stat.ppid == state.pid)
+            .map(|stat| stat.pid)
+            .collect();
+        drop(state);
+        for orphan in adopted {
+            try_wait(orphan, usage);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn kill_group(pgid: i32, signal: libc::c_int) {
+    // SAFETY: killpg has no memory-safety preconditions; ESRCH (group gone) is expected.
+    unsafe { libc::killpg(pgid, signal) };
+}
+
+/// Reaps `pid` if it has ended, adding its rusage; returns its wait status.
+fn try_wait(pid: i32, usage: &mut Usage) -> Option<libc::c_int> {
+    wait4(pid, libc::WNOHANG, usage)
+}
+
+/// Reaps `pid`, waiting for it (it has been sent SIGKILL).
+fn wait_blocking(pid: i32, usage: &mut Usage) -> Option<libc::c_int> {
+    wait4(pid, 0, usage)
+}
+
+fn wait4(pid: i32, flags: libc::c_int, usage: &mut Usage) -> Option<libc::c_int> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; all-zero is a valid value.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: valid pointers to locals; waits only for the given pid, never for -1, so the
+        // status of another run's process is never stolen.
+        let rc = unsafe { libc::wait4(pid, &raw mut status, flags, &raw mut rusage) };
+        if rc == pid {
+            usage.add_rusage(&rusage);
+            return Some(status);
+        }
+        if rc == 0 {
+            return None;
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            // ECHILD: not our child (any more); nothing to reap.
+            return None;
+        }
+    }
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).unwrap_or(4096)
+}
+
+fn ticks_to_duration(ticks: u64) -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()
+        .filter(|&hz| hz > 0)
+        .unwrap_or(100);
+    Duration::from_secs(ticks / per_second)
+        + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second)
+}
+
+/// Removes the write bits from every file and directory under `root` (symlinks are skipped).
+/// Best effort: returns whether every change succeeded. Root ignores mode bits, which is why
+/// graders never trust the input directory after a run and regenerate fixtures from the seed.
+fn make_read_only(root: &Path) -> bool {
+    let mut ok = true;
+    let mut stack = vec![root.to_owned()];
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            ok = false;
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        if meta.is_dir() {
+            match fs::read_dir(&path) {
+                Ok(entries) => stack.extend(entries.flatten().map(|entry| entry.path())),
+                Err(_) => ok = false,
+            }
+        }
+        let mut permissions = meta.permissions();
+        permissions.set_mode(permissions.mode() & !0o222);
+        ok &= fs::set_permissions(&path, permissions).is_ok();
+    }
+    ok
+}
+
+/// Limits applied in the child between fork and exec, computed beforehand in the parent.
+#[derive(Debug, Clone, Copy)]
+struct ChildSetup {
+    parent: libc::pid_t,
+    file_bytes: Option<u64>,
+    address_space: Option<u64>,
+    processes: Option<u64>,
+    unshare: Option<libc::c_int>,
+}
+
+impl ChildSetup {
+    fn new(spec: &RunSpec, unshare: Option<libc::c_int>) -> Self {
+        let limits = &spec.limits;
+        // SAFETY: getpid and geteuid have no preconditions.
+        let (parent, euid) = unsafe { (libc::getpid(), libc::geteuid()) };
+        // RLIMIT_NPROC counts every process of the user, not of the tree, and root ignores it;
+        // so it is only a backstop above what the user already runs. The tree count in the
+        // watchdog is the real limit.
+        let processes = limits
+            .max_processes
+            .filter(|_| euid != 0)
+            .map(|limit| limit + processes_of_user(euid));
+        Self {
+            parent,
+            file_bytes: limits.max_file_bytes,
+            address_space: limits.memory_bytes.map(|bytes| bytes.saturating_mul(4)),
+            processes,
+            unshare,
+        }
+    }
+
+    /// Runs in the forked child: only async-signal-safe syscalls.
+    fn apply(&self) -> io::Result<()> {
+        set_rlimit(libc::RLIMIT_CORE, 0)?;
+        if let Some(bytes) = self.file_bytes {
+            set_rlimit(libc::RLIMIT_FSIZE, bytes)?;
+        }
+        if let Some(bytes) = self.address_space {
+            set_rlimit(libc::RLIMIT_AS, bytes)?;
+        }
+        if let Some(count) = self.processes {
+            set_rlimit(libc::RLIMIT_NPROC, count)?;
+        }
+        // SAFETY: prctl and getppid are plain syscalls.
+        unsafe {
+            // The death signal fires when the spawning thread exits; `run` keeps that thread
+            // until the tree is gone, so this only matters if the harness itself dies.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The harness may have died before PDEATHSIG was armed.
+            if libc::getppid() != self.parent {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            // Orphans of the candidate's tree re-parent to the main process while it lives.
+            if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if let Some(flags) = self.unshare {
+                if libc::unshare(flags) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sets soft and hard limit to `value`, never above the current hard limit (raising it needs
+/// privileges, and the candidate must not be able to raise the soft limit back).
+fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+    let mut current = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid pointer to a local; plain syscalls.
+    unsafe {
+        if libc::getrlimit(resource, &raw mut current) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let value = value.min(current.rlim_max);
+        let wanted = libc::rlimit {
+            rlim_cur: value,
+            rlim_max: value,
+        };
+        if libc::setrlimit(resource, &raw const wanted) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// How many processes `uid` owns now (the owner of `/proc/<pid>` is the process's uid).
+fn processes_of_user(uid: libc::uid_t) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    let count = entries
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .filter(|entry| entry.metadata().is_ok_and(|meta| meta.uid() == uid))
+        .count();
+    u64::try_from(count).unwrap_or(u64::MAX)
+}
+
+/// The value of `PATH` in the child environment: where `argv[0]` is looked up.
+fn path_of(env: &[(OsString, OsString)]) -> Option<&OsStr> {
+    env.iter()
+        .find(|(name, _)| name == "PATH")
+        .map(|(_, value)| value.as_os_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_convert_with_the_clock_rate() {
+        // SAFETY: sysconf has no preconditions.
+        let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).expect("positive");
+        assert_eq!(ticks_to_duration(hz * 3), Duration::from_secs(3));
+        assert_eq!(ticks_to_duration(hz / 2), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn the_network_probe_finds_a_namespace_as_root_or_gives_a_reason() {
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        match probe_network() {
+            NetMode::Namespace => {}
+            NetMode::UserNamespace => assert!(!root, "root can unshare the network directly"),
+            NetMode::Unavailable(reason) => {
+                assert!(!root, "root can unshare the network: {reason}");
+                assert!(
+                    reason.contains("unshare(CLONE_NEWUSER|CLONE_NEWNET)"),
+                    "{reason}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn read_only_walk_clears_write_bits_below_the_root() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let nested = dir.path().join("a/b");
+        fs::create_dir_all(&nested).expect("create nested");
+        fs::write(nested.join("f.dcm"), b"x").expect("write file");
+        assert!(make_read_only(dir.path()));
+        for path in [dir.path().to_owned(), nested.clone(), nested.join("f.dcm")] {
+            let mode = fs::metadata(&path).expect("metadata").permissions().mode();
+            assert_eq!(mode & 0o222, 0, "{}", path.display());
+        }
+        // Give the write bits back so the temp dir can be removed by a non-root user too.
+        for path in [dir.path().to_owned(), dir.path().join("a"), nested] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("restore");
+        }
+    }
+
+    #[test]
+    fn path_lookup_reads_only_path() {
+        let env = [
+            (OsString::from("LANG"), OsString::from("C")),
+            (OsString::from("PATH"), OsString::from("/bin")),
+        ];
+        assert_eq!(path_of(&env), Some(OsStr::new("/bin")));
+    }
+}
