@@ -1,0 +1,147 @@
+//! What a task's grader hands to the rubric: a score in 0..=1 and evidence per criterion, plus
+//! optional cards (such as a trap card) that assessors debrief from.
+//!
+//! Graders measure; they never weigh, cap or format. Weights, gates, levels and visibility are
+//! applied by [`crate::score`] so that an assessor's edited rubric changes them without code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::CriterionId;
+
+/// A fraction in 0..=1. Construction clamps, and maps NaN to 0, so a grader bug can never
+/// award more than full marks or produce a score JSON cannot carry.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Score(f64);
+
+impl Score {
+    /// Full marks.
+    pub const FULL: Score = Score(1.0);
+    /// No marks.
+    pub const ZERO: Score = Score(0.0);
+
+    /// A score from a fraction, clamped to 0..=1 (NaN becomes 0).
+    pub fn new(fraction: f64) -> Self {
+        if fraction.is_nan() {
+            Score(0.0)
+        } else {
+            Score(fraction.clamp(0.0, 1.0))
+        }
+    }
+
+    /// `part / whole`, or full marks when there was nothing to get right (`whole == 0`).
+    pub fn ratio(part: usize, whole: usize) -> Self {
+        if whole == 0 {
+            Score::FULL
+        } else {
+            Score::new(part as f64 / whole as f64)
+        }
+    }
+
+    /// The fraction.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// One piece of evidence: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// The file the finding is about, relative to the fixtures or submission folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Where inside it, e.g. an attribute path `(0040,0275)[0]>(0010,0010)` or a JSON pointer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// What is wrong, in one sentence.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding with only a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            file: None,
+            location: None,
+            message: message.into(),
+        }
+    }
+
+    /// Sets the file.
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Sets the location inside the file.
+    pub fn at(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
+        self
+    }
+}
+
+/// A grader's measurement of one criterion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionGrade {
+    /// The rubric criterion this measures.
+    pub id: CriterionId,
+    /// The measured score.
+    pub score: Score,
+    /// One line saying what was measured, e.g. "41 of 44 volumes exactly right (F1 0.95)".
+    pub summary: String,
+    /// Evidence, most important first. The rubric caps how many are shown.
+    pub findings: Vec<Finding>,
+}
+
+impl CriterionGrade {
+    /// A measurement with no findings.
+    pub fn new(id: impl Into<CriterionId>, score: Score, summary: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            score,
+            summary: summary.into(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// Adds findings.
+    pub fn with_findings(mut self, findings: Vec<Finding>) -> Self {
+        self.findings = findings;
+        self
+    }
+}
+
+/// A checklist assessors debrief from, e.g. each planted trap and whether it was handled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Card {
+    /// Title, e.g. "Trap card".
+    pub title: String,
+    /// One row per item.
+    pub rows: Vec<CardRow>,
+}
+
+/// One row of a [`Card`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardRow {
+    /// What was planted or checked.
+    pub name: String,
+    /// Whether the submission handled it.
+    pub handled: bool,
+    /// Evidence in a few words.
+    pub detail: String,
+}
+
+/// Everything a grader measured for one submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grade {
+    /// One entry per rubric criterion, in any order.
+    pub criteria: Vec<CriterionGrade>,
+    /// Debrief cards.
+    pub cards: Vec<Card>,
+    /// Problems with the submission as a whole (missing output file, schema errors), shown
+    /// above the criteria. A non-empty list does not by itself change any score.
+    pub notes: Vec<String>,
+}

@@ -1,0 +1,255 @@
+//! Renderings of a [`crate::Report`]: terminal text, JSON (and its published JSON Schema),
+//! Markdown for pull-request comments and job summaries, and JUnit XML for CI test views.
+//!
+//! Every renderer is a pure function of the report: no clock, no environment, no IO, so the
+//! same report always renders to the same bytes and snapshots stay stable. The CLI decides
+//! where the text goes and whether the terminal gets colour.
+//!
+//! Shared wording lives here so that all formats say the same thing. In particular no format
+//! ever claims that "all" criteria passed while some criteria are hidden: candidates were
+//! confused by exactly that wording in Otter (harness research §0.5, §6.7), so the tally always
+//! names the hidden criteria instead.
+
+use crate::{
+    Audience, CriterionReport, Finding, Report, RunStatusKind, SeedInfo, Status, Verdict,
+    Visibility,
+};
+
+mod json;
+mod junit;
+mod markdown;
+mod terminal;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use json::{SCHEMA_JSON, json};
+pub use junit::{junit, junit_many};
+pub use markdown::{MarkdownOptions, markdown};
+pub use terminal::{Style, terminal};
+
+/// A number of points or seconds with at most two decimals and no trailing zeros: `7.5`, `10`.
+fn num(x: f64) -> String {
+    let s = format!("{x:.2}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s.as_str()
+    };
+    if s == "-0" {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `points/max` of a criterion or total.
+fn points(points: f64, max: f64) -> String {
+    format!("{}/{}", num(points), num(max))
+}
+
+/// Bytes as MiB with one decimal, the unit limits are written in.
+fn mib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The seed as people read it: the value, or that it is hidden with the commitment's start.
+fn seed_text(seed: &SeedInfo) -> String {
+    match seed {
+        SeedInfo::Public { value } => format!("seed {value}"),
+        SeedInfo::Hidden { commitment } => {
+            let short: String = commitment.chars().take(12).collect();
+            if short.len() < commitment.len() {
+                format!("hidden seed (commitment {short}…)")
+            } else {
+                format!("hidden seed (commitment {short})")
+            }
+        }
+    }
+}
+
+/// How the candidate's command ended, in words.
+fn run_status_text(kind: RunStatusKind) -> &'static str {
+    match kind {
+        RunStatusKind::Completed => "completed",
+        RunStatusKind::TimedOut => "timed out",
+        RunStatusKind::Killed => "killed",
+        RunStatusKind::MemoryLimit => "memory limit exceeded",
+        RunStatusKind::ProcessLimit => "process limit exceeded",
+        RunStatusKind::OutputLimit => "output limit exceeded",
+        RunStatusKind::FileSizeLimit => "file size limit exceeded",
+        RunStatusKind::SpawnFailed => "could not be started",
+        RunStatusKind::NotRun => "not run",
+    }
+}
+
+/// The serde name of a run status, used as a machine-readable type in JUnit.
+fn run_status_id(kind: RunStatusKind) -> &'static str {
+    match kind {
+        RunStatusKind::Completed => "completed",
+        RunStatusKind::TimedOut => "timed_out",
+        RunStatusKind::Killed => "killed",
+        RunStatusKind::MemoryLimit => "memory_limit",
+        RunStatusKind::ProcessLimit => "process_limit",
+        RunStatusKind::OutputLimit => "output_limit",
+        RunStatusKind::FileSizeLimit => "file_size_limit",
+        RunStatusKind::SpawnFailed => "spawn_failed",
+        RunStatusKind::NotRun => "not_run",
+    }
+}
+
+/// Whether the run ended on its own terms. A completed run with a non-zero exit code did
+/// complete (the criteria say what that cost); `not_run` graded an existing output, which is
+/// not a failure of the run either.
+fn run_completed(kind: RunStatusKind) -> bool {
+    match kind {
+        RunStatusKind::Completed | RunStatusKind::NotRun => true,
+        RunStatusKind::TimedOut
+        | RunStatusKind::Killed
+        | RunStatusKind::MemoryLimit
+        | RunStatusKind::ProcessLimit
+        | RunStatusKind::OutputLimit
+        | RunStatusKind::FileSizeLimit
+        | RunStatusKind::SpawnFailed => false,
+    }
+}
+
+/// `pass`, `partial` or `fail`, as in the JSON.
+fn status_id(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "pass",
+        Status::Partial => "partial",
+        Status::Fail => "fail",
+    }
+}
+
+/// Whether this criterion's findings are withheld from the report's reader.
+fn findings_withheld(report: &Report, c: &CriterionReport) -> bool {
+    match (report.audience, c.visibility) {
+        (Audience::Candidate, Visibility::Hidden) => true,
+        (Audience::Candidate, Visibility::Visible)
+        | (Audience::Assessor, Visibility::Visible | Visibility::Hidden) => false,
+    }
+}
+
+/// The line shown instead of, or after, a criterion's findings when some are not in the report:
+/// "findings hidden until review (N)" or "… and N more". `None` when nothing was left out.
+fn omitted_line(report: &Report, c: &CriterionReport) -> Option<String> {
+    if findings_withheld(report, c) {
+        Some(format!(
+            "findings hidden until review ({})",
+            c.findings_omitted
+        ))
+    } else if c.findings_omitted > 0 {
+        Some(format!("… and {} more", c.findings_omitted))
+    } else {
+        None
+    }
+}
+
+/// `file: location: message`, leaving out the parts a finding lacks.
+fn finding_text(f: &Finding) -> String {
+    let mut parts: Vec<&str> = Vec::with_capacity(3);
+    if let Some(file) = &f.file {
+        parts.push(file);
+    }
+    if let Some(location) = &f.location {
+        parts.push(location);
+    }
+    parts.push(&f.message);
+    parts.join(": ")
+}
+
+/// "3 passed, 1 partial, 1 failed", plus the hidden criteria when there are any: never
+/// "all passed" while some criteria are hidden (harness research §6.7).
+fn tally(report: &Report) -> String {
+    let (mut pass, mut partial, mut fail) = (0usize, 0usize, 0usize);
+    for c in &report.criteria {
+        match c.status {
+            Status::Pass => pass += 1,
+            Status::Partial => partial += 1,
+            Status::Fail => fail += 1,
+        }
+    }
+    let mut text = format!("{pass} passed, {partial} partial, {fail} failed");
+    let hidden = report
+        .criteria
+        .iter()
+        .filter(|c| c.visibility == Visibility::Hidden)
+        .count();
+    if hidden > 0 {
+        let noun = if hidden == 1 { "criterion" } else { "criteria" };
+        match report.audience {
+            Audience::Candidate => {
+                text.push_str(&format!(
+                    "; {hidden} hidden {noun}, findings shown after review"
+                ));
+            }
+            Audience::Assessor => {
+                text.push_str(&format!(
+                    "; {hidden} hidden {noun} (findings not shown to candidates)"
+                ));
+            }
+        }
+    }
+    text
+}
+
+/// The verdict in words, with the threshold it was judged against.
+fn verdict_text(report: &Report) -> String {
+    let threshold = report.threshold.map(num);
+    match (report.verdict, threshold) {
+        (Verdict::Unjudged, _) => "unjudged (no threshold given)".to_owned(),
+        (Verdict::Pass, Some(t)) => format!("pass (threshold {t}%)"),
+        (Verdict::Fail, Some(t)) => format!("fail (threshold {t}%)"),
+        (Verdict::Pass, None) => "pass".to_owned(),
+        (Verdict::Fail, None) => "fail".to_owned(),
+    }
+}
+
+/// Keeps only characters that cannot restyle a terminal or reorder text: control characters
+/// (ESC starts ANSI sequences, C1 controls are alternative introducers) are dropped, and
+/// bidirectional overrides (the "Trojan Source" trick, CVE-2021-42574) are dropped too.
+/// Line breaks and tabs become spaces, since every caller wants one line.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() || is_bidi_control(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Unicode bidirectional embedding, override and isolate controls (UAX #9 §2).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_drop_trailing_zeros() {
+        assert_eq!(num(10.0), "10");
+        assert_eq!(num(7.5), "7.5");
+        assert_eq!(num(2.0 / 3.0), "0.67");
+        assert_eq!(num(-0.0001), "0");
+        assert_eq!(num(100.0), "100");
+    }
+
+    #[test]
+    fn one_line_strips_escapes_and_bidi_controls() {
+        assert_eq!(one_line("a\x1b[31mred\u{202E}x\ny\u{9b}"), "a[31mredx y");
+    }
+
+    #[test]
+    fn tally_names_hidden_criteria_instead_of_claiming_all_passed() {
+        let report = fixtures::good();
+        let text = tally(&report.clone().for_candidate());
+        assert!(text.contains("1 hidden criterion"), "{text}");
+        assert!(!text.contains("all"), "{text}");
+        assert!(tally(&report).contains("not shown to candidates"));
+    }
+}

@@ -1,0 +1,309 @@
+//! Turns a grader's [`Grade`] into a [`Report`]: weights, gates, levels, finding caps, verdict.
+//!
+//! Order of operations: each criterion earns `score × weight`; then every closed gate caps its
+//! category at `cap × category maximum`, scaling that category's criteria down in proportion so
+//! the evidence of where points were lost stays visible per criterion.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    Audience, CriterionReport, GateHit, Grade, Report, RubricError, RubricSpec, RunSummary,
+    SeedInfo, Status, TaskRef, Total, Verdict, report::REPORT_SCHEMA,
+};
+
+/// Everything about a run the rubric needs besides the grade.
+#[derive(Debug, Clone)]
+pub struct ReportContext {
+    /// Version of the harness binary.
+    pub harness_version: String,
+    /// The task graded.
+    pub task: TaskRef,
+    /// Fixture profile.
+    pub profile: String,
+    /// Seed or commitment.
+    pub seed: SeedInfo,
+    /// Candidate id, when known.
+    pub candidate: Option<String>,
+    /// How the candidate's command ran.
+    pub run: RunSummary,
+    /// `--fail-under`, in percent.
+    pub threshold: Option<f64>,
+}
+
+/// Scores a grade against a rubric. The report is for assessors; call
+/// [`Report::for_candidate`] before showing it to a candidate.
+///
+/// A grade that misses a rubric criterion or names one the rubric lacks is a grader bug, not a
+/// candidate failure, and is an error.
+pub fn score(spec: &RubricSpec, grade: Grade, ctx: ReportContext) -> Result<Report, RubricError> {
+    let mut measured: BTreeMap<String, crate::CriterionGrade> = BTreeMap::new();
+    for g in grade.criteria {
+        if spec.criterion(g.id.as_str()).is_none() {
+            return Err(RubricError::GradeMismatch(format!(
+                "the grader scored `{}`, which the rubric does not define",
+                g.id
+            )));
+        }
+        let id = g.id.as_str().to_owned();
+        if measured.insert(id.clone(), g).is_some() {
+            return Err(RubricError::GradeMismatch(format!(
+                "the grader scored `{id}` twice"
+            )));
+        }
+    }
+
+    let mut criteria = Vec::with_capacity(spec.criteria.len());
+    for c in &spec.criteria {
+        let g = measured.remove(c.id.as_str()).ok_or_else(|| {
+            RubricError::GradeMismatch(format!("the grader did not score `{}`", c.id))
+        })?;
+        let score = g.score.get();
+        let level = spec.levels.level(score);
+        let status = if score >= 1.0 {
+            Status::Pass
+        } else if score > 0.0 {
+            Status::Partial
+        } else {
+            Status::Fail
+        };
+        let shown = g.findings.len().min(spec.max_findings);
+        let omitted = g.findings.len() - shown;
+        let mut findings = g.findings;
+        findings.truncate(shown);
+        criteria.push(CriterionReport {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            category: c.category.clone(),
+            weight: c.weight,
+            score,
+            points: score * c.weight,
+            max_points: c.weight,
+            status,
+            level,
+            level_text: c.anchors.text(level).to_owned(),
+            visibility: c.visibility,
+            summary: g.summary,
+            findings,
+            findings_omitted: omitted,
+            gated_by: Vec::new(),
+            debrief: if score < 1.0 {
+                c.debrief.clone()
+            } else {
+                Vec::new()
+            },
+        });
+    }
+
+    for gate in &spec.gates {
+        let trigger = criteria
+            .iter()
+            .find(|c| c.id == gate.criterion)
+            .map(|c| c.score)
+            .unwrap_or(1.0);
+        if trigger >= gate.below {
+            continue;
+        }
+        let in_category = |c: &&mut CriterionReport| c.category == gate.caps;
+        let max: f64 = criteria
+            .iter_mut()
+            .filter(in_category)
+            .map(|c| c.max_points)
+            .sum();
+        let earned: f64 = criteria
+            .iter_mut()
+            .filter(in_category)
+            .map(|c| c.points)
+            .sum();
+        let allowed = gate.cap * max;
+        if earned <= allowed {
+            continue;
+        }
+        let factor = if earned > 0.0 { allowed / earned } else { 0.0 };
+        // Only criteria that lose points carry the gate; a zero stays a zero for its own reason.
+        for c in criteria
+            .iter_mut()
+            .filter(in_category)
+            .filter(|c| c.points > 0.0)
+        {
+            c.points *= factor;
+            c.gated_by.push(GateHit {
+                gate: gate.id.clone(),
+                by: gate.criterion.clone(),
+                reason: gate.reason.clone(),
+            });
+        }
+    }
+
+    let points: f64 = criteria.iter().map(|c| c.points).sum();
+    let max_points = spec.max_points();
+    let percent = round2(100.0 * points / max_points);
+    let verdict = match ctx.threshold {
+        None => Verdict::Unjudged,
+        Some(t) if percent >= t => Verdict::Pass,
+        Some(_) => Verdict::Fail,
+    };
+    Ok(Report {
+        schema: REPORT_SCHEMA.to_owned(),
+        harness_version: ctx.harness_version,
+        task: ctx.task,
+        profile: ctx.profile,
+        seed: ctx.seed,
+        candidate: ctx.candidate,
+        audience: Audience::Assessor,
+        run: ctx.run,
+        notes: grade.notes,
+        criteria,
+        cards: grade.cards,
+        total: Total {
+            points: round2(points),
+            max_points,
+            percent,
+        },
+        threshold: ctx.threshold,
+        verdict,
+    })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CriterionGrade, Finding, Score};
+
+    fn spec() -> RubricSpec {
+        let text = r#"
+max_findings = 2
+[[criterion]]
+id = "leaks"
+title = "No leaks"
+category = "privacy"
+weight = 20
+description = "d"
+anchors = { poor = "leaks", mixed = "m", good = "g", excellent = "none" }
+debrief = ["How did you find every identifier?"]
+
+[[criterion]]
+id = "actions"
+title = "Actions"
+category = "privacy"
+weight = 30
+visibility = "hidden"
+description = "d"
+anchors = { poor = "p", mixed = "m", good = "g", excellent = "e" }
+
+[[criterion]]
+id = "utility"
+title = "Utility"
+category = "utility"
+weight = 50
+description = "d"
+anchors = { poor = "p", mixed = "m", good = "g", excellent = "e" }
+
+[[gate]]
+id = "direct-leak"
+criterion = "leaks"
+below = 1.0
+caps = "privacy"
+cap = 0.25
+reason = "a direct identifier leaked"
+"#;
+        RubricSpec::parse(text, "test").expect("valid")
+    }
+
+    fn ctx(threshold: Option<f64>) -> ReportContext {
+        ReportContext {
+            harness_version: "0.1.0".into(),
+            task: TaskRef {
+                id: "t".into(),
+                version: 1,
+                title: "T".into(),
+            },
+            profile: "standard".into(),
+            seed: SeedInfo::Public { value: 7 },
+            candidate: None,
+            run: RunSummary::not_run(),
+            threshold,
+        }
+    }
+
+    fn grade(leaks: f64, actions: f64, utility: f64) -> Grade {
+        Grade {
+            criteria: vec![
+                CriterionGrade::new("leaks", Score::new(leaks), "s").with_findings(vec![
+                    Finding::new("a"),
+                    Finding::new("b"),
+                    Finding::new("c"),
+                ]),
+                CriterionGrade::new("actions", Score::new(actions), "s")
+                    .with_findings(vec![Finding::new("hidden evidence")]),
+                CriterionGrade::new("utility", Score::new(utility), "s"),
+            ],
+            cards: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn weights_levels_and_caps() {
+        let r = score(&spec(), grade(1.0, 0.5, 0.8), ctx(Some(70.0))).expect("scored");
+        assert_eq!(r.total.points, 20.0 + 15.0 + 40.0);
+        assert_eq!(r.total.percent, 75.0);
+        assert_eq!(r.verdict, Verdict::Pass);
+        let leaks = &r.criteria[0];
+        assert_eq!(leaks.status, Status::Pass);
+        assert_eq!(leaks.findings.len(), 2);
+        assert_eq!(leaks.findings_omitted, 1);
+        assert!(leaks.debrief.is_empty(), "full marks need no debrief");
+        assert_eq!(r.criteria[1].status, Status::Partial);
+        assert_eq!(r.criteria[1].level, crate::Level::Mixed);
+        assert_eq!(r.criteria[2].level, crate::Level::Good);
+    }
+
+    #[test]
+    fn a_closed_gate_caps_its_category_only() {
+        let r = score(&spec(), grade(0.9, 1.0, 1.0), ctx(Some(80.0))).expect("scored");
+        // privacy max 50, cap 25 % → 12.5 points shared in proportion 18 : 30.
+        let privacy: f64 = r.criteria[..2].iter().map(|c| c.points).sum();
+        assert!((privacy - 12.5).abs() < 1e-9, "{privacy}");
+        assert_eq!(r.criteria[2].points, 50.0);
+        assert!(r.criteria[..2].iter().all(|c| c.gated_by.len() == 1));
+        assert!(r.criteria[2].gated_by.is_empty());
+        assert_eq!(r.total.percent, 62.5);
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.criteria[0].debrief.len(), 1);
+    }
+
+    #[test]
+    fn candidate_view_hides_findings_of_hidden_criteria_but_not_scores() {
+        let r = score(&spec(), grade(1.0, 0.5, 1.0), ctx(None)).expect("scored");
+        assert_eq!(r.verdict, Verdict::Unjudged);
+        let c = r.for_candidate();
+        assert_eq!(c.audience, Audience::Candidate);
+        assert!(c.criteria[1].findings.is_empty());
+        assert_eq!(c.criteria[1].findings_omitted, 1);
+        assert_eq!(c.criteria[1].score, 0.5);
+        assert_eq!(c.criteria[0].findings.len(), 2);
+    }
+
+    #[test]
+    fn grader_bugs_are_errors() {
+        let mut g = grade(1.0, 1.0, 1.0);
+        g.criteria.pop();
+        let err = score(&spec(), g, ctx(None)).expect_err("missing");
+        assert!(err.to_string().contains("did not score `utility`"), "{err}");
+        let mut g = grade(1.0, 1.0, 1.0);
+        g.criteria
+            .push(CriterionGrade::new("bogus", Score::FULL, ""));
+        assert!(score(&spec(), g, ctx(None)).is_err());
+    }
+
+    #[test]
+    fn scores_clamp_and_nan_is_zero() {
+        assert_eq!(Score::new(f64::NAN).get(), 0.0);
+        assert_eq!(Score::new(3.0).get(), 1.0);
+        assert_eq!(Score::ratio(0, 0), Score::FULL);
+    }
+}
