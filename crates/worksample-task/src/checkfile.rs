@@ -1,0 +1,146 @@
+//! `worksample.toml`: what a candidate's repository declares for `worksample check` — for each
+//! task, the command that solves it, an optional setup command, the profile and limits.
+//!
+//! The file is written by candidates, so it is parsed strictly and with bounds: unknown keys,
+//! empty commands, a command that never mentions `{output}`, or limits above the task's own
+//! are errors that name the file, the task and the key.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::TaskError;
+
+/// Largest `worksample.toml` read, in bytes.
+pub const MAX_CHECKFILE_BYTES: usize = 64 * 1024;
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckFile {
+    /// One entry per task, run in this order.
+    #[serde(rename = "task")]
+    pub tasks: Vec<CheckTask>,
+}
+
+/// One task to check.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckTask {
+    /// Task id, e.g. `series`.
+    pub id: String,
+    /// The solution's command line, with `{input}` and `{output}`; run without a shell from the
+    /// repository's root.
+    pub command: Vec<String>,
+    /// A command run once before `command`, e.g. to build a Rust solution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<Vec<String>>,
+    /// Fixture profile; the task's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Practice seed; 1 when absent. Ignored for hidden runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Wall-clock limit in seconds; at most the task's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<u64>,
+    /// Memory limit in MiB; at most the task's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+}
+
+impl CheckFile {
+    /// Parses and checks a `worksample.toml`; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, TaskError> {
+        let invalid = |message: String| TaskError::Spec {
+            origin: origin.to_owned(),
+            message,
+        };
+        if text.len() > MAX_CHECKFILE_BYTES {
+            return Err(invalid(format!(
+                "larger than {MAX_CHECKFILE_BYTES} bytes; this is not a worksample.toml"
+            )));
+        }
+        let file: CheckFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if file.tasks.is_empty() {
+            return Err(invalid("declares no [[task]]".into()));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, t) in file.tasks.iter().enumerate() {
+            let at = format!("[[task]] #{} (`{}`)", i + 1, t.id);
+            if !seen.insert(t.id.as_str()) {
+                return Err(invalid(format!("{at}: the task is listed twice")));
+            }
+            if t.command.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(invalid(format!("{at}: `command` is empty")));
+            }
+            if !t.command.iter().any(|a| a.contains("{output}")) {
+                return Err(invalid(format!(
+                    "{at}: `command` never mentions `{{output}}`, so the solution cannot know where to write"
+                )));
+            }
+            if let Some(setup) = &t.setup {
+                if setup.first().is_none_or(|p| p.trim().is_empty()) {
+                    return Err(invalid(format!(
+                        "{at}: `setup` is empty; remove it or give a command"
+                    )));
+                }
+            }
+            if t.timeout_s == Some(0) || t.memory_mb == Some(0) {
+                return Err(invalid(format!("{at}: limits must be positive")));
+            }
+        }
+        Ok(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+[[task]]
+id = "series"
+command = ["python3", "series/solve.py", "{input}", "{output}"]
+setup = ["python3", "-c", "import pydicom"]
+profile = "standard"
+seed = 4
+timeout_s = 120
+"#;
+
+    #[test]
+    fn parses_a_candidate_file() {
+        let f = CheckFile::parse(OK, "worksample.toml").expect("valid");
+        assert_eq!(f.tasks[0].seed, Some(4));
+        assert_eq!(f.tasks[0].command[1], "series/solve.py");
+    }
+
+    #[test]
+    fn mistakes_name_the_file_task_and_key() {
+        let cases = [
+            (OK.replace("timeout_s", "timeout"), "timeout"),
+            (
+                OK.replace(", \"{output}\"", ""),
+                "never mentions `{output}`",
+            ),
+            (
+                OK.replace(
+                    "command = [\"python3\", \"series/solve.py\", \"{input}\", \"{output}\"]",
+                    "command = []",
+                ),
+                "`command` is empty",
+            ),
+            (format!("{OK}{OK}"), "listed twice"),
+            ("".to_owned(), "task"),
+            (OK.replace("timeout_s = 120", "timeout_s = 0"), "positive"),
+            (OK.replace("seed = 4", "seed = -4"), "seed"),
+            ("x".repeat(MAX_CHECKFILE_BYTES + 1), "larger than"),
+        ];
+        for (text, expected) in cases {
+            let err = CheckFile::parse(&text, "repo/worksample.toml").expect_err(expected);
+            let msg = err.to_string();
+            assert!(msg.contains("repo/worksample.toml"), "{msg}");
+            assert!(msg.contains(expected), "{msg} lacks {expected}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The errors of the task layer, split by who must act: the user (bad task data, flags,
+//! manifest or secret: exit 2) or us (a grader or generator fault: exit 3).
+
+use std::path::PathBuf;
+
+/// An error while loading, generating or grading a task.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// A file could not be read or written.
+    #[error("{action} `{}`: {source}", path.display())]
+    Io {
+        /// What we were doing, e.g. "failed to read".
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Task data (task.toml, rubric.toml, brief.md, profile parameters) is invalid.
+    #[error("invalid task data `{origin}`: {message}")]
+    Spec {
+        /// The file, and the table inside it where that helps.
+        origin: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// The user asked for something that does not exist or does not fit.
+    #[error("{0}")]
+    Usage(String),
+    /// A fixtures manifest is missing, malformed, tampered with or of another task version.
+    #[error("fixtures manifest `{}`: {message}", path.display())]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A hidden seed was requested without the secret.
+    #[error(
+        "hidden seeds need the assessor's secret: set WORKSAMPLE_SECRET (at least 16 characters) in the environment"
+    )]
+    MissingSecret,
+    /// Generating fixtures failed inside the harness.
+    #[error("generating `{task}` fixtures failed: {message}")]
+    Generate {
+        /// Task id.
+        task: String,
+        /// The cause.
+        message: String,
+    },
+    /// The grader failed inside the harness (never because of what the candidate wrote).
+    #[error("grading `{task}` failed inside the harness: {message}")]
+    Grader {
+        /// Task id.
+        task: String,
+        /// The cause.
+        message: String,
+    },
+    /// Running the candidate failed inside the harness (not a candidate failure).
+    #[error("running the candidate failed inside the harness: {0}")]
+    Runner(String),
+}
+
+/// Who has to act on an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// Bad input from the user: flags, task data, manifest, environment.
+    User,
+    /// A fault of the harness itself.
+    Harness,
+}
+
+impl TaskError {
+    /// Who has to act on this error; the CLI maps it to exit 2 or 3.
+    pub fn blame(&self) -> Blame {
+        match self {
+            TaskError::Spec { .. }
+            | TaskError::Usage(_)
+            | TaskError::Manifest { .. }
+            | TaskError::MissingSecret => Blame::User,
+            TaskError::Io { .. }
+            | TaskError::Generate { .. }
+            | TaskError::Grader { .. }
+            | TaskError::Runner(_) => Blame::Harness,
+        }
+    }
+
+    /// Shorthand for [`TaskError::Io`].
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        TaskError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The `worksample.json` manifest written beside every generated fixture set, and the digest
+//! that ties it to the files.
+//!
+//! `grade` trusts nothing in a fixtures folder but this manifest, and checks even that: it
+//! regenerates the fixtures from the seed (the answer key is never on disk) and compares their
+//! digest with the one recorded here, so an edited seed, task or profile is caught rather than
+//! graded against the wrong answers.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{PublicSeed, TaskError, TaskId};
+
+/// The manifest's schema tag.
+pub const MANIFEST_SCHEMA: &str = "worksample.manifest/v1";
+/// The manifest's file name inside a fixtures folder.
+pub const MANIFEST_FILE: &str = "worksample.json";
+/// Manifests are small; anything larger is not one of ours.
+const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
+
+/// What a fixtures folder holds and how it was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`MANIFEST_SCHEMA`].
+    pub schema: String,
+    /// Task id.
+    pub task: TaskId,
+    /// Task version the fixtures were made by.
+    pub task_version: u32,
+    /// Fixture profile.
+    pub profile: String,
+    /// The seed, or its commitment.
+    pub seed: PublicSeed,
+    /// Harness version that wrote the fixtures.
+    pub harness_version: String,
+    /// Number of fixture files (the manifest excluded).
+    pub files: u64,
+    /// Total bytes of the fixture files.
+    pub bytes: u64,
+    /// SHA-256 over every fixture file's relative path and content, in path order.
+    pub fixtures_digest: String,
+}
+
+impl Manifest {
+    /// Writes the manifest into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf, TaskError> {
+        let path = dir.join(MANIFEST_FILE);
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| TaskError::Generate {
+            task: self.task.to_string(),
+            message: format!("cannot serialise the manifest: {e}"),
+        })?;
+        text.push('\n');
+        std::fs::write(&path, text).map_err(|e| TaskError::io("failed to write", &path, e))?;
+        Ok(path)
+    }
+
+    /// Reads and checks the manifest of a fixtures folder.
+    pub fn read(dir: &Path) -> Result<Self, TaskError> {
+        let path = dir.join(MANIFEST_FILE);
+        let bad = |message: String| TaskError::Manifest {
+            path: path.clone(),
+            message,
+        };
+        let file = std::fs::File::open(&path).map_err(|e| {
+            bad(format!(
+                "cannot open it ({e}); is `{}` a folder made by `worksample generate`?",
+                dir.display()
+            ))
+        })?;
+        let mut text = String::new();
+        file.take(MAX_MANIFEST_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| bad(format!("cannot read it: {e}")))?;
+        if text.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(bad(format!("larger than {MAX_MANIFEST_BYTES} bytes")));
+        }
+        let m: Manifest =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not a valid manifest: {e}")))?;
+        if m.schema != MANIFEST_SCHEMA {
+            return Err(bad(format!(
+                "schema is `{}`, this harness reads `{MANIFEST_SCHEMA}`",
+                m.schema
+            )));
+        }
+        Ok(m)
+    }
+
+    /// Refuses a manifest of another task or task version.
+    pub fn expect_task(&self, path: &Path, task: &TaskId, version: u32) -> Result<(), TaskError> {
+        let bad = |message: String| TaskError::Manifest {
+            path: path.join(MANIFEST_FILE),
+            message,
+        };
+        if &self.task != task {
+            return Err(bad(format!(
+                "these fixtures are for task `{}`, not `{task}`",
+                self.task
+            )));
+        }
+        if self.task_version != version {
+            return Err(bad(format!(
+                "these fixtures were made by `{task}` version {}, but this harness grades version {version}; \
+                 regenerate them with `worksample generate {task}`",
+                self.task_version
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Digest, file count and bytes of a fixtures folder (the manifest excluded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderDigest {
+    /// Hex SHA-256.
+    pub digest: String,
+    /// Files hashed.
+    pub files: u64,
+    /// Bytes hashed.
+    pub bytes: u64,
+}
+
+/// Hashes every regular file under `dir` except the manifest, streaming, in path order.
+pub fn digest_folder(dir: &Path) -> Result<FolderDigest, TaskError> {
+    let mut entries = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = entry.map_err(|e| {
+            let path = e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.into());
+            TaskError::io("failed to list", path, e.into())
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .expect("walkdir yields paths under its root")
+            .to_path_buf();
+        if rel == Path::new(MANIFEST_FILE) {
+            continue;
+        }
+        entries.push(rel);
+    }
+    entries.sort();
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    for rel in &entries {
+        let name = rel.to_string_lossy();
+        hasher.update((name.len() as u64).to_be_bytes());
+        hasher.update(name.as_bytes());
+        let path = dir.join(rel);
+        let mut f =
+            std::fs::File::open(&path).map_err(|e| TaskError::io("failed to open", &path, e))?;
+        let len = f
+            .metadata()
+            .map_err(|e| TaskError::io("failed to stat", &path, e))?
+            .len();
+        hasher.update(len.to_be_bytes());
+        loop {
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| TaskError::io("failed to read", &path, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+        }
+    }
+    Ok(FolderDigest {
+        digest: hex::encode(hasher.finalize()),
+        files: entries.len() as u64,
+        bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            schema: MANIFEST_SCHEMA.into(),
+            task: TaskId::new("series").expect("id"),
+            task_version: 2,
+            profile: "standard".into(),
+            seed: PublicSeed::Public { value: 9 },
+            harness_version: "0.1.0".into(),
+            files: 0,
+            bytes: 0,
+            fixtures_digest: String::new(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_refuses_other_versions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        manifest().write(dir.path()).expect("written");
+        let m = Manifest::read(dir.path()).expect("read");
+        assert_eq!(m, manifest());
+        let series = TaskId::new("series").expect("id");
+        m.expect_task(dir.path(), &series, 2).expect("same version");
+        let err = m.expect_task(dir.path(), &series, 3).expect_err("version");
+        assert!(err.to_string().contains("version 2"), "{err}");
+        let err = m
+            .expect_task(dir.path(), &TaskId::new("deid").expect("id"), 2)
+            .expect_err("task");
+        assert!(err.to_string().contains("not `deid`"), "{err}");
+    }
+
+    #[test]
+    fn tampering_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(MANIFEST_FILE);
+        for bad in [
+            "{",
+            r#"{"schema":"worksample.manifest/v0"}"#,
+            &"x".repeat(70_000),
+        ] {
+            std::fs::write(&path, bad).expect("write");
+            let err = Manifest::read(dir.path()).expect_err("bad");
+            assert!(err.to_string().contains("worksample.json"), "{err}");
+        }
+        let mut extra = serde_json::to_value(manifest()).expect("json");
+        extra["answers"] = serde_json::json!([1, 2]);
+        std::fs::write(&path, extra.to_string()).expect("write");
+        assert!(
+            Manifest::read(dir.path()).is_err(),
+            "unknown fields refused"
+        );
+    }
+
+    #[test]
+    fn digest_covers_names_and_content_but_not_the_manifest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("a")).expect("mkdir");
+        std::fs::write(dir.path().join("a/x.dcm"), b"one").expect("write");
+        std::fs::write(dir.path().join("y.dcm"), b"two").expect("write");
+        let d1 = digest_folder(dir.path()).expect("digest");
+        assert_eq!((d1.files, d1.bytes), (2, 6));
+        manifest().write(dir.path()).expect("manifest");
+        assert_eq!(digest_folder(dir.path()).expect("digest"), d1);
+        std::fs::rename(dir.path().join("y.dcm"), dir.path().join("z.dcm")).expect("mv");
+        assert_ne!(digest_folder(dir.path()).expect("digest"), d1);
+    }
+}

@@ -1,0 +1,85 @@
+//! Maps the runner's outcome of a candidate's command into the report's run summary: the one
+//! place where process facts become report vocabulary.
+
+use worksample_rubric::{RunStatusKind, RunSummary};
+use worksample_runner::{NetworkIsolation, RunOutcome, RunStatus};
+
+/// The report's view of a run.
+pub fn summarize(outcome: &RunOutcome) -> RunSummary {
+    let (status, exit_code, detail) = match &outcome.status {
+        RunStatus::Completed { exit_code } => (
+            RunStatusKind::Completed,
+            Some(*exit_code),
+            format!("exited with code {exit_code}"),
+        ),
+        RunStatus::TimedOut { after } => (
+            RunStatusKind::TimedOut,
+            None,
+            format!(
+                "timed out after {:.1} s and was stopped with its whole process tree",
+                after.as_secs_f64()
+            ),
+        ),
+        RunStatus::Signaled { signal, name } => (
+            RunStatusKind::Killed,
+            None,
+            format!("killed by {name} (signal {signal})"),
+        ),
+        RunStatus::MemoryLimit {
+            limit_bytes,
+            peak_bytes,
+        } => (
+            RunStatusKind::MemoryLimit,
+            None,
+            format!(
+                "exceeded the memory limit of {} MiB (peak {} MiB)",
+                limit_bytes >> 20,
+                peak_bytes >> 20
+            ),
+        ),
+        RunStatus::ProcessLimit { limit } => (
+            RunStatusKind::ProcessLimit,
+            None,
+            format!("started more than {limit} processes at once and was stopped"),
+        ),
+        RunStatus::OutputLimit { limit_bytes } => (
+            RunStatusKind::OutputLimit,
+            None,
+            format!(
+                "wrote more than {} MiB to stdout and stderr and was stopped",
+                limit_bytes >> 20
+            ),
+        ),
+        RunStatus::FileSizeLimit => (
+            RunStatusKind::FileSizeLimit,
+            None,
+            "wrote a file larger than the file-size limit and was stopped".to_owned(),
+        ),
+        RunStatus::SpawnFailed { reason } => (
+            RunStatusKind::SpawnFailed,
+            None,
+            format!("could not be started: {reason}"),
+        ),
+    };
+    let network_isolated = match &outcome.isolation.network {
+        NetworkIsolation::Applied => true,
+        NetworkIsolation::Unavailable { .. } => false,
+    };
+    RunSummary {
+        status,
+        exit_code,
+        detail,
+        wall_s: round3(outcome.wall.as_secs_f64()),
+        cpu_s: round3(outcome.cpu.as_secs_f64()),
+        peak_rss_bytes: outcome.peak_rss_bytes,
+        stdout_tail: String::from_utf8_lossy(&outcome.stdout.tail).into_owned(),
+        stderr_tail: String::from_utf8_lossy(&outcome.stderr.tail).into_owned(),
+        stdout_bytes: outcome.stdout.total_bytes,
+        stderr_bytes: outcome.stderr.total_bytes,
+        network_isolated: Some(network_isolated),
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

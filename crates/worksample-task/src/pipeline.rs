@@ -1,0 +1,373 @@
+//! The loop every command shares: generate fixtures from a seed, run the candidate's command
+//! under limits, grade the output, score it against the rubric.
+//!
+//! The CLI only resolves settings and prints; `run`, `grade`, `demo` and `check` all go through
+//! these functions so that they grade identically.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use worksample_rubric::{Report, ReportContext, RunSummary, SeedInfo, TaskRef};
+use worksample_runner::{EnvPolicy, Limits, RunSpec};
+
+use crate::{
+    AnswerKey, CandidateId, GenerateContext, GradeContext, LimitsSpec, LoadedTask, MANIFEST_FILE,
+    Manifest, Profile, Progress, PublicSeed, ResolvedSeed, Secret, SeedSource, TaskError,
+    manifest::{MANIFEST_SCHEMA, digest_folder},
+};
+
+/// Fixtures that were just generated, with the key that grades them.
+#[derive(Debug)]
+pub struct Generated {
+    /// The answer key, in memory only.
+    pub key: AnswerKey,
+    /// The manifest written beside the fixtures.
+    pub manifest: Manifest,
+    /// The seed (secret for hidden runs).
+    pub seed: ResolvedSeed,
+    /// The profile used.
+    pub profile: Profile,
+}
+
+/// Generates a task's fixtures into `out`, which must be empty or absent, and writes the
+/// manifest.
+pub fn generate(
+    t: &LoadedTask,
+    profile: Option<&str>,
+    seed: &SeedSource,
+    out: &Path,
+    harness_version: &str,
+    progress: &dyn Progress,
+) -> Result<Generated, TaskError> {
+    let profile = t.data.profile(profile)?;
+    prepare_empty_dir(out)?;
+    let spec = &t.data.spec;
+    let resolved = seed.resolve(&spec.id, spec.version, &profile.name);
+    let ctx = GenerateContext {
+        seed: resolved.seed,
+        profile: &profile,
+        data: &t.data,
+        progress,
+    };
+    let key = t.task.generate(&ctx, out)?;
+    let digest = digest_folder(out)?;
+    let manifest = Manifest {
+        schema: MANIFEST_SCHEMA.to_owned(),
+        task: spec.id.clone(),
+        task_version: spec.version,
+        profile: profile.name.clone(),
+        seed: resolved.public.clone(),
+        harness_version: harness_version.to_owned(),
+        files: digest.files,
+        bytes: digest.bytes,
+        fixtures_digest: digest.digest,
+    };
+    manifest.write(out)?;
+    Ok(Generated {
+        key,
+        manifest,
+        seed: resolved,
+        profile,
+    })
+}
+
+/// Fixtures regenerated from a manifest into a private temporary folder.
+#[derive(Debug)]
+pub struct Regenerated {
+    /// The regenerated fixtures and key.
+    pub generated: Generated,
+    /// The private copy of the fixtures, removed on drop.
+    pub trusted: tempfile::TempDir,
+}
+
+/// Reads `fixtures/worksample.json`, regenerates the fixtures it describes into a private
+/// folder and checks that they are the ones described. Hidden seeds need the secret.
+pub fn regenerate(
+    t: &LoadedTask,
+    fixtures: &Path,
+    secret: Option<&Secret>,
+    harness_version: &str,
+    progress: &dyn Progress,
+) -> Result<Regenerated, TaskError> {
+    let manifest = Manifest::read(fixtures)?;
+    let spec = &t.data.spec;
+    manifest.expect_task(fixtures, &spec.id, spec.version)?;
+    let manifest_path = fixtures.join(MANIFEST_FILE);
+    let source = match &manifest.seed {
+        PublicSeed::Public { value } => SeedSource::Public(crate::Seed(*value)),
+        PublicSeed::Hidden { candidate, .. } => SeedSource::Hidden {
+            candidate: candidate.clone(),
+            secret: secret.cloned().ok_or(TaskError::MissingSecret)?,
+        },
+    };
+    let trusted = tempfile::Builder::new()
+        .prefix("worksample-trusted-")
+        .tempdir()
+        .map_err(|e| {
+            TaskError::io(
+                "failed to create a temporary folder in",
+                std::env::temp_dir(),
+                e,
+            )
+        })?;
+    let generated = generate(
+        t,
+        Some(&manifest.profile),
+        &source,
+        trusted.path(),
+        harness_version,
+        progress,
+    )?;
+    if generated.seed.public != manifest.seed {
+        return Err(TaskError::Manifest {
+            path: manifest_path,
+            message: "the seed commitment does not match this secret and candidate".into(),
+        });
+    }
+    if generated.manifest.fixtures_digest != manifest.fixtures_digest {
+        return Err(TaskError::Manifest {
+            path: manifest_path,
+            message: format!(
+                "it does not describe the fixtures its seed generates (digest {} expected, {} recorded); \
+                 the manifest was edited, or the fixtures come from another harness build",
+                short(&generated.manifest.fixtures_digest),
+                short(&manifest.fixtures_digest)
+            ),
+        });
+    }
+    Ok(Regenerated { generated, trusted })
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}
+
+/// Who and how, for the report.
+#[derive(Debug, Clone)]
+pub struct GradeInputs {
+    /// How the candidate's command ran ([`RunSummary::not_run`] for `grade`).
+    pub run: RunSummary,
+    /// `--fail-under`, in percent.
+    pub threshold: Option<f64>,
+    /// The harness version.
+    pub harness_version: String,
+}
+
+/// Grades a submission against generated fixtures and scores it. The report is the assessor
+/// view; the caller redacts it for candidates.
+pub fn grade(
+    t: &LoadedTask,
+    generated: &Generated,
+    fixtures: &Path,
+    submission: &Path,
+    inputs: GradeInputs,
+    progress: &dyn Progress,
+) -> Result<Report, TaskError> {
+    let ctx = GradeContext {
+        profile: &generated.profile,
+        data: &t.data,
+        fixtures,
+        submission,
+        progress,
+    };
+    let grade = t.task.grade(&ctx, &generated.key)?;
+    let spec = &t.data.spec;
+    let (seed, candidate) = match &generated.seed.public {
+        PublicSeed::Public { value } => (SeedInfo::Public { value: *value }, None),
+        PublicSeed::Hidden {
+            commitment,
+            candidate,
+        } => (
+            SeedInfo::Hidden {
+                commitment: commitment.clone(),
+            },
+            Some(candidate.as_str().to_owned()),
+        ),
+    };
+    let ctx = ReportContext {
+        harness_version: inputs.harness_version,
+        task: TaskRef {
+            id: spec.id.to_string(),
+            version: spec.version,
+            title: spec.title.clone(),
+        },
+        profile: generated.profile.name.clone(),
+        seed,
+        candidate,
+        run: inputs.run,
+        threshold: inputs.threshold,
+    };
+    worksample_rubric::score(&t.data.rubric, grade, ctx).map_err(|e| TaskError::Grader {
+        task: spec.id.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Limits for a candidate's run: the task's, with any overrides.
+pub fn limits(spec: &LimitsSpec, timeout: Option<Duration>, memory_mb: Option<u64>) -> Limits {
+    let mb = |m: u64| m.saturating_mul(1024 * 1024);
+    Limits {
+        wall: timeout.unwrap_or(Duration::from_secs(spec.timeout_s)),
+        memory_bytes: Some(mb(memory_mb.unwrap_or(spec.memory_mb))),
+        max_processes: Some(spec.max_processes),
+        max_file_bytes: Some(mb(spec.max_file_mb)),
+        max_output_bytes: mb(spec.max_output_mb),
+        ..Limits::default()
+    }
+}
+
+/// A complete `run`: fixtures, the candidate's command, grading.
+#[derive(Debug)]
+pub struct RunRequest<'a> {
+    /// The command, with `{input}` and `{output}` placeholders.
+    pub argv: Vec<String>,
+    /// Profile name, or the default.
+    pub profile: Option<&'a str>,
+    /// Seed source.
+    pub seed: SeedSource,
+    /// Limits.
+    pub limits: Limits,
+    /// Environment passed to the candidate.
+    pub env: EnvPolicy,
+    /// `--fail-under`.
+    pub threshold: Option<f64>,
+    /// The harness version.
+    pub harness_version: String,
+    /// Where to keep the candidate's output after grading (it is removed otherwise).
+    pub keep_output: Option<PathBuf>,
+    /// Folder the command starts in (the candidate's repository); by default a private one.
+    pub cwd: Option<PathBuf>,
+}
+
+/// Generates fixtures into a private folder, gives the candidate a copy, runs the command under
+/// limits and grades what it wrote. Candidate failures are graded outcomes, never errors.
+pub fn run(
+    t: &LoadedTask,
+    req: RunRequest<'_>,
+    progress: &dyn Progress,
+) -> Result<Report, TaskError> {
+    let root = tempfile::Builder::new()
+        .prefix("worksample-run-")
+        .tempdir()
+        .map_err(|e| {
+            TaskError::io(
+                "failed to create a temporary folder in",
+                std::env::temp_dir(),
+                e,
+            )
+        })?;
+    let trusted = root.path().join("fixtures");
+    let input = root.path().join("input");
+    let output = match &req.keep_output {
+        Some(dir) => {
+            prepare_empty_dir(dir)?;
+            dir.clone()
+        }
+        None => root.path().join("output"),
+    };
+    let generated = generate(
+        t,
+        req.profile,
+        &req.seed,
+        &trusted,
+        &req.harness_version,
+        progress,
+    )?;
+    // The candidate gets a copy: root ignores read-only modes, so a submission could edit or
+    // delete its input, and grading must still see the fixtures as generated.
+    copy_tree(&trusted, &input)?;
+    let mut spec = RunSpec::new(req.argv, input.clone(), output.clone());
+    spec.limits = req.limits;
+    spec.env = req.env;
+    spec.cwd = req.cwd;
+    let outcome = worksample_runner::run(&spec).map_err(|e| TaskError::Runner(e.to_string()))?;
+    // The runner made the input read-only; give the write bits back so the temporary folder can
+    // be removed when the harness does not run as root.
+    restore_write_bits(&input);
+    let summary = crate::outcome::summarize(&outcome);
+    grade(
+        t,
+        &generated,
+        &trusted,
+        &output,
+        GradeInputs {
+            run: summary,
+            threshold: req.threshold,
+            harness_version: req.harness_version,
+        },
+        progress,
+    )
+}
+
+/// Creates `dir`, or accepts it when it exists and is empty.
+pub fn prepare_empty_dir(dir: &Path) -> Result<(), TaskError> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(TaskError::Usage(format!(
+                    "`{}` is not empty; give a new or empty folder so nothing is overwritten",
+                    dir.display()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| TaskError::io("failed to create", dir, e))
+        }
+        Err(e) => Err(TaskError::io("failed to open", dir, e)),
+    }
+}
+
+/// Copies a folder tree of regular files (links are not followed; fixtures contain none).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), TaskError> {
+    for entry in walkdir::WalkDir::new(from).follow_links(false) {
+        let entry = entry.map_err(|e| {
+            let path = e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| from.into());
+            TaskError::io("failed to list", path, e.into())
+        })?;
+        let rel = entry
+            .path()
+            .strip_prefix(from)
+            .expect("walkdir yields paths under its root");
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest)
+                .map_err(|e| TaskError::io("failed to create", &dest, e))?;
+        } else if entry.file_type().is_file() {
+            std::fs::copy(entry.path(), &dest)
+                .map_err(|e| TaskError::io("failed to copy to", &dest, e))?;
+        }
+    }
+    Ok(())
+}
+
+fn restore_write_bits(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+    {
+        let ft = entry.file_type();
+        if ft.is_symlink() {
+            continue;
+        }
+        if let Ok(meta) = entry.metadata() {
+            let mut perms = meta.permissions();
+            perms.set_mode(perms.mode() | 0o200);
+            // Best effort: a failure leaves a read-only temporary file, nothing worse.
+            let _ = std::fs::set_permissions(entry.path(), perms);
+        }
+    }
+}
+
+/// The candidate id of a hidden run, for callers that need it without the seed.
+pub fn candidate_of(seed: &SeedSource) -> Option<&CandidateId> {
+    match seed {
+        SeedSource::Public(_) => None,
+        SeedSource::Hidden { candidate, .. } => Some(candidate),
+    }
+}

@@ -1,0 +1,250 @@
+//! Bounded, confined reading of a candidate's output folder.
+//!
+//! Everything a submission contains is hostile until proven otherwise: a JSON file can be
+//! gigabytes long or nested a million deep, a "file" can be a symlink to `/dev/zero` or to the
+//! assessor's home, a path inside JSON can climb out with `..`. Graders read through these
+//! functions so each of those becomes a [`Problem`] they can report as a finding, never a panic,
+//! a hang or a read outside the folder.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+/// Limits for reading one submitted file.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    /// Largest file read, in bytes. By default 32 MiB.
+    pub max_bytes: u64,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self {
+            max_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a submitted file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// It does not exist.
+    Missing {
+        /// Path relative to the submission.
+        file: String,
+    },
+    /// It is a symlink, folder, device or other non-regular file.
+    NotRegular {
+        /// Path relative to the submission.
+        file: String,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// It exceeds the size cap.
+    TooLarge {
+        /// Path relative to the submission.
+        file: String,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// Reading it failed.
+    Unreadable {
+        /// Path relative to the submission.
+        file: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// It is not valid JSON (including nesting deeper than the parser's limit of 128).
+    InvalidJson {
+        /// Path relative to the submission.
+        file: String,
+        /// Line, column and what the parser said.
+        message: String,
+    },
+    /// A path given inside the submission is absolute or leaves its root.
+    UnsafePath {
+        /// The path as written.
+        path: String,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Missing { file } => write!(f, "`{file}` is missing"),
+            Problem::NotRegular { file, kind } => {
+                write!(
+                    f,
+                    "`{file}` is a {kind}, not a regular file; it was not read"
+                )
+            }
+            Problem::TooLarge { file, limit } => write!(
+                f,
+                "`{file}` is larger than the {limit}-byte cap for submitted files (cap hit: max_bytes)"
+            ),
+            Problem::Unreadable { file, message } => {
+                write!(f, "`{file}` cannot be read: {message}")
+            }
+            Problem::InvalidJson { file, message } => {
+                write!(f, "`{file}` is not valid JSON: {message}")
+            }
+            Problem::UnsafePath { path } => write!(
+                f,
+                "path `{path}` is absolute or leaves its folder; only relative paths inside it are accepted"
+            ),
+        }
+    }
+}
+
+/// Reads `root/name` as bytes, refusing symlinks, non-regular files and files over the cap.
+pub fn read_bytes(root: &Path, name: &str, caps: &Caps) -> Result<Vec<u8>, Problem> {
+    let rel = safe_relative(name)?;
+    let path = root.join(&rel);
+    let file = name.to_owned();
+    // symlink_metadata: a link is reported as a link, never followed (to /dev/zero, or out).
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Problem::Missing { file });
+        }
+        Err(e) => {
+            return Err(Problem::Unreadable {
+                file,
+                message: e.to_string(),
+            });
+        }
+    };
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let kind = if ft.is_symlink() {
+            "symbolic link"
+        } else if ft.is_dir() {
+            "folder"
+        } else {
+            "special file"
+        };
+        return Err(Problem::NotRegular { file, kind });
+    }
+    if meta.len() > caps.max_bytes {
+        return Err(Problem::TooLarge {
+            file,
+            limit: caps.max_bytes,
+        });
+    }
+    let unreadable = |e: std::io::Error| Problem::Unreadable {
+        file: name.to_owned(),
+        message: e.to_string(),
+    };
+    let f = std::fs::File::open(&path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    // The file may grow between stat and read; take() keeps the cap honest anyway.
+    f.take(caps.max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > caps.max_bytes {
+        return Err(Problem::TooLarge {
+            file: name.to_owned(),
+            limit: caps.max_bytes,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Reads and parses `root/name` as JSON into `T`, within the caps.
+pub fn read_json<T: serde::de::DeserializeOwned>(
+    root: &Path,
+    name: &str,
+    caps: &Caps,
+) -> Result<T, Problem> {
+    let bytes = read_bytes(root, name, caps)?;
+    serde_json::from_slice(&bytes).map_err(|e| Problem::InvalidJson {
+        file: name.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Checks that a path written by a candidate is relative and stays inside its root, lexically
+/// (no `..`, no root, no prefix), and returns it normalised.
+pub fn safe_relative(path: &str) -> Result<PathBuf, Problem> {
+    let unsafe_path = || Problem::UnsafePath {
+        path: path.to_owned(),
+    };
+    if path.is_empty() || path.contains('\0') {
+        return Err(unsafe_path());
+    }
+    let mut out = PathBuf::new();
+    for c in Path::new(path).components() {
+        match c {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(unsafe_path());
+            }
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err(unsafe_path());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_files_become_problems() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::write(root.join("ok.json"), br#"{"a": [1, 2]}"#).expect("write");
+        std::fs::write(root.join("big.json"), vec![b' '; 2048]).expect("write");
+        std::fs::write(root.join("bad.json"), b"{\"a\": ").expect("write");
+        std::fs::write(root.join("deep.json"), "[".repeat(100_000)).expect("write");
+        std::os::unix::fs::symlink("/dev/zero", root.join("zero.json")).expect("symlink");
+        std::os::unix::fs::symlink("/etc/passwd", root.join("out.json")).expect("symlink");
+        std::fs::create_dir(root.join("dir.json")).expect("mkdir");
+        let caps = Caps { max_bytes: 1024 };
+
+        let v: serde_json::Value = read_json(root, "ok.json", &caps).expect("valid");
+        assert_eq!(v["a"][1], 2);
+        let cases: [(&str, fn(&Problem) -> bool); 7] = [
+            ("big.json", |p| {
+                matches!(p, Problem::TooLarge { limit: 1024, .. })
+            }),
+            ("bad.json", |p| matches!(p, Problem::InvalidJson { .. })),
+            ("deep.json", |p| {
+                matches!(p, Problem::TooLarge { .. } | Problem::InvalidJson { .. })
+            }),
+            ("zero.json", |p| {
+                matches!(
+                    p,
+                    Problem::NotRegular {
+                        kind: "symbolic link",
+                        ..
+                    }
+                )
+            }),
+            ("out.json", |p| matches!(p, Problem::NotRegular { .. })),
+            ("dir.json", |p| {
+                matches!(p, Problem::NotRegular { kind: "folder", .. })
+            }),
+            ("nope.json", |p| matches!(p, Problem::Missing { .. })),
+        ];
+        for (name, expected) in cases {
+            let p = read_json::<serde_json::Value>(root, name, &caps).expect_err(name);
+            assert!(expected(&p), "{name}: {p}");
+            assert!(p.to_string().contains(name), "{p} names the file");
+        }
+        let deep = read_json::<serde_json::Value>(root, "deep.json", &Caps::default())
+            .expect_err("recursion limit, not a stack overflow");
+        assert!(matches!(deep, Problem::InvalidJson { .. }), "{deep}");
+    }
+
+    #[test]
+    fn candidate_paths_stay_inside() {
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a/..", ".", "a\0b"] {
+            assert!(safe_relative(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(safe_relative("./a//b").expect("ok"), PathBuf::from("a/b"));
+    }
+}

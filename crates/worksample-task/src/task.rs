@@ -1,0 +1,154 @@
+//! The `Task` trait every work-sample implements, and its type-erased form for the registry.
+//!
+//! A task generates fixtures from a seed into a folder and returns its answer key in memory; it
+//! grades a submission folder against that key. The key never touches disk: `grade` on an
+//! existing folder regenerates it from the manifest's seed.
+
+use std::any::Any;
+use std::path::Path;
+
+use worksample_rubric::Grade;
+
+use crate::{EmbeddedTask, Profile, Seed, TaskData, TaskError};
+
+/// Progress of a long step, drawn by the CLI (libraries never print).
+pub trait Progress: Sync {
+    /// A step of `total` units begins.
+    fn start(&self, label: &str, total: u64);
+    /// `n` more units are done.
+    fn advance(&self, n: u64);
+    /// The step is over.
+    fn finish(&self);
+}
+
+/// Progress that goes nowhere, for tests and quiet runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _label: &str, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
+/// What a generator gets.
+pub struct GenerateContext<'a> {
+    /// The seed (for hidden runs, the derived seed: never write it down).
+    pub seed: Seed,
+    /// The profile and its parameters.
+    pub profile: &'a Profile,
+    /// The task's data.
+    pub data: &'a TaskData,
+    /// Where to report progress.
+    pub progress: &'a dyn Progress,
+}
+
+impl std::fmt::Debug for GenerateContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The seed may be a hidden one: never let a debug log print it.
+        f.debug_struct("GenerateContext")
+            .field("profile", &self.profile.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a grader gets besides its key.
+pub struct GradeContext<'a> {
+    /// The profile the fixtures were generated with.
+    pub profile: &'a Profile,
+    /// The task's data.
+    pub data: &'a TaskData,
+    /// A trusted copy of the fixtures (never the folder the candidate could write to).
+    pub fixtures: &'a Path,
+    /// The candidate's output folder.
+    pub submission: &'a Path,
+    /// Where to report progress.
+    pub progress: &'a dyn Progress,
+}
+
+impl std::fmt::Debug for GradeContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GradeContext")
+            .field("profile", &self.profile.name)
+            .field("fixtures", &self.fixtures)
+            .field("submission", &self.submission)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A work-sample task.
+pub trait Task: Send + Sync + 'static {
+    /// The answer key the generator returns and the grader consumes.
+    type Key: Send + Sync + 'static;
+
+    /// The task id; equals its folder under `tasks/`.
+    fn id(&self) -> &'static str;
+
+    /// The task's data files, compiled in.
+    fn embedded(&self) -> EmbeddedTask;
+
+    /// Writes the candidate's input fixtures into `out` (an empty folder) and returns the key.
+    /// Must be a pure function of (task version, profile, seed).
+    fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<Self::Key, TaskError>;
+
+    /// Measures a submission against the key. Candidate output is untrusted: anything it holds
+    /// becomes findings and scores, never an `Err` (errors are harness faults).
+    fn grade(&self, ctx: &GradeContext<'_>, key: &Self::Key) -> Result<Grade, TaskError>;
+
+    /// The naive starter solution shipped in the binary: reads `input`, writes `output`.
+    fn starter(&self, input: &Path, output: &Path) -> Result<(), TaskError>;
+}
+
+/// An answer key with its type erased, so the registry can hold tasks of different key types.
+pub struct AnswerKey(Box<dyn Any + Send + Sync>);
+
+impl std::fmt::Debug for AnswerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key holds the answers; never print them, not even in a debug log.
+        f.write_str("AnswerKey(..)")
+    }
+}
+
+/// A [`Task`] with its key type erased. Implemented for every `Task`.
+pub trait DynTask: Send + Sync {
+    /// See [`Task::id`].
+    fn id(&self) -> &'static str;
+    /// See [`Task::embedded`].
+    fn embedded(&self) -> EmbeddedTask;
+    /// See [`Task::generate`].
+    fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<AnswerKey, TaskError>;
+    /// See [`Task::grade`]; a key of another task is a harness error.
+    fn grade(&self, ctx: &GradeContext<'_>, key: &AnswerKey) -> Result<Grade, TaskError>;
+    /// See [`Task::starter`].
+    fn starter(&self, input: &Path, output: &Path) -> Result<(), TaskError>;
+}
+
+impl<T: Task> DynTask for T {
+    fn id(&self) -> &'static str {
+        Task::id(self)
+    }
+
+    fn embedded(&self) -> EmbeddedTask {
+        Task::embedded(self)
+    }
+
+    fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<AnswerKey, TaskError> {
+        let key = Task::generate(self, ctx, out)?;
+        Ok(AnswerKey(Box::new(key)))
+    }
+
+    fn grade(&self, ctx: &GradeContext<'_>, key: &AnswerKey) -> Result<Grade, TaskError> {
+        let key = key
+            .0
+            .downcast_ref::<T::Key>()
+            .ok_or_else(|| TaskError::Grader {
+                task: Task::id(self).to_owned(),
+                message: "the answer key belongs to another task".into(),
+            })?;
+        Task::grade(self, ctx, key)
+    }
+
+    fn starter(&self, input: &Path, output: &Path) -> Result<(), TaskError> {
+        Task::starter(self, input, output)
+    }
+}
