@@ -1,0 +1,204 @@
+//! The command-line grammar (clap derive). One variant per verb; each verb's flags live here so
+//! `--help` is the whole reference.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// DICOM-aware work-sample assessment: generate fixtures, run a solution under limits, grade it.
+#[derive(Debug, Parser)]
+#[command(name = "worksample", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Load task data from DIR/<task>/ (an assessor's edited copy) instead of the built-in data.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) tasks_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List the tasks with their version, time budget and profiles.
+    List,
+    /// Show a task's brief and rubric.
+    Show(ShowArgs),
+    /// Generate a task's input fixtures and manifest into a new folder.
+    Generate(GenerateArgs),
+    /// Grade an existing output folder against fixtures made by `generate`.
+    Grade(GradeArgs),
+    /// Generate fixtures, run a command on them under limits, and grade its output.
+    Run(RunArgs),
+    /// CI mode: run every task a repository's worksample.toml lists and write the reports.
+    Check(CheckArgs),
+    /// Run every task end to end with its built-in starter solution and write the reports.
+    Demo(DemoArgs),
+    /// Write general synthetic DICOM studies.
+    Synth(crate::commands::synth::SynthArgs),
+    /// Run a task's built-in starter solution (used by `demo`).
+    #[command(hide = true)]
+    Starter(StarterArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// Task id, e.g. `series`.
+    pub(crate) task: String,
+    /// What to show.
+    #[arg(long, value_enum, default_value_t = ShowPart::All)]
+    pub(crate) part: ShowPart,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ShowPart {
+    All,
+    Brief,
+    Rubric,
+}
+
+/// Where the seed comes from.
+#[derive(Debug, Args)]
+pub(crate) struct SeedArgs {
+    /// A practice seed (anyone may reuse it).
+    #[arg(long, conflicts_with = "hidden")]
+    pub(crate) seed: Option<u64>,
+    /// Derive a hidden seed for --candidate from WORKSAMPLE_SECRET; reports carry only a commitment.
+    #[arg(long, requires = "candidate")]
+    pub(crate) hidden: bool,
+    /// Candidate id for a hidden seed.
+    #[arg(long, requires = "hidden")]
+    pub(crate) candidate: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// Task id.
+    pub(crate) task: String,
+    #[command(flatten)]
+    pub(crate) seed: SeedArgs,
+    /// Fixture profile (default: the task's default profile).
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    /// A new or empty folder to write into.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+}
+
+/// How to write the report.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// Report formats; several may be given (then --out is a folder).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "terminal")]
+    pub(crate) format: Vec<Format>,
+    /// Write the report here instead of stdout (a folder when several formats are given).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) out: Option<PathBuf>,
+    /// Exit 1 when the total is below this percentage.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub(crate) fail_under: Option<f64>,
+    /// Who the report is for: candidates do not see findings of hidden criteria.
+    /// Default: assessor for hidden seeds, candidate otherwise.
+    #[arg(long, value_enum)]
+    pub(crate) audience: Option<AudienceArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Terminal,
+    Json,
+    Markdown,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AudienceArg {
+    Candidate,
+    Assessor,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a percentage between 0 and 100"))
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GradeArgs {
+    /// Task id.
+    pub(crate) task: String,
+    /// The fixtures folder made by `generate` (only its manifest is trusted).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) fixtures: PathBuf,
+    /// The candidate's output folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) submission: PathBuf,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Task id.
+    pub(crate) task: String,
+    #[command(flatten)]
+    pub(crate) seed: SeedArgs,
+    /// Fixture profile (default: the task's default profile).
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    /// Wall-clock limit in seconds (default: the task's).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<u64>,
+    /// Memory limit of the whole process tree in MiB (default: the task's).
+    #[arg(long, value_name = "MIB")]
+    pub(crate) memory: Option<u64>,
+    /// Keep the candidate's output in this new or empty folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) keep_output: Option<PathBuf>,
+    /// Pass this environment variable through to the command (repeatable; WORKSAMPLE_* never is).
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pub(crate) pass_env: Vec<String>,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+    /// The command, run without a shell; `{input}` and `{output}` are replaced by the folders.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub(crate) command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The repository's task list; commands run from its folder.
+    #[arg(long, value_name = "FILE", default_value = "worksample.toml")]
+    pub(crate) manifest: PathBuf,
+    /// Folder for report.json, report.md and junit.xml.
+    #[arg(long, value_name = "DIR", default_value = "worksample-reports")]
+    pub(crate) out: PathBuf,
+    /// Exit 1 when any task's total is below this percentage.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub(crate) fail_under: Option<f64>,
+    /// Grade on this candidate's hidden seeds (needs WORKSAMPLE_SECRET: assessor-side jobs only).
+    #[arg(long, value_name = "ID")]
+    pub(crate) candidate: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Folder for the reports (created; existing report files are replaced).
+    #[arg(long, value_name = "DIR", default_value = "worksample-demo")]
+    pub(crate) out: PathBuf,
+    /// Practice seed.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StarterArgs {
+    /// Task id.
+    pub(crate) task: String,
+    /// Input folder.
+    pub(crate) input: PathBuf,
+    /// Output folder.
+    pub(crate) output: PathBuf,
+}

@@ -1,0 +1,276 @@
+//! `worksample check`: CI mode for a candidate's repository. Runs every task its
+//! `worksample.toml` lists, writes `report.json`, `report.md` and `junit.xml` into one folder,
+//! appends the Markdown to `$GITHUB_STEP_SUMMARY` (within GitHub's 1 MiB cap), prints at most
+//! ten `::error`/`::warning` annotations for the worst findings, and exits by `--fail-under`.
+//!
+//! Practice seeds unless `--candidate` is given with `WORKSAMPLE_SECRET` in the environment:
+//! hidden fixtures belong in an assessor-side job, never in a pull-request job that runs the
+//! candidate's code with secrets (research/harness.md §2.2, the "pwn request" pattern).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use worksample_rubric::{
+    Report, Status,
+    render::{self, MarkdownOptions},
+};
+use worksample_task::{
+    CandidateId, CheckFile, Registry, Seed, SeedSource, TaskError, pipeline,
+    runner::{self, EnvPolicy, RunSpec, RunStatus},
+};
+
+use crate::args::CheckArgs;
+use crate::exit::{CliError, Outcome};
+use crate::progress::Bar;
+
+/// GitHub refuses step summaries over 1 MiB; stay clear of it with what earlier steps wrote.
+const SUMMARY_BUDGET: usize = 900 * 1024;
+/// GitHub shows at most 10 error and 10 warning annotations per step.
+const MAX_ANNOTATIONS: usize = 10;
+
+pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError> {
+    let manifest = a.manifest.clone();
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("cannot read `{}`", manifest.display()))
+        .map_err(CliError::usage)?;
+    let file = CheckFile::parse(&text, &manifest.display().to_string())?;
+    let repo = match manifest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let repo = repo
+        .canonicalize()
+        .with_context(|| format!("cannot resolve `{}`", repo.display()))
+        .map_err(CliError::usage)?;
+    let hidden = match &a.candidate {
+        Some(c) => Some((
+            CandidateId::new(c)?,
+            super::secret_from_env()?.ok_or(TaskError::MissingSecret)?,
+        )),
+        None => None,
+    };
+
+    let mut reports = Vec::with_capacity(file.tasks.len());
+    for t in &file.tasks {
+        let loaded = registry.get(&t.id).map_err(|e| {
+            CliError::usage(anyhow!("`{}` lists task `{}`: {e}", manifest.display(), t.id))
+        })?;
+        let spec = &loaded.data.spec.limits;
+        if t.timeout_s.is_some_and(|s| s > spec.timeout_s)
+            || t.memory_mb.is_some_and(|m| m > spec.memory_mb)
+        {
+            return Err(CliError::usage(anyhow!(
+                "`{}`, task `{}`: limits may only be tightened (the task allows {} s and {} MiB)",
+                manifest.display(),
+                t.id,
+                spec.timeout_s,
+                spec.memory_mb
+            )));
+        }
+        let limits = pipeline::limits(spec, t.timeout_s.map(Duration::from_secs), t.memory_mb);
+        let mut setup_note = None;
+        if let Some(setup) = &t.setup {
+            eprintln!("setup for `{}`: {}", t.id, setup.join(" "));
+            setup_note = run_setup(setup, &repo, limits.clone())?;
+        }
+        let seed = match &hidden {
+            Some((candidate, secret)) => SeedSource::Hidden {
+                candidate: candidate.clone(),
+                secret: secret.clone(),
+            },
+            None => SeedSource::Public(Seed(t.seed.unwrap_or(1))),
+        };
+        eprintln!("checking `{}`: {}", t.id, t.command.join(" "));
+        let mut report = pipeline::run(
+            loaded,
+            pipeline::RunRequest {
+                argv: t.command.clone(),
+                profile: t.profile.as_deref(),
+                seed,
+                limits,
+                env: EnvPolicy::default(),
+                threshold: a.fail_under,
+                harness_version: super::HARNESS_VERSION.to_owned(),
+                keep_output: None,
+                cwd: Some(repo.clone()),
+            },
+            &Bar::default(),
+        )?;
+        if let Some(note) = setup_note {
+            report.notes.insert(0, note);
+        }
+        reports.push(if hidden.is_some() {
+            report
+        } else {
+            report.for_candidate()
+        });
+    }
+
+    write_reports(&reports, &a.out)?;
+    if let Some(path) = crate::env::get(crate::env::GITHUB_STEP_SUMMARY) {
+        append_summary(Path::new(&path), &reports)?;
+    }
+    let mut stdout = String::new();
+    for line in annotations(&reports) {
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    for r in &reports {
+        stdout.push_str(&format!(
+            "{}: {:.2}% ({:.2}/{} points)\n",
+            r.task.id, r.total.percent, r.total.points, r.total.max_points
+        ));
+    }
+    stdout.push_str(&format!("reports written to {}\n", a.out.display()));
+    crate::output::print_stdout(&stdout)?;
+    let below = reports
+        .iter()
+        .any(|r| matches!(r.verdict, worksample_rubric::Verdict::Fail));
+    Ok(if below {
+        Outcome::BelowThreshold
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// Runs the candidate's setup command from the repository, under the task's limits. A failure
+/// is the candidate's and becomes a note on the report, not a harness error.
+fn run_setup(
+    argv: &[String],
+    repo: &Path,
+    limits: runner::Limits,
+) -> Result<Option<String>, CliError> {
+    let scratch = tempfile::tempdir()
+        .context("failed to create a temporary folder for the setup command")
+        .map_err(CliError::internal)?;
+    let input = scratch.path().join("input");
+    std::fs::create_dir(&input)
+        .context("failed to create a temporary folder for the setup command")
+        .map_err(CliError::internal)?;
+    let spec = RunSpec::new(argv.iter().cloned(), &input, scratch.path().join("output"))
+        .with_cwd(repo)
+        .with_limits(limits);
+    let outcome = runner::run(&spec).map_err(|e| CliError::internal(anyhow!(e)))?;
+    Ok(match &outcome.status {
+        RunStatus::Completed { exit_code: 0 } => None,
+        _ => {
+            let s = worksample_task::summarize(&outcome);
+            Some(format!(
+                "the setup command `{}` {}; stderr ends: {}",
+                argv.join(" "),
+                s.detail,
+                s.stderr_tail.lines().last().unwrap_or("")
+            ))
+        }
+    })
+}
+
+fn write_reports(reports: &[Report], dir: &Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create report folder `{}`", dir.display()))
+        .map_err(CliError::usage)?;
+    let json = serde_json::to_string_pretty(reports)
+        .context("failed to serialise the reports")
+        .map_err(CliError::internal)?;
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .with_context(|| format!("failed to write `{}`", path.display()))
+            .map_err(CliError::usage)
+    };
+    write("report.json", &format!("{json}\n"))?;
+    write("report.md", &markdown(reports, usize::MAX))?;
+    write("junit.xml", &render::junit_many(reports))?;
+    Ok(())
+}
+
+/// The Markdown of every report, together at most `budget` bytes.
+fn markdown(reports: &[Report], budget: usize) -> String {
+    let per = (budget / reports.len().max(1)).min(MarkdownOptions::default().max_bytes);
+    let mut out = String::new();
+    for r in reports {
+        out.push_str(&render::markdown(r, &MarkdownOptions { max_bytes: per }));
+        out.push('\n');
+    }
+    out
+}
+
+fn append_summary(path: &Path, reports: &[Report]) -> Result<(), CliError> {
+    let used = std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(0);
+    let budget = SUMMARY_BUDGET.saturating_sub(used);
+    let text = markdown(reports, budget);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()).map(|()| f))
+        .with_context(|| format!("failed to append the job summary to `{}`", path.display()))
+        .map_err(CliError::usage)?;
+    f.flush()
+        .with_context(|| format!("failed to flush `{}`", path.display()))
+        .map_err(CliError::usage)
+}
+
+/// GitHub workflow-command annotations for the criteria that lost the most points: `::error`
+/// for failed criteria, `::warning` for partial ones, ten at most.
+fn annotations(reports: &[Report]) -> Vec<String> {
+    let mut lost: Vec<(f64, &str, &worksample_rubric::CriterionReport)> = reports
+        .iter()
+        .flat_map(|r| r.criteria.iter().map(move |c| (c.max_points - c.points, r.task.id.as_str(), c)))
+        .filter(|(lost, _, _)| *lost > 0.0)
+        .collect();
+    lost.sort_by(|a, b| b.0.total_cmp(&a.0));
+    lost.into_iter()
+        .take(MAX_ANNOTATIONS)
+        .map(|(lost, task, c)| {
+            let level = match c.status {
+                Status::Fail => "error",
+                Status::Partial | Status::Pass => "warning",
+            };
+            let evidence = c
+                .findings
+                .first()
+                .map(|f| {
+                    let place = [f.file.as_deref(), f.location.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(": ");
+                    if place.is_empty() {
+                        f.message.clone()
+                    } else {
+                        format!("{place}: {}", f.message)
+                    }
+                })
+                .unwrap_or_else(|| c.summary.clone());
+            format!(
+                "::{level} title={}::{}",
+                escape_property(&format!("{task} / {}: -{lost:.1} points", c.title)),
+                escape_data(&format!("{} — {evidence}", c.summary))
+            )
+        })
+        .collect()
+}
+
+/// Workflow-command data escaping (the same rules `@actions/core` applies).
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Workflow-command property escaping: data escaping plus `:` and `,`.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_keeps_candidate_text_inside_one_annotation() {
+        assert_eq!(escape_data("a\nb%c\r"), "a%0Ab%25c%0D");
+        assert_eq!(escape_property("x: y, z"), "x%3A y%2C z");
+    }
+}

@@ -1,0 +1,43 @@
+//! `worksample grade`: grades an existing output folder against fixtures made by `generate`.
+//! Only the fixtures' manifest is trusted; the fixtures and key are regenerated from its seed.
+
+use anyhow::anyhow;
+use worksample_rubric::RunSummary;
+use worksample_task::{PublicSeed, Registry, pipeline};
+
+use crate::args::GradeArgs;
+use crate::exit::{CliError, Outcome};
+use crate::progress::Bar;
+
+pub(crate) fn run(registry: &Registry, a: GradeArgs) -> Result<Outcome, CliError> {
+    let t = registry.get(&a.task)?;
+    if !a.submission.is_dir() {
+        return Err(CliError::usage(anyhow!(
+            "submission folder `{}` does not exist or is not a folder",
+            a.submission.display()
+        )));
+    }
+    let progress = Bar::default();
+    let secret = super::secret_from_env()?;
+    let regen = pipeline::regenerate(
+        t,
+        &a.fixtures,
+        secret.as_ref(),
+        super::HARNESS_VERSION,
+        &progress,
+    )?;
+    let hidden = matches!(regen.generated.manifest.seed, PublicSeed::Hidden { .. });
+    let report = pipeline::grade(
+        t,
+        &regen.generated,
+        regen.trusted.path(),
+        &a.submission,
+        pipeline::GradeInputs {
+            run: RunSummary::not_run(),
+            threshold: a.report.fail_under,
+            harness_version: super::HARNESS_VERSION.to_owned(),
+        },
+        &progress,
+    )?;
+    super::deliver(report, &a.report, hidden)
+}

@@ -1,0 +1,87 @@
+//! One module per verb. Each resolves its settings, calls the task pipeline and prints; shared
+//! resolution (registry, seeds, report audience and verdict) lives here.
+
+pub(crate) mod check;
+pub(crate) mod demo;
+pub(crate) mod generate;
+pub(crate) mod grade;
+pub(crate) mod list;
+pub(crate) mod run;
+pub(crate) mod show;
+pub(crate) mod starter;
+pub(crate) mod synth;
+
+use worksample_rubric::{Report, Verdict};
+use worksample_task::{CandidateId, Registry, Secret, Seed, SeedSource};
+
+use crate::args::{AudienceArg, Cli, Command, ReportArgs, SeedArgs};
+use crate::exit::{CliError, Outcome};
+
+/// The harness version written into manifests and reports.
+pub(crate) const HARNESS_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs the verb.
+pub(crate) fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
+    let tasks_dir = cli.tasks_dir.as_deref();
+    match cli.command {
+        Command::List => list::run(&registry(tasks_dir)?),
+        Command::Show(a) => show::run(&registry(tasks_dir)?, &a),
+        Command::Generate(a) => generate::run(&registry(tasks_dir)?, a),
+        Command::Grade(a) => grade::run(&registry(tasks_dir)?, a),
+        Command::Run(a) => run::run(&registry(tasks_dir)?, a),
+        Command::Check(a) => check::run(&registry(tasks_dir)?, a),
+        Command::Demo(a) => demo::run(&registry(tasks_dir)?, a),
+        Command::Synth(a) => synth::run(a)
+            .map(|()| Outcome::Ok)
+            .map_err(CliError::usage),
+        Command::Starter(a) => starter::run(&registry(tasks_dir)?, &a),
+    }
+}
+
+fn registry(tasks_dir: Option<&std::path::Path>) -> Result<Registry, CliError> {
+    Ok(Registry::load(crate::tasks::all(), tasks_dir)?)
+}
+
+/// The assessor's secret, when the environment has one.
+fn secret_from_env() -> Result<Option<Secret>, CliError> {
+    match crate::env::get(crate::env::SECRET) {
+        None => Ok(None),
+        Some(v) => Ok(Some(Secret::from_env_value(Some(&v))?)),
+    }
+}
+
+/// Resolves `--seed` / `--hidden --candidate`; without either, practice seed 1.
+fn seed_source(a: &SeedArgs) -> Result<SeedSource, CliError> {
+    match (&a.seed, a.hidden, &a.candidate) {
+        (_, true, Some(candidate)) => {
+            let candidate = CandidateId::new(candidate)?;
+            let secret = secret_from_env()?.ok_or(worksample_task::TaskError::MissingSecret)?;
+            Ok(SeedSource::Hidden { candidate, secret })
+        }
+        (Some(seed), _, _) => Ok(SeedSource::Public(Seed(*seed))),
+        (None, _, _) => Ok(SeedSource::Public(Seed(1))),
+    }
+}
+
+/// Applies the audience (candidate reports hide hidden findings) and writes the report; the
+/// outcome carries the verdict.
+fn deliver(report: Report, args: &ReportArgs, hidden: bool) -> Result<Outcome, CliError> {
+    let audience = args.audience.unwrap_or(if hidden {
+        AudienceArg::Assessor
+    } else {
+        AudienceArg::Candidate
+    });
+    let report = match audience {
+        AudienceArg::Assessor => report,
+        AudienceArg::Candidate => report.for_candidate(),
+    };
+    crate::output::write(&report, &args.format, args.out.as_deref())?;
+    Ok(verdict_outcome(report.verdict))
+}
+
+fn verdict_outcome(v: Verdict) -> Outcome {
+    match v {
+        Verdict::Unjudged | Verdict::Pass => Outcome::Ok,
+        Verdict::Fail => Outcome::BelowThreshold,
+    }
+}

@@ -1,0 +1,39 @@
+//! `worksample run`: fixtures in a temporary folder, the candidate's command under limits,
+//! grading, one report.
+
+use std::time::Duration;
+
+use worksample_task::{Registry, SeedSource, pipeline, runner::EnvPolicy};
+
+use crate::args::RunArgs;
+use crate::exit::{CliError, Outcome};
+use crate::progress::Bar;
+
+pub(crate) fn run(registry: &Registry, a: RunArgs) -> Result<Outcome, CliError> {
+    let t = registry.get(&a.task)?;
+    let seed = super::seed_source(&a.seed)?;
+    let hidden = matches!(seed, SeedSource::Hidden { .. });
+    let limits = pipeline::limits(
+        &t.data.spec.limits,
+        a.timeout.map(Duration::from_secs),
+        a.memory,
+    );
+    let mut env = EnvPolicy::default();
+    env.allow.extend(a.pass_env.iter().cloned());
+    let report = pipeline::run(
+        t,
+        pipeline::RunRequest {
+            argv: a.command,
+            profile: a.profile.as_deref(),
+            seed,
+            limits,
+            env,
+            threshold: a.report.fail_under,
+            harness_version: super::HARNESS_VERSION.to_owned(),
+            keep_output: a.keep_output,
+            cwd: std::env::current_dir().ok(),
+        },
+        &Bar::default(),
+    )?;
+    super::deliver(report, &a.report, hidden)
+}

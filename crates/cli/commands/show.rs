@@ -1,0 +1,51 @@
+//! `worksample show`: a task's brief and its rubric, as a candidate or assessor reads them.
+
+use worksample_task::Registry;
+
+use crate::args::{ShowArgs, ShowPart};
+use crate::exit::{CliError, Outcome};
+
+pub(crate) fn run(registry: &Registry, a: &ShowArgs) -> Result<Outcome, CliError> {
+    let t = registry.get(&a.task)?;
+    let mut text = String::new();
+    if matches!(a.part, ShowPart::All | ShowPart::Brief) {
+        text.push_str(&t.data.brief);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    if matches!(a.part, ShowPart::All | ShowPart::Rubric) {
+        let r = &t.data.rubric;
+        text.push_str(&format!(
+            "\n## Rubric ({} points)\n\n",
+            r.max_points()
+        ));
+        for c in &r.criteria {
+            text.push_str(&format!(
+                "- {} [{}] — {} points ({}){}\n  {}\n",
+                c.title,
+                c.id,
+                c.weight,
+                c.category,
+                match c.visibility {
+                    worksample_rubric::Visibility::Visible => "",
+                    worksample_rubric::Visibility::Hidden => ", findings hidden until review",
+                },
+                c.description
+            ));
+        }
+        for g in &r.gates {
+            text.push_str(&format!(
+                "- gate `{}`: while `{}` scores below {}, category `{}` earns at most {:.0}% — {}\n",
+                g.id,
+                g.criterion,
+                g.below,
+                g.caps,
+                g.cap * 100.0,
+                g.reason
+            ));
+        }
+    }
+    crate::output::print_stdout(&text)?;
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,13 @@
+//! `worksample starter` (hidden): runs a task's naive built-in starter solution on a folder.
+//! `demo` launches it through the runner like any candidate command.
+
+use worksample_task::Registry;
+
+use crate::args::StarterArgs;
+use crate::exit::{CliError, Outcome};
+
+pub(crate) fn run(registry: &Registry, a: &StarterArgs) -> Result<Outcome, CliError> {
+    let t = registry.get(&a.task)?;
+    t.task.starter(&a.input, &a.output)?;
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,81 @@
+//! Exit codes, in one place (DESIGN.md): 0 graded (at or above `--fail-under`), 1 graded below
+//! it, 2 usage or input error, 3 internal harness error. A candidate's failure is a graded
+//! outcome and never changes the exit code by itself.
+
+use std::process::ExitCode;
+
+use worksample_task::{Blame, TaskError};
+
+/// Graded, and at or above `--fail-under` (or no threshold).
+pub(crate) const OK: u8 = 0;
+/// Graded below `--fail-under`.
+pub(crate) const BELOW_THRESHOLD: u8 = 1;
+/// Bad flags, task data, manifest or environment.
+pub(crate) const USAGE: u8 = 2;
+/// A fault of the harness itself.
+pub(crate) const INTERNAL: u8 = 3;
+
+/// What a command ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Success.
+    Ok,
+    /// Graded below the threshold.
+    BelowThreshold,
+}
+
+/// An error that knows its exit code.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    pub(crate) code: u8,
+    pub(crate) error: anyhow::Error,
+}
+
+impl CliError {
+    pub(crate) fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: USAGE,
+            error: error.into(),
+        }
+    }
+
+    pub(crate) fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: INTERNAL,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<TaskError> for CliError {
+    fn from(e: TaskError) -> Self {
+        let code = match e.blame() {
+            Blame::User => USAGE,
+            Blame::Harness => INTERNAL,
+        };
+        Self {
+            code,
+            error: e.into(),
+        }
+    }
+}
+
+/// Prints the error chain and turns the result into the process exit code.
+pub(crate) fn finish(result: Result<Outcome, CliError>) -> ExitCode {
+    match result {
+        Ok(Outcome::Ok) => ExitCode::from(OK),
+        Ok(Outcome::BelowThreshold) => ExitCode::from(BELOW_THRESHOLD),
+        Err(CliError { code, error }) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            if code == INTERNAL {
+                eprintln!(
+                    "this is a fault of worksample itself, not of the submission; please report it"
+                );
+            }
+            ExitCode::from(code)
+        }
+    }
+}

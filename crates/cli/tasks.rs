@@ -1,0 +1,8 @@
+//! The tasks this binary registers. Adding a task crate means adding one line here.
+
+use worksample_task::DynTask;
+
+/// Every task, in the order `list` shows them.
+pub(crate) fn all() -> Vec<Box<dyn DynTask>> {
+    Vec::new()
+}

@@ -1,0 +1,82 @@
+//! Every documented exit code, reached the way users reach it.
+
+use crate::support::{run, ws, ws_run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_worksample");
+
+fn starter_cmd() -> Vec<&'static str> {
+    vec!["--", BIN, "starter", "series", "{input}", "{output}"]
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    assert_eq!(ws_run(&["--help"]).code, 0);
+    let v = ws_run(&["--version"]);
+    assert_eq!(v.code, 0);
+    assert!(v.stdout.starts_with("worksample "), "{v:?}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_why() {
+    let r = ws_run(&["frobnicate"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = ws_run(&["show", "nosuch"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("no task `nosuch`"), "{}", r.stderr);
+    assert!(r.stderr.contains("series"), "lists the known tasks: {}", r.stderr);
+    let r = ws_run(&["run", "series", "--fail-under", "150", "--", "true"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = ws_run(&["grade", "series", "--fixtures", "/nonexistent", "--submission", "/"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("worksample.json"), "{}", r.stderr);
+}
+
+#[test]
+fn hidden_run_without_secret_exits_2() {
+    let mut args = vec!["run", "series", "--hidden", "--candidate", "cand-1"];
+    args.extend(starter_cmd());
+    let r = ws_run(&args);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("WORKSAMPLE_SECRET"), "{}", r.stderr);
+}
+
+#[test]
+fn graded_run_exits_0_and_below_threshold_exits_1() {
+    let mut args = vec!["run", "series", "--seed", "3", "--format", "json"];
+    args.extend(starter_cmd());
+    let r = ws_run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json report");
+    let percent = report["total"]["percent"].as_f64().expect("percent");
+    assert!(percent > 0.0 && percent < 100.0, "the starter scores low but not zero: {percent}");
+    assert_eq!(report["run"]["status"], "completed");
+    assert_eq!(report["audience"], "candidate");
+
+    let mut args = vec!["run", "series", "--seed", "3", "--fail-under", "99", "--format", "json"];
+    args.extend(starter_cmd());
+    let r = ws_run(&args);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json report");
+    assert_eq!(report["verdict"], "fail");
+}
+
+#[test]
+fn a_command_that_cannot_start_is_graded_not_an_error() {
+    let r = ws_run(&[
+        "run", "series", "--seed", "3", "--format", "json", "--", "no-such-program-xyz", "{input}",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json report");
+    assert_eq!(report["run"]["status"], "spawn_failed");
+    assert_eq!(report["total"]["points"], 0.0);
+}
+
+#[test]
+fn a_harness_fault_exits_3() {
+    // The harness cannot create its temporary folders: that is our fault, not the candidate's.
+    let r = run(ws()
+        .env("TMPDIR", "/nonexistent/worksample-tmp")
+        .args(["run", "series", "--seed", "1", "--", "true"]));
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("fault of worksample itself"), "{}", r.stderr);
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests of the `worksample` binary: one test target, one module per area.
+
+#![expect(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests spawn the binary under test and set its environment"
+)]
+
+/// Running the binary and reading what it printed.
+mod support;
+
+/// Exit codes 0–3, usage errors, and `--help`.
+mod exit_codes;
+/// `generate` / `grade` manifests: tampering, versions, hidden seeds.
+mod manifest;
