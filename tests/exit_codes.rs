@@ -23,10 +23,21 @@ fn usage_errors_exit_2_and_say_why() {
     let r = ws_run(&["show", "nosuch"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("no task `nosuch`"), "{}", r.stderr);
-    assert!(r.stderr.contains("series"), "lists the known tasks: {}", r.stderr);
+    assert!(
+        r.stderr.contains("series"),
+        "lists the known tasks: {}",
+        r.stderr
+    );
     let r = ws_run(&["run", "series", "--fail-under", "150", "--", "true"]);
     assert_eq!(r.code, 2, "{r:?}");
-    let r = ws_run(&["grade", "series", "--fixtures", "/nonexistent", "--submission", "/"]);
+    let r = ws_run(&[
+        "grade",
+        "series",
+        "--fixtures",
+        "/nonexistent",
+        "--submission",
+        "/",
+    ]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("worksample.json"), "{}", r.stderr);
 }
@@ -48,11 +59,23 @@ fn graded_run_exits_0_and_below_threshold_exits_1() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json report");
     let percent = report["total"]["percent"].as_f64().expect("percent");
-    assert!(percent > 0.0 && percent < 100.0, "the starter scores low but not zero: {percent}");
+    assert!(
+        percent > 0.0 && percent < 100.0,
+        "the starter scores low but not zero: {percent}"
+    );
     assert_eq!(report["run"]["status"], "completed");
     assert_eq!(report["audience"], "candidate");
 
-    let mut args = vec!["run", "series", "--seed", "3", "--fail-under", "99", "--format", "json"];
+    let mut args = vec![
+        "run",
+        "series",
+        "--seed",
+        "3",
+        "--fail-under",
+        "99",
+        "--format",
+        "json",
+    ];
     args.extend(starter_cmd());
     let r = ws_run(&args);
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -63,7 +86,15 @@ fn graded_run_exits_0_and_below_threshold_exits_1() {
 #[test]
 fn a_command_that_cannot_start_is_graded_not_an_error() {
     let r = ws_run(&[
-        "run", "series", "--seed", "3", "--format", "json", "--", "no-such-program-xyz", "{input}",
+        "run",
+        "series",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+        "--",
+        "no-such-program-xyz",
+        "{input}",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json report");
@@ -78,5 +109,9 @@ fn a_harness_fault_exits_3() {
         .env("TMPDIR", "/nonexistent/worksample-tmp")
         .args(["run", "series", "--seed", "1", "--", "true"]));
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(r.stderr.contains("fault of worksample itself"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("fault of worksample itself"),
+        "{}",
+        r.stderr
+    );
 }

@@ -8,6 +8,8 @@
 /// Running the binary and reading what it printed.
 mod support;
 
+/// `demo` and `--tasks-dir`: the main job and an assessor's edited task data.
+mod demo;
 /// Exit codes 0–3, usage errors, and `--help`.
 mod exit_codes;
 /// `generate` / `grade` manifests: tampering, versions, hidden seeds.

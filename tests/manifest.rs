@@ -36,7 +36,10 @@ fn an_empty_submission_is_graded_zero_with_exit_0() {
     let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(report["total"]["points"], 0.0);
     assert_eq!(report["run"]["status"], "not_run");
-    assert!(!report["notes"].as_array().expect("notes").is_empty(), "says what is missing");
+    assert!(
+        !report["notes"].as_array().expect("notes").is_empty(),
+        "says what is missing"
+    );
 }
 
 #[test]
@@ -46,10 +49,18 @@ fn tampered_manifests_exit_2_naming_the_file() {
     std::fs::create_dir(&sub).expect("mkdir");
     type Edit = fn(&mut serde_json::Value);
     let cases: [(&str, Edit, &str); 4] = [
-        ("seed", |m| m["seed"]["value"] = 6.into(), "does not describe the fixtures"),
+        (
+            "seed",
+            |m| m["seed"]["value"] = 6.into(),
+            "does not describe the fixtures",
+        ),
         ("version", |m| m["task_version"] = 999.into(), "version 999"),
         ("task", |m| m["task"] = "deid".into(), "not `series`"),
-        ("unknown field", |m| m["answers"] = serde_json::json!({}), "unknown field"),
+        (
+            "unknown field",
+            |m| m["answers"] = serde_json::json!({}),
+            "unknown field",
+        ),
     ];
     for (name, edit, expected) in cases {
         let fx = tmp.path().join(name);
@@ -96,7 +107,9 @@ fn hidden_seeds_need_the_right_secret_and_never_reach_disk() {
     ];
     let r = ws_run(&args);
     assert_eq!(r.code, 2, "no secret: {r:?}");
-    let r = run(ws().env("WORKSAMPLE_SECRET", "another-secret-entirely").args(args));
+    let r = run(ws()
+        .env("WORKSAMPLE_SECRET", "another-secret-entirely")
+        .args(args));
     assert_eq!(r.code, 2, "wrong secret: {r:?}");
     assert!(r.stderr.contains("commitment"), "{}", r.stderr);
     let r = run(ws().env("WORKSAMPLE_SECRET", secret).args(args));

@@ -15,7 +15,9 @@ use crate::exit::CliError;
 /// The text of one format.
 pub(crate) fn render(report: &Report, format: Format, color: bool) -> String {
     match format {
-        Format::Terminal => render::terminal(report, if color { Style::Color } else { Style::Plain }),
+        Format::Terminal => {
+            render::terminal(report, if color { Style::Color } else { Style::Plain })
+        }
         Format::Json => render::json(report),
         Format::Markdown => render::markdown(report, &MarkdownOptions::default()),
         Format::Junit => render::junit(report),
@@ -34,8 +36,14 @@ pub(crate) fn file_name(format: Format) -> &'static str {
 
 /// Writes the report: one format without `out` goes to stdout; one format with `out` to that
 /// file; several formats into the folder `out` (required then).
-pub(crate) fn write(report: &Report, formats: &[Format], out: Option<&Path>) -> Result<(), CliError> {
-    let color = out.is_none() && crate::env::color_allowed() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+pub(crate) fn write(
+    report: &Report,
+    formats: &[Format],
+    out: Option<&Path>,
+) -> Result<(), CliError> {
+    let color = out.is_none()
+        && crate::env::color_allowed()
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
     match (formats, out) {
         ([one], None) => print_stdout(&render(report, *one, color)),
         ([one], Some(path)) => write_file(path, &render(report, *one, false)),
@@ -66,6 +74,8 @@ pub(crate) fn print_stdout(text: &str) -> Result<(), CliError> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::internal(anyhow::Error::new(e).context("failed to write to stdout"))),
+        Err(e) => Err(CliError::internal(
+            anyhow::Error::new(e).context("failed to write to stdout"),
+        )),
     }
 }

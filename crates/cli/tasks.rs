@@ -4,5 +4,5 @@ use worksample_task::DynTask;
 
 /// Every task, in the order `list` shows them.
 pub(crate) fn all() -> Vec<Box<dyn DynTask>> {
-    Vec::new()
+    vec![Box::new(worksample_series::SeriesTask)]
 }

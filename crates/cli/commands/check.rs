@@ -55,7 +55,11 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
     let mut reports = Vec::with_capacity(file.tasks.len());
     for t in &file.tasks {
         let loaded = registry.get(&t.id).map_err(|e| {
-            CliError::usage(anyhow!("`{}` lists task `{}`: {e}", manifest.display(), t.id))
+            CliError::usage(anyhow!(
+                "`{}` lists task `{}`: {e}",
+                manifest.display(),
+                t.id
+            ))
         })?;
         let spec = &loaded.data.spec.limits;
         if t.timeout_s.is_some_and(|s| s > spec.timeout_s)
@@ -198,7 +202,9 @@ fn markdown(reports: &[Report], budget: usize) -> String {
 }
 
 fn append_summary(path: &Path, reports: &[Report]) -> Result<(), CliError> {
-    let used = std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(0);
+    let used = std::fs::metadata(path)
+        .map(|m| m.len() as usize)
+        .unwrap_or(0);
     let budget = SUMMARY_BUDGET.saturating_sub(used);
     let text = markdown(reports, budget);
     let mut f = std::fs::OpenOptions::new()
@@ -218,7 +224,11 @@ fn append_summary(path: &Path, reports: &[Report]) -> Result<(), CliError> {
 fn annotations(reports: &[Report]) -> Vec<String> {
     let mut lost: Vec<(f64, &str, &worksample_rubric::CriterionReport)> = reports
         .iter()
-        .flat_map(|r| r.criteria.iter().map(move |c| (c.max_points - c.points, r.task.id.as_str(), c)))
+        .flat_map(|r| {
+            r.criteria
+                .iter()
+                .map(move |c| (c.max_points - c.points, r.task.id.as_str(), c))
+        })
         .filter(|(lost, _, _)| *lost > 0.0)
         .collect();
     lost.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -229,26 +239,26 @@ fn annotations(reports: &[Report]) -> Vec<String> {
                 Status::Fail => "error",
                 Status::Partial | Status::Pass => "warning",
             };
-            let evidence = c
-                .findings
-                .first()
-                .map(|f| {
-                    let place = [f.file.as_deref(), f.location.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(": ");
-                    if place.is_empty() {
-                        f.message.clone()
-                    } else {
-                        format!("{place}: {}", f.message)
-                    }
-                })
-                .unwrap_or_else(|| c.summary.clone());
+            let evidence = c.findings.first().map(|f| {
+                let place = [f.file.as_deref(), f.location.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(": ");
+                if place.is_empty() {
+                    f.message.clone()
+                } else {
+                    format!("{place}: {}", f.message)
+                }
+            });
+            let message = match evidence {
+                Some(e) => format!("{} — {e}", c.summary),
+                None => c.summary.clone(),
+            };
             format!(
                 "::{level} title={}::{}",
                 escape_property(&format!("{task} / {}: -{lost:.1} points", c.title)),
-                escape_data(&format!("{} — {evidence}", c.summary))
+                escape_data(&message)
             )
         })
         .collect()
@@ -256,7 +266,9 @@ fn annotations(reports: &[Report]) -> Vec<String> {
 
 /// Workflow-command data escaping (the same rules `@actions/core` applies).
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Workflow-command property escaping: data escaping plus `:` and `,`.

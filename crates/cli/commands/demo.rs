@@ -12,7 +12,9 @@ use crate::progress::Bar;
 
 pub(crate) fn run(registry: &Registry, a: DemoArgs) -> Result<Outcome, CliError> {
     if registry.tasks().is_empty() {
-        crate::output::print_stdout("no tasks are registered in this build; nothing to demonstrate\n")?;
+        crate::output::print_stdout(
+            "no tasks are registered in this build; nothing to demonstrate\n",
+        )?;
         return Ok(Outcome::Ok);
     }
     let exe = std::env::current_exe()
@@ -31,7 +33,13 @@ pub(crate) fn run(registry: &Registry, a: DemoArgs) -> Result<Outcome, CliError>
         let report = pipeline::run(
             t,
             pipeline::RunRequest {
-                argv: vec![exe.clone(), "starter".into(), id.into(), "{input}".into(), "{output}".into()],
+                argv: vec![
+                    exe.clone(),
+                    "starter".into(),
+                    id.into(),
+                    "{input}".into(),
+                    "{output}".into(),
+                ],
                 profile: None,
                 seed: SeedSource::Public(Seed(a.seed)),
                 limits: pipeline::limits(&t.data.spec.limits, None, None),
@@ -46,7 +54,12 @@ pub(crate) fn run(registry: &Registry, a: DemoArgs) -> Result<Outcome, CliError>
         let dir = a.out.join(id);
         crate::output::write(
             &report,
-            &[Format::Json, Format::Markdown, Format::Junit, Format::Terminal],
+            &[
+                Format::Json,
+                Format::Markdown,
+                Format::Junit,
+                Format::Terminal,
+            ],
             Some(&dir),
         )?;
         let style = if color { Style::Color } else { Style::Plain };

@@ -31,9 +31,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Run(a) => run::run(&registry(tasks_dir)?, a),
         Command::Check(a) => check::run(&registry(tasks_dir)?, a),
         Command::Demo(a) => demo::run(&registry(tasks_dir)?, a),
-        Command::Synth(a) => synth::run(a)
-            .map(|()| Outcome::Ok)
-            .map_err(CliError::usage),
+        Command::Synth(a) => synth::run(a).map(|()| Outcome::Ok).map_err(CliError::usage),
         Command::Starter(a) => starter::run(&registry(tasks_dir)?, &a),
     }
 }

@@ -16,10 +16,7 @@ pub(crate) fn run(registry: &Registry, a: &ShowArgs) -> Result<Outcome, CliError
     }
     if matches!(a.part, ShowPart::All | ShowPart::Rubric) {
         let r = &t.data.rubric;
-        text.push_str(&format!(
-            "\n## Rubric ({} points)\n\n",
-            r.max_points()
-        ));
+        text.push_str(&format!("\n## Rubric ({} points)\n\n", r.max_points()));
         for c in &r.criteria {
             text.push_str(&format!(
                 "- {} [{}] — {} points ({}){}\n  {}\n",

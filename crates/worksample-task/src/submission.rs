@@ -207,7 +207,8 @@ mod tests {
 
         let v: serde_json::Value = read_json(root, "ok.json", &caps).expect("valid");
         assert_eq!(v["a"][1], 2);
-        let cases: [(&str, fn(&Problem) -> bool); 7] = [
+        type Expect = fn(&Problem) -> bool;
+        let cases: [(&str, Expect); 7] = [
             ("big.json", |p| {
                 matches!(p, Problem::TooLarge { limit: 1024, .. })
             }),

@@ -1,0 +1,95 @@
+//! The main job on built-in defaults, and task data edited by an assessor.
+
+use std::path::Path;
+
+use crate::support::ws_run;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn demo_runs_every_task_and_writes_valid_reports() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("demo");
+    let r = ws_run(&["demo", "--out", out.to_str().expect("utf-8")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("series@1"), "{}", r.stdout);
+    let schema: serde_json::Value =
+        serde_json::from_str(worksample_rubric::render::SCHEMA_JSON).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    for file in ["report.json", "report.md", "junit.xml", "report.txt"] {
+        assert!(out.join("series").join(file).is_file(), "{file} written");
+    }
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("series/report.json")).expect("report"),
+    )
+    .expect("json");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let percent = report["total"]["percent"].as_f64().expect("percent");
+    assert!(
+        (20.0..80.0).contains(&percent),
+        "a starter scores low: {percent}"
+    );
+}
+
+#[test]
+fn an_assessors_edited_rubric_is_used_and_its_typos_are_named() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tasks = tmp.path().join("tasks");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tasks"), &tasks);
+    let rubric = tasks.join("series/rubric.toml");
+    let text = std::fs::read_to_string(&rubric).expect("rubric");
+    let dir = tasks.to_str().expect("utf-8");
+
+    std::fs::write(&rubric, text.replacen("weight =", "wieght =", 1)).expect("write");
+    let r = ws_run(&["--tasks-dir", dir, "show", "series"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("series/rubric.toml"), "{}", r.stderr);
+    assert!(r.stderr.contains("wieght"), "{}", r.stderr);
+
+    // Doubling every weight doubles the maximum the report is scored out of.
+    let doubled: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("weight = ") {
+            Some(w) => format!(
+                "weight = {}",
+                w.trim().parse::<f64>().expect("number") * 2.0
+            ),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&rubric, doubled).expect("write");
+    let bin = env!("CARGO_BIN_EXE_worksample");
+    let r = ws_run(&[
+        "--tasks-dir",
+        dir,
+        "run",
+        "series",
+        "--format",
+        "json",
+        "--",
+        bin,
+        "starter",
+        "series",
+        "{input}",
+        "{output}",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(report["total"]["max_points"], 200.0);
+}
