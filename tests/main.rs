@@ -12,5 +12,7 @@ mod support;
 mod demo;
 /// Exit codes 0–3, usage errors, and `--help`.
 mod exit_codes;
+/// `kit`: what a candidate receives, and what it must never contain.
+mod kit;
 /// `generate` / `grade` manifests: tampering, versions, hidden seeds.
 mod manifest;

@@ -31,6 +31,8 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// CI mode: run every task a repository's worksample.toml lists and write the reports.
     Check(CheckArgs),
+    /// Write a candidate kit: briefs, practice fixtures, starters, worksample.toml and CI files.
+    Kit(KitArgs),
     /// Run every task end to end with its built-in starter solution and write the reports.
     Demo(DemoArgs),
     /// Write general synthetic DICOM studies.
@@ -181,6 +183,18 @@ pub(crate) struct CheckArgs {
     /// Grade on this candidate's hidden seeds (needs WORKSAMPLE_SECRET: assessor-side jobs only).
     #[arg(long, value_name = "ID")]
     pub(crate) candidate: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KitArgs {
+    /// A new or empty folder for the kit.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Practice seed of the fixtures in the kit.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Tasks to include (default: all).
+    pub(crate) tasks: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub(crate) mod check;
 pub(crate) mod demo;
 pub(crate) mod generate;
 pub(crate) mod grade;
+pub(crate) mod kit;
 pub(crate) mod list;
 pub(crate) mod run;
 pub(crate) mod show;
@@ -30,6 +31,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Grade(a) => grade::run(&registry(tasks_dir)?, a),
         Command::Run(a) => run::run(&registry(tasks_dir)?, a),
         Command::Check(a) => check::run(&registry(tasks_dir)?, a),
+        Command::Kit(a) => kit::run(&registry(tasks_dir)?, a),
         Command::Demo(a) => demo::run(&registry(tasks_dir)?, a),
         Command::Synth(a) => synth::run(a).map(|()| Outcome::Ok).map_err(CliError::usage),
         Command::Starter(a) => starter::run(&registry(tasks_dir)?, &a),

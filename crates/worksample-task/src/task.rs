@@ -97,6 +97,10 @@ pub trait Task: Send + Sync + 'static {
 
     /// The naive starter solution shipped in the binary: reads `input`, writes `output`.
     fn starter(&self, input: &Path, output: &Path) -> Result<(), TaskError>;
+
+    /// The candidate kit's starter files, as (path inside the task's kit folder, content):
+    /// at least `python/solve.py` and `python/requirements.txt`, and a Rust starter under `rust/`.
+    fn kit(&self) -> &'static [(&'static str, &'static str)];
 }
 
 /// An answer key with its type erased, so the registry can hold tasks of different key types.
@@ -121,6 +125,8 @@ pub trait DynTask: Send + Sync {
     fn grade(&self, ctx: &GradeContext<'_>, key: &AnswerKey) -> Result<Grade, TaskError>;
     /// See [`Task::starter`].
     fn starter(&self, input: &Path, output: &Path) -> Result<(), TaskError>;
+    /// See [`Task::kit`].
+    fn kit(&self) -> &'static [(&'static str, &'static str)];
 }
 
 impl<T: Task> DynTask for T {
@@ -150,5 +156,9 @@ impl<T: Task> DynTask for T {
 
     fn starter(&self, input: &Path, output: &Path) -> Result<(), TaskError> {
         Task::starter(self, input, output)
+    }
+
+    fn kit(&self) -> &'static [(&'static str, &'static str)] {
+        Task::kit(self)
     }
 }

@@ -1,0 +1,791 @@
+//! The grader: reads `volumes.json` within caps, checks it against the published schema, and
+//! measures the seven rubric criteria of research/series.md §4.5 plus the trap card.
+//!
+//! Candidate files are identified only by their path relative to the input folder; every other
+//! field the candidate writes is measured, never trusted for matching. A schema failure scores
+//! every criterion 0 with the validation errors as findings.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::Value;
+use worksample_task::metrics::{self, Counts};
+use worksample_task::rubric::{Card, CardRow, CriterionGrade, Finding, Grade, Score};
+use worksample_task::submission::{self, Caps};
+
+use crate::key::{FileTruth, InstanceId, Key, Locator, TrapCheck, VolumeId};
+use crate::output::{
+    AnomalyKind, ExclusionReason, InstanceRef, OUTPUT_FILE, Output, SCHEMA_VERSION,
+};
+
+/// The rubric's criterion ids, in rubric order.
+pub const CRITERIA: [&str; 7] = [
+    "coverage",
+    "triage",
+    "volumes_exact",
+    "bcubed",
+    "ordering",
+    "geometry",
+    "anomalies",
+];
+
+/// The harness manifest the pipeline writes beside the fixtures; candidates skip it.
+pub const MANIFEST: &str = "worksample.json";
+
+/// Most findings listed per volume for one criterion, so one bad volume cannot crowd out the rest.
+const PER_VOLUME_FINDINGS: usize = 3;
+
+/// Grades the submission folder: reads and validates `volumes.json`, then measures it.
+pub fn grade_submission(schema: &Value, key: &Key, submission: &Path) -> Result<Grade, String> {
+    let doc: Value = match submission::read_json(submission, OUTPUT_FILE, &Caps::default()) {
+        Ok(v) => v,
+        Err(problem) => {
+            return Ok(failed(
+                format!("no usable {OUTPUT_FILE}: {problem}"),
+                vec![Finding::new(problem.to_string()).in_file(OUTPUT_FILE)],
+            ));
+        }
+    };
+    let errors = crate::schema::validate(schema, &doc)?;
+    if !errors.is_empty() {
+        let findings = errors
+            .iter()
+            .map(|e| {
+                let at = if e.path.is_empty() {
+                    "/"
+                } else {
+                    e.path.as_str()
+                };
+                Finding::new(e.message.clone()).in_file(OUTPUT_FILE).at(at)
+            })
+            .collect();
+        return Ok(failed(
+            format!(
+                "{OUTPUT_FILE} does not match output.schema.json ({} errors); every criterion scores 0",
+                errors.len()
+            ),
+            findings,
+        ));
+    }
+    match serde_json::from_value::<Output>(doc) {
+        Ok(out) => Ok(grade_output(key, &out)),
+        // The schema and the types agree (a test checks it), so this is a harness fault.
+        Err(e) => Err(format!(
+            "{OUTPUT_FILE} passed the schema but not the typed reader: {e}"
+        )),
+    }
+}
+
+/// Every criterion 0 with the same findings, and a note saying why.
+fn failed(note: String, findings: Vec<Finding>) -> Grade {
+    let criteria = CRITERIA
+        .iter()
+        .map(|id| {
+            CriterionGrade::new(*id, Score::ZERO, "not graded: the output is unusable")
+                .with_findings(findings.clone())
+        })
+        .collect();
+    Grade {
+        criteria,
+        cards: Vec::new(),
+        notes: vec![note],
+    }
+}
+
+/// A candidate volume resolved against the key.
+struct Predicted<'a> {
+    /// The candidate's id, for findings.
+    id: &'a str,
+    /// Key images in the candidate's order (repeats kept: a repeat is an ordering error).
+    order: Vec<InstanceId>,
+    /// The same as a set.
+    set: BTreeSet<InstanceId>,
+}
+
+/// Everything measured for one key volume, reused by the trap card.
+#[derive(Default, Clone, Copy)]
+struct VolumeOutcome {
+    exact: Option<usize>,
+    matched: Option<usize>,
+    ordered: bool,
+    flags_exact: bool,
+}
+
+/// Normalises a candidate path (`./a//b` → `a/b`); `None` when it is unsafe.
+fn norm(path: &str) -> Option<String> {
+    let p = submission::safe_relative(path).ok()?;
+    let parts: Vec<String> = p
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+/// Measures a parsed output against the key.
+pub fn grade_output(key: &Key, out: &Output) -> Grade {
+    let mut notes = Vec::new();
+    if out.schema_version != SCHEMA_VERSION {
+        notes.push(format!("schema_version is {}", out.schema_version));
+    }
+    // Where each key file was put: volumes (candidate volume index) and exclusions.
+    let mut in_volumes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut excluded: BTreeMap<String, Vec<ExclusionReason>> = BTreeMap::new();
+    let mut unknown: Vec<(String, String)> = Vec::new();
+    let mut predicted = Vec::with_capacity(out.volumes.len());
+    for (j, v) in out.volumes.iter().enumerate() {
+        let mut order = Vec::new();
+        for r in &v.instances {
+            match norm(&r.file) {
+                Some(f) if key.files.contains_key(&f) => {
+                    if let Some(id) = key.instance_of(&f) {
+                        order.push(id);
+                    }
+                    in_volumes.entry(f).or_default().push(j);
+                }
+                Some(f) if f == MANIFEST => {}
+                _ => unknown.push((r.file.clone(), format!("volume `{}`", v.id))),
+            }
+        }
+        let set = order.iter().copied().collect();
+        predicted.push(Predicted {
+            id: &v.id,
+            order,
+            set,
+        });
+    }
+    for e in &out.excluded {
+        match norm(&e.file) {
+            Some(f) if key.files.contains_key(&f) => excluded.entry(f).or_default().push(e.reason),
+            Some(f) if f == MANIFEST => {}
+            _ => unknown.push((e.file.clone(), "`excluded`".to_owned())),
+        }
+    }
+
+    let coverage = coverage(key, &in_volumes, &excluded, &unknown);
+    let triage = triage(key, &in_volumes, &excluded);
+    let truth_sets: Vec<BTreeSet<InstanceId>> = key
+        .volumes
+        .iter()
+        .map(|v| v.instances.iter().copied().collect())
+        .collect();
+    let pred_sets: Vec<BTreeSet<InstanceId>> = predicted.iter().map(|p| p.set.clone()).collect();
+    let mut outcomes = vec![VolumeOutcome::default(); key.volumes.len()];
+    for m in metrics::match_iou(&truth_sets, &pred_sets) {
+        outcomes[m.truth].matched = Some(m.predicted);
+    }
+    let volumes_exact = volumes_exact(key, &truth_sets, &predicted, &mut outcomes);
+    let bcubed = bcubed(key, &predicted);
+    let ordering = ordering(key, &predicted, &mut outcomes);
+    let geometry = geometry(key, out, &outcomes);
+    let anomalies = anomalies(key, out, &mut outcomes);
+    let card = trap_card(key, &in_volumes, &excluded, &outcomes);
+    Grade {
+        criteria: vec![
+            coverage,
+            triage,
+            volumes_exact,
+            bcubed,
+            ordering,
+            geometry,
+            anomalies,
+        ],
+        cards: vec![card],
+        notes,
+    }
+}
+
+fn coverage(
+    key: &Key,
+    in_volumes: &BTreeMap<String, Vec<usize>>,
+    excluded: &BTreeMap<String, Vec<ExclusionReason>>,
+    unknown: &[(String, String)],
+) -> CriterionGrade {
+    let mut findings = Vec::new();
+    let mut accounted = 0;
+    for file in key.files.keys() {
+        let n = in_volumes.get(file).map_or(0, Vec::len) + excluded.get(file).map_or(0, Vec::len);
+        match n {
+            1 => accounted += 1,
+            0 => findings.push(
+                Finding::new("not accounted for: in no volume and not excluded").in_file(file),
+            ),
+            n => findings.push(
+                Finding::new(format!(
+                    "listed {n} times; every file must appear exactly once"
+                ))
+                .in_file(file),
+            ),
+        }
+    }
+    for (file, place) in unknown {
+        findings.push(
+            Finding::new(format!(
+                "{place} names a file that is not in the input (or an unsafe path)"
+            ))
+            .in_file(file.clone()),
+        );
+    }
+    // A path that is not in the input is an entry that accounts for nothing: it counts
+    // against coverage like a file listed twice (research/series.md §4.5 A).
+    let total = key.files.len() + unknown.len();
+    CriterionGrade::new(
+        "coverage",
+        Score::ratio(accounted, total),
+        format!(
+            "{accounted} of {} files accounted for exactly once; {} entries name no input file",
+            key.files.len(),
+            unknown.len()
+        ),
+    )
+    .with_findings(findings)
+}
+
+fn triage(
+    key: &Key,
+    in_volumes: &BTreeMap<String, Vec<usize>>,
+    excluded: &BTreeMap<String, Vec<ExclusionReason>>,
+) -> CriterionGrade {
+    let mut findings = Vec::new();
+    let mut credit = 0.0;
+    let mut denominator = 0usize;
+    let mut false_exclusions = 0usize;
+    let reasons_of = |f: &str| excluded.get(f).cloned().unwrap_or_default();
+    for (file, truth) in &key.files {
+        if let FileTruth::Junk { reasons } = truth {
+            denominator += 1;
+            let given = reasons_of(file);
+            let expected = reasons.first().map_or("?", |r| r.name());
+            match given.first() {
+                Some(r) if reasons.contains(r) => credit += 1.0,
+                Some(r) => {
+                    credit += 0.5;
+                    findings.push(
+                        Finding::new(format!("excluded as `{}`; expected `{expected}`", r.name()))
+                            .in_file(file),
+                    );
+                }
+                None if in_volumes.contains_key(file) => findings.push(
+                    Finding::new(format!(
+                        "placed in a volume; it should be excluded as `{expected}`"
+                    ))
+                    .in_file(file),
+                ),
+                None => findings.push(
+                    Finding::new(format!("not excluded; expected `{expected}`")).in_file(file),
+                ),
+            }
+        }
+    }
+    for inst in &key.instances {
+        let slots = inst.files.len() - 1;
+        denominator += slots;
+        let mut credits: Vec<f64> = Vec::new();
+        for f in &inst.files {
+            for r in reasons_of(f) {
+                let full = Some(r) == inst.duplicate_reason;
+                credits.push(if full { 1.0 } else { 0.5 });
+                if !full {
+                    let detail = match inst.duplicate_reason {
+                        Some(d) => format!(
+                            "excluded as `{}`; expected `{}` for one copy",
+                            r.name(),
+                            d.name()
+                        ),
+                        None => format!(
+                            "excluded as `{}`, but it is an image that belongs in a volume",
+                            r.name()
+                        ),
+                    };
+                    findings.push(Finding::new(detail).in_file(f));
+                }
+            }
+        }
+        credits.sort_by(|a, b| b.total_cmp(a));
+        credit += credits.iter().take(slots).sum::<f64>();
+        if credits.len() > slots {
+            false_exclusions += credits.len() - slots;
+            if slots > 0 {
+                findings.push(
+                    Finding::new(
+                        "every copy of this instance was excluded; one copy belongs in its volume",
+                    )
+                    .in_file(inst.files.join(", ")),
+                );
+            }
+        } else if credits.len() < slots {
+            findings.push(
+                Finding::new(format!(
+                    "a duplicate copy was kept; expected {slots} of {} copies excluded as `{}`",
+                    inst.files.len(),
+                    inst.duplicate_reason.map_or("?", ExclusionReason::name)
+                ))
+                .in_file(inst.files.join(", ")),
+            );
+        }
+    }
+    let whole = denominator + false_exclusions;
+    let score = if whole == 0 {
+        1.0
+    } else {
+        credit / whole as f64
+    };
+    CriterionGrade::new(
+        "triage",
+        Score::new(score),
+        format!(
+            "{credit:.1} of {denominator} exclusions right; {false_exclusions} images wrongly excluded"
+        ),
+    )
+    .with_findings(findings)
+}
+
+fn volumes_exact(
+    key: &Key,
+    truth_sets: &[BTreeSet<InstanceId>],
+    predicted: &[Predicted<'_>],
+    outcomes: &mut [VolumeOutcome],
+) -> CriterionGrade {
+    let mut findings = Vec::new();
+    let mut exact_p = 0;
+    let mut index: BTreeMap<&BTreeSet<InstanceId>, usize> = BTreeMap::new();
+    for (k, set) in truth_sets.iter().enumerate() {
+        index.insert(set, k);
+    }
+    for (j, p) in predicted.iter().enumerate() {
+        if let Some(&k) = index.get(&p.set) {
+            exact_p += 1;
+            outcomes[k].exact.get_or_insert(j);
+        }
+    }
+    let exact_k = outcomes.iter().filter(|o| o.exact.is_some()).count();
+    for (k, v) in key.volumes.iter().enumerate() {
+        if outcomes[k].exact.is_some() {
+            continue;
+        }
+        let msg = match outcomes[k].matched {
+            Some(j) => {
+                let p = &predicted[j];
+                let missing = truth_sets[k].difference(&p.set).count();
+                let extra = p.set.difference(&truth_sets[k]).count();
+                format!(
+                    "volume `{}` ({} instances): your `{}` misses {missing} and adds {extra} instances",
+                    v.name,
+                    v.instances.len(),
+                    p.id
+                )
+            }
+            None => format!(
+                "volume `{}` ({} instances) matches none of your volumes (no volume overlaps it by IoU > 0.5)",
+                v.name,
+                v.instances.len()
+            ),
+        };
+        let first = v.instances.first().map_or("?", |i| key.label(*i));
+        findings.push(Finding::new(msg).in_file(first.to_owned()));
+    }
+    let pr = metrics::PrecisionRecall {
+        precision: ratio(exact_p, predicted.len()),
+        recall: ratio(exact_k, key.volumes.len()),
+    };
+    CriterionGrade::new(
+        "volumes_exact",
+        Score::new(pr.f1()),
+        format!(
+            "{exact_k} of {} volumes exactly right; {exact_p} of your {} volumes exact (F1 {:.3})",
+            key.volumes.len(),
+            predicted.len(),
+            pr.f1()
+        ),
+    )
+    .with_findings(findings)
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        1.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The cluster a key image was put in: a candidate volume, or alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Cluster {
+    Volume(usize),
+    Alone(InstanceId),
+}
+
+fn bcubed(key: &Key, predicted: &[Predicted<'_>]) -> CriterionGrade {
+    let mut placed: BTreeMap<InstanceId, usize> = BTreeMap::new();
+    for (j, p) in predicted.iter().enumerate() {
+        for id in &p.order {
+            placed.entry(*id).or_insert(j);
+        }
+    }
+    let items = key.volumes.iter().enumerate().flat_map(|(k, v)| {
+        let placed = &placed;
+        v.instances.iter().map(move |id| {
+            let cluster = placed
+                .get(id)
+                .map_or(Cluster::Alone(*id), |j| Cluster::Volume(*j));
+            (k, cluster)
+        })
+    });
+    let pr = metrics::bcubed(items);
+    CriterionGrade::new(
+        "bcubed",
+        Score::new(pr.f1()),
+        format!(
+            "BCubed precision {:.3}, recall {:.3}, F1 {:.3} over key images",
+            pr.precision,
+            pr.recall,
+            pr.f1()
+        ),
+    )
+}
+
+fn ordering(
+    key: &Key,
+    predicted: &[Predicted<'_>],
+    outcomes: &mut [VolumeOutcome],
+) -> CriterionGrade {
+    let mut findings = Vec::new();
+    let mut total = 0.0;
+    let mut counted = 0usize;
+    let mut perfect = 0usize;
+    for (k, v) in key.volumes.iter().enumerate() {
+        if v.instances.len() < 2 {
+            outcomes[k].ordered = true;
+            continue;
+        }
+        counted += 1;
+        let Some(j) = outcomes[k].matched else {
+            findings.push(Finding::new(format!(
+                "volume `{}` is not matched, so its order scores 0",
+                v.name
+            )));
+            continue;
+        };
+        let p = &predicted[j];
+        let ranks: Vec<usize> = p
+            .order
+            .iter()
+            .filter(|id| key.instances[id.0].volume == VolumeId(k))
+            .map(|id| key.instances[id.0].rank)
+            .collect();
+        let ascending = ranks.windows(2).all(|w| w[0] < w[1]);
+        let descending = ranks.windows(2).all(|w| w[0] > w[1]);
+        let s = if ascending {
+            perfect += 1;
+            outcomes[k].ordered = true;
+            1.0
+        } else if descending {
+            findings.push(Finding::new(format!(
+                "volume `{}` (your `{}`): order is exactly reversed; ascend along row × column cosines",
+                v.name, p.id
+            )));
+            0.5
+        } else {
+            let tau = metrics::kendall_tau_a(&ranks);
+            let mut shown = 0;
+            for (pos, w) in ranks.windows(2).enumerate() {
+                if w[0] >= w[1] && shown < PER_VOLUME_FINDINGS {
+                    shown += 1;
+                    let id = p
+                        .order
+                        .iter()
+                        .filter(|id| key.instances[id.0].volume == VolumeId(k))
+                        .nth(pos + 1);
+                    let label = id.map_or("?", |i| key.label(*i));
+                    findings.push(
+                        Finding::new(format!(
+                            "volume `{}` (your `{}`): instance {} is out of order: true rank {}",
+                            v.name,
+                            p.id,
+                            pos + 2,
+                            w[1] + 1
+                        ))
+                        .in_file(label.to_owned()),
+                    );
+                }
+            }
+            0.25 * tau.max(0.0)
+        };
+        total += s;
+    }
+    let score = if counted == 0 {
+        1.0
+    } else {
+        total / counted as f64
+    };
+    CriterionGrade::new(
+        "ordering",
+        Score::new(score),
+        format!("{perfect} of {counted} multi-slice volumes in exact ascending order"),
+    )
+    .with_findings(findings)
+}
+
+fn geometry(key: &Key, out: &Output, outcomes: &[VolumeOutcome]) -> CriterionGrade {
+    let mut findings = Vec::new();
+    let mut total = 0.0;
+    let mut counted = 0usize;
+    for (k, v) in key.volumes.iter().enumerate() {
+        if v.instances.len() < 2 {
+            continue;
+        }
+        counted += 1;
+        let Some(j) = outcomes[k].matched else {
+            continue;
+        };
+        let g = &out.volumes[j].geometry;
+        let t = &v.geometry;
+        let mut s = 0.0;
+        let mut wrong = Vec::new();
+        match (g.slice_spacing_mm, t.slice_spacing) {
+            (Some(got), Some(want)) if (got - want).abs() <= (0.01f64).max(0.01 * want) => s += 0.5,
+            (got, want) => wrong.push(format!(
+                "slice_spacing_mm {} (expected {})",
+                got.map_or("null".into(), |x| format!("{x}")),
+                want.map_or("null".into(), |x| format!("{x:.4}"))
+            )),
+        }
+        let close =
+            |a: &[f64], b: &[f64], tol: f64| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol);
+        let frame_ok = close(&g.pixel_spacing_mm, &t.pixel_spacing, 1e-3)
+            && close(&g.image_orientation_patient, &t.iop, 1e-3)
+            && close(&g.first_position_mm, &t.first_position, 0.01)
+            && g.rows == t.rows
+            && g.columns == t.columns;
+        if frame_ok {
+            s += 0.25;
+        } else {
+            wrong.push(format!(
+                "orientation/pixel spacing/first position/matrix (expected first position [{:.3}, {:.3}, {:.3}])",
+                t.first_position[0], t.first_position[1], t.first_position[2]
+            ));
+        }
+        if g.regular == t.regular {
+            s += 0.25;
+        } else {
+            wrong.push(format!("regular = {} (expected {})", g.regular, t.regular));
+        }
+        if !wrong.is_empty() {
+            findings.push(Finding::new(format!(
+                "volume `{}` (your `{}`): wrong {}",
+                v.name,
+                out.volumes[j].id,
+                wrong.join("; ")
+            )));
+        }
+        total += s;
+    }
+    let score = if counted == 0 {
+        1.0
+    } else {
+        total / counted as f64
+    };
+    CriterionGrade::new(
+        "geometry",
+        Score::new(score),
+        format!(
+            "geometry of {counted} multi-slice volumes scored {:.1}%",
+            score * 100.0
+        ),
+    )
+    .with_findings(findings)
+}
+
+fn anomalies(key: &Key, out: &Output, outcomes: &mut [VolumeOutcome]) -> CriterionGrade {
+    let mut findings = Vec::new();
+    let mut counts = Counts::default();
+    let mut owner: BTreeMap<usize, usize> = BTreeMap::new();
+    for (k, o) in outcomes.iter().enumerate() {
+        if let Some(j) = o.matched {
+            owner.insert(j, k);
+        }
+    }
+    let resolve = |r: &InstanceRef| norm(&r.file).and_then(|f| key.instance_of(&f));
+    let mut found: Vec<Vec<bool>> = key
+        .volumes
+        .iter()
+        .map(|v| vec![false; v.flags.len()])
+        .collect();
+    let mut fp_on: Vec<usize> = vec![0; key.volumes.len()];
+    for (j, v) in out.volumes.iter().enumerate() {
+        for a in &v.anomalies {
+            if a.kind == AnomalyKind::Other {
+                continue;
+            }
+            let hit = owner.get(&j).and_then(|&k| {
+                let flags = &key.volumes[k].flags;
+                let i = flags.iter().enumerate().position(|(i, f)| {
+                    !found[k][i]
+                        && f.kind == a.kind
+                        && match f.locator {
+                            Locator::None => true,
+                            Locator::Angle(want) => a
+                                .angle_deg
+                                .is_some_and(|got| (got.abs() - want).abs() <= 1.0),
+                            Locator::Between(x, y) => a.between.as_ref().is_some_and(|[p, q]| {
+                                let got: BTreeSet<_> =
+                                    [resolve(p), resolve(q)].into_iter().collect();
+                                got == [Some(x), Some(y)].into_iter().collect()
+                            }),
+                        }
+                })?;
+                Some((k, i))
+            });
+            match hit {
+                Some((k, i)) => {
+                    found[k][i] = true;
+                    counts.tp += 1;
+                }
+                None => {
+                    counts.fp += 1;
+                    if let Some(&k) = owner.get(&j) {
+                        fp_on[k] += 1;
+                    }
+                    findings.push(Finding::new(format!(
+                        "your volume `{}`: flag `{}` matches no expected anomaly (wrong type, locator or volume)",
+                        v.id,
+                        a.kind.name()
+                    )));
+                }
+            }
+        }
+    }
+    for (k, v) in key.volumes.iter().enumerate() {
+        for (i, f) in v.flags.iter().enumerate() {
+            if !found[k][i] {
+                counts.fn_ += 1;
+                let at = match f.locator {
+                    Locator::None => String::new(),
+                    Locator::Angle(a) => format!(" of about {a:.1}°"),
+                    Locator::Between(x, y) => {
+                        format!(" between `{}` and `{}`", key.label(x), key.label(y))
+                    }
+                };
+                findings.push(Finding::new(format!(
+                    "volume `{}`: missing flag `{}`{at}",
+                    v.name,
+                    f.kind.name()
+                )));
+            }
+        }
+        outcomes[k].flags_exact =
+            outcomes[k].matched.is_some() && found[k].iter().all(|b| *b) && fp_on[k] == 0;
+    }
+    let pr = counts.precision_recall();
+    CriterionGrade::new(
+        "anomalies",
+        Score::new(counts.f1()),
+        format!(
+            "{} of {} expected flags found, {} spurious (precision {:.3}, recall {:.3})",
+            counts.tp,
+            counts.tp + counts.fn_,
+            counts.fp,
+            pr.precision,
+            pr.recall
+        ),
+    )
+    .with_findings(findings)
+}
+
+fn trap_card(
+    key: &Key,
+    in_volumes: &BTreeMap<String, Vec<usize>>,
+    excluded: &BTreeMap<String, Vec<ExclusionReason>>,
+    outcomes: &[VolumeOutcome],
+) -> Card {
+    let once =
+        |f: &str| in_volumes.get(f).map_or(0, Vec::len) + excluded.get(f).map_or(0, Vec::len) == 1;
+    let rows = key
+        .traps
+        .iter()
+        .map(|t| {
+            let (handled, detail) = match &t.check {
+                TrapCheck::Volumes(vs) => {
+                    let bad: Vec<String> = vs
+                        .iter()
+                        .filter_map(|v| {
+                            let o = outcomes[v.0];
+                            let name = &key.volumes[v.0].name;
+                            if o.exact.is_none() {
+                                Some(format!("`{name}` grouped wrong"))
+                            } else if !o.ordered {
+                                Some(format!("`{name}` out of order"))
+                            } else if !o.flags_exact {
+                                Some(format!("`{name}` flagged wrong"))
+                            } else {
+                                None
+                            }
+                        })
+                        .collect();
+                    (bad.is_empty(), if bad.is_empty() { "grouped, ordered and flagged right".to_owned() } else { bad.join(", ") })
+                }
+                TrapCheck::Excluded(files) => {
+                    let bad: Vec<&String> = files
+                        .iter()
+                        .filter(|f| {
+                            let ok = matches!(key.files.get(f.as_str()), Some(FileTruth::Junk { reasons })
+                                if excluded.get(f.as_str()).is_some_and(|r| r.len() == 1 && reasons.contains(&r[0])));
+                            !ok || in_volumes.contains_key(f.as_str())
+                        })
+                        .collect();
+                    (bad.is_empty(), if bad.is_empty() { "excluded with the right reason".to_owned() } else { format!("not excluded right: {}", join(&bad)) })
+                }
+                TrapCheck::Duplicates(ids) => {
+                    let ok = ids.iter().all(|id| {
+                        let inst = &key.instances[id.0];
+                        let kept = inst.files.iter().filter(|f| in_volumes.contains_key(f.as_str())).count();
+                        let dropped = inst
+                            .files
+                            .iter()
+                            .filter(|f| excluded.get(f.as_str()).is_some_and(|r| r.first().copied() == inst.duplicate_reason))
+                            .count();
+                        kept == 1 && dropped == inst.files.len() - 1
+                    });
+                    (ok, if ok { "one copy kept, the other excluded with the right reason".to_owned() } else { "duplicate kept, or excluded with another reason".to_owned() })
+                }
+                TrapCheck::Included(files) => {
+                    let bad: Vec<&String> = files
+                        .iter()
+                        .filter(|f| {
+                            let Some(id) = key.instance_of(f) else { return true };
+                            let v = key.instances[id.0].volume;
+                            // Matched (IoU > 0.5), not exact: this row is about reading the
+                            // file, not about how the rest of its volume was grouped.
+                            let matched = outcomes[v.0].matched;
+                            !(once(f) && matched.is_some_and(|j| in_volumes.get(f.as_str()).is_some_and(|js| js.contains(&j))))
+                        })
+                        .collect();
+                    (bad.is_empty(), if bad.is_empty() { "read and placed in its volume".to_owned() } else { format!("not in its volume: {}", join(&bad)) })
+                }
+                TrapCheck::Accounted(files) => {
+                    let bad: Vec<&String> = files.iter().filter(|f| !once(f)).collect();
+                    (bad.is_empty(), if bad.is_empty() { format!("all {} files accounted for", files.len()) } else { format!("{} files not accounted for once", bad.len()) })
+                }
+            };
+            CardRow {
+                name: format!("{} {}", t.id, t.label),
+                handled,
+                detail,
+            }
+        })
+        .collect();
+    Card {
+        title: "Trap card".to_owned(),
+        rows,
+    }
+}
+
+fn join(files: &[&String]) -> String {
+    let shown: Vec<&str> = files.iter().take(3).map(|s| s.as_str()).collect();
+    let more = files.len().saturating_sub(3);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}

@@ -1,0 +1,493 @@
+//! The whole task, end to end: generate → solve → grade. The reference solution scores ≥ 99 on
+//! both profiles over 20 seeds, the naive starter lands in its band with the trap card showing
+//! exactly the traps it falls into, and each mutant of the reference loses points only where it
+//! should.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use rayon::prelude::*;
+use worksample_series::SeriesTask;
+use worksample_series::generate::{Params, planned_traps};
+use worksample_series::grade::{CRITERIA, grade_output, grade_submission};
+use worksample_series::key::{FileTruth, Key};
+use worksample_series::output::{Anomaly, AnomalyKind, Excluded, ExclusionReason, Output};
+use worksample_task::Task;
+
+const SEEDS: u64 = 20;
+
+/// The traps the naive starter (group by Series Instance UID, sort by InstanceNumber, geometry
+/// from the first file, no flags) handles: those whose volume is a series of its own numbered
+/// along the normal, and those that only need every file read.
+const NAIVE_HANDLES: [&str; 8] = ["T7b", "T8", "T9", "T9b", "S7", "S8", "F4", "F6"];
+
+/// Runs the reference (must score ≥ 99) and, when asked, the naive starter (must land in
+/// 30..=65 with a trap card that misses exactly the traps it cannot handle) on one fixture.
+fn check_seed(profile: &str, seed: u64, min_files: usize, naive: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (dir, key) = common::fixture(seed, profile);
+    if key.files.len() < min_files {
+        problems.push(format!(
+            "{profile} seed {seed}: only {} files",
+            key.files.len()
+        ));
+    }
+    let sub = tempfile::tempdir().expect("tempdir");
+    common::write(sub.path(), &common::reference(dir.path()));
+    let grade = common::grade(dir.path(), sub.path(), &key, profile);
+    let total = common::total(&grade);
+    if total < 99.0 {
+        let findings: Vec<String> = grade
+            .criteria
+            .iter()
+            .flat_map(|c| {
+                c.findings
+                    .iter()
+                    .take(3)
+                    .map(move |f| format!("  {}: {}", c.id, f.message))
+            })
+            .collect();
+        problems.push(format!(
+            "{profile} seed {seed}: reference scored {total:.2}\n{}",
+            findings.join("\n")
+        ));
+    }
+    if naive {
+        let sub = tempfile::tempdir().expect("tempdir");
+        SeriesTask
+            .starter(dir.path(), sub.path())
+            .expect("the starter runs");
+        let grade = common::grade(dir.path(), sub.path(), &key, profile);
+        let total = common::total(&grade);
+        if !(30.0..=65.0).contains(&total) {
+            problems.push(format!(
+                "{profile} seed {seed}: naive scored {total:.1}, outside 30..=65"
+            ));
+        }
+        for row in &grade.cards[0].rows {
+            let id = row.name.split(' ').next().unwrap_or_default();
+            // F5 has two rows: the .jpg-named DICOM is read (handled), the .dcm text is not.
+            let expected =
+                NAIVE_HANDLES.contains(&id) || row.name.contains("DICOM image named .jpg");
+            if row.handled != expected {
+                problems.push(format!(
+                    "{profile} seed {seed}: naive card row `{}` handled={} ({})",
+                    row.name, row.handled, row.detail
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn standard_reference_scores_at_least_99_and_naive_lands_in_its_band() {
+    let problems: Vec<String> = (0..SEEDS)
+        .into_par_iter()
+        .flat_map(|seed| check_seed("standard", seed, 300, true))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn hard_reference_scores_at_least_99() {
+    let problems: Vec<String> = (0..SEEDS)
+        .into_par_iter()
+        .flat_map(|seed| check_seed("hard", seed, 1000, false))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn naive_trap_card_snapshot() {
+    let (dir, key) = common::fixture(3, "standard");
+    let sub = tempfile::tempdir().expect("tempdir");
+    SeriesTask
+        .starter(dir.path(), sub.path())
+        .expect("the starter runs");
+    let grade = common::grade(dir.path(), sub.path(), &key, "standard");
+    let rows: Vec<String> = grade.cards[0]
+        .rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                if r.handled { "handled" } else { "MISSED " },
+                r.name
+            )
+        })
+        .collect();
+    let scores: Vec<String> = grade
+        .criteria
+        .iter()
+        .map(|c| format!("{:<14} {:.3}  {}", c.id.as_str(), c.score.get(), c.summary))
+        .collect();
+    insta::assert_snapshot!(format!("{}\n\n{}", scores.join("\n"), rows.join("\n")));
+}
+
+/// A seed of `standard` planting every trap the mutants need, found from the plan alone.
+fn mutant_seed() -> u64 {
+    let data = common::data();
+    let params: Params = data
+        .profile(Some("standard"))
+        .and_then(|p| p.parse())
+        .expect("params");
+    (0..1000)
+        .find(|s| {
+            let traps = planned_traps(*s, &params);
+            ["T10", "S3", "F2", "F4", "T2"]
+                .iter()
+                .all(|t| traps.contains(t))
+        })
+        .expect("some seed plants all of them")
+}
+
+fn find(out: &Output, key: &Key, name: &str) -> usize {
+    let v = key
+        .volumes
+        .iter()
+        .find(|v| v.name == name)
+        .expect("volume planted");
+    let first = key.label(v.instances[0]);
+    out.volumes
+        .iter()
+        .position(|p| p.instances.iter().any(|r| r.file == first))
+        .expect("the reference has it")
+}
+
+fn junk(key: &Key, reason: ExclusionReason) -> String {
+    key.files
+        .iter()
+        .find(|(_, t)| matches!(t, FileTruth::Junk { reasons } if reasons[0] == reason))
+        .map(|(f, _)| f.clone())
+        .expect("planted")
+}
+
+type Mutation = fn(&mut Output, &Key);
+
+const MUTANTS: &[(&str, &[&str], Mutation)] = &[
+    ("a junk file listed twice", &["coverage"], |o, k| {
+        let f = junk(k, ExclusionReason::NotDicom);
+        let e = o
+            .excluded
+            .iter()
+            .find(|e| e.file == f)
+            .cloned()
+            .expect("excluded");
+        o.excluded.push(e);
+    }),
+    ("a file that is not in the input", &["coverage"], |o, _| {
+        o.excluded.push(Excluded {
+            file: "ghost/0000.dcm".into(),
+            reason: ExclusionReason::NotDicom,
+            duplicate_of: None,
+            detail: None,
+        });
+    }),
+    ("junk called unreadable", &["triage"], |o, k| {
+        let f = junk(k, ExclusionReason::NotDicom);
+        o.excluded
+            .iter_mut()
+            .filter(|e| e.file == f)
+            .for_each(|e| e.reason = ExclusionReason::Unreadable);
+    }),
+    ("DICOMDIR called not_dicom", &["triage"], |o, _| {
+        o.excluded
+            .iter_mut()
+            .filter(|e| e.reason == ExclusionReason::Dicomdir)
+            .for_each(|e| e.reason = ExclusionReason::NotDicom);
+    }),
+    (
+        "one CT slice moved into another volume",
+        &["volumes_exact", "bcubed"],
+        |o, k| {
+            let ct = find(o, k, "ct_axial");
+            let other = find(o, k, "ct_tilted");
+            let moved = o.volumes[ct].instances.remove(5);
+            o.volumes[other].instances.push(moved);
+        },
+    ),
+    (
+        "the last CT slice split off",
+        &["volumes_exact", "bcubed"],
+        |o, k| {
+            let ct = find(o, k, "ct_axial");
+            let mut v = o.volumes[ct].clone();
+            let last = v.instances.pop().expect("slices");
+            o.volumes[ct] = v.clone();
+            v.id = "split".into();
+            v.instances = vec![last];
+            v.geometry.slice_spacing_mm = None;
+            o.volumes.push(v);
+        },
+    ),
+    ("the CT reversed", &["ordering"], |o, k| {
+        let ct = find(o, k, "ct_axial");
+        o.volumes[ct].instances.reverse();
+    }),
+    ("two adjacent CT slices swapped", &["ordering"], |o, k| {
+        let ct = find(o, k, "ct_axial");
+        o.volumes[ct].instances.swap(10, 11);
+    }),
+    (
+        "tilted spacing taken as the table step",
+        &["geometry"],
+        |o, k| {
+            let v = find(o, k, "ct_tilted");
+            let angle = o.volumes[v]
+                .anomalies
+                .iter()
+                .find_map(|a| a.angle_deg)
+                .expect("tilt flag");
+            let g = &mut o.volumes[v].geometry;
+            g.slice_spacing_mm = g.slice_spacing_mm.map(|s| s / angle.to_radians().cos());
+        },
+    ),
+    (
+        "a volume with a missing slice called regular",
+        &["geometry"],
+        |o, k| {
+            let v = find(o, k, "ct_missing_slice");
+            o.volumes[v].geometry.regular = true;
+        },
+    ),
+    ("first position off by 1 mm", &["geometry"], |o, k| {
+        let v = find(o, k, "ct_axial");
+        o.volumes[v].geometry.first_position_mm[2] += 1.0;
+    }),
+    ("no flags at all", &["anomalies"], |o, _| {
+        o.volumes.iter_mut().for_each(|v| v.anomalies.clear());
+    }),
+    (
+        "missing slice located one pair off",
+        &["anomalies"],
+        |o, k| {
+            let v = find(o, k, "ct_missing_slice");
+            let files: Vec<_> = o.volumes[v].instances.clone();
+            for a in &mut o.volumes[v].anomalies {
+                if let Some([x, _]) = &a.between {
+                    let i = files.iter().position(|f| f == x).expect("member");
+                    a.between = Some([files[i + 1].clone(), files[i + 2].clone()]);
+                }
+            }
+        },
+    ),
+    (
+        "a spurious irregular_spacing on the CT",
+        &["anomalies"],
+        |o, k| {
+            let v = find(o, k, "ct_axial");
+            let i = o.volumes[v].instances.clone();
+            o.volumes[v].anomalies.push(Anomaly {
+                between: Some([i[3].clone(), i[4].clone()]),
+                ..Anomaly::plain(AnomalyKind::IrregularSpacing)
+            });
+        },
+    ),
+    ("tilt angle 5° off", &["anomalies"], |o, k| {
+        let v = find(o, k, "ct_tilted");
+        o.volumes[v]
+            .anomalies
+            .iter_mut()
+            .filter_map(|a| a.angle_deg.as_mut())
+            .for_each(|a| *a += 5.0);
+    }),
+    ("`other` flags on every volume", &[], |o, _| {
+        o.volumes
+            .iter_mut()
+            .for_each(|v| v.anomalies.push(Anomaly::plain(AnomalyKind::Other)));
+    }),
+    (
+        "the preamble-less file dropped",
+        &["triage", "volumes_exact", "bcubed"],
+        |o, k| {
+            let raw = k
+                .traps
+                .iter()
+                .find(|t| t.id == "F4")
+                .and_then(|t| match &t.check {
+                    worksample_series::key::TrapCheck::Included(f) => f.first().cloned(),
+                    _ => None,
+                })
+                .expect("F4 planted");
+            for v in &mut o.volumes {
+                v.instances.retain(|r| r.file != raw);
+            }
+            o.excluded.push(Excluded {
+                file: raw,
+                reason: ExclusionReason::Unreadable,
+                duplicate_of: None,
+                detail: None,
+            });
+        },
+    ),
+];
+
+#[test]
+fn mutants_lose_points_only_on_their_criteria() {
+    let seed = mutant_seed();
+    let (dir, key) = common::fixture(seed, "standard");
+    let reference = common::reference(dir.path());
+    let base = grade_output(&key, &reference);
+    for c in &base.criteria {
+        assert_eq!(
+            c.score.get(),
+            1.0,
+            "seed {seed}: the reference is perfect on {}: {:?}",
+            c.id,
+            c.findings
+        );
+    }
+    assert!(MUTANTS.len() >= 10);
+    for (name, loses, mutate) in MUTANTS {
+        let mut out = reference.clone();
+        mutate(&mut out, &key);
+        let grade = grade_output(&key, &out);
+        for c in &grade.criteria {
+            let should_lose = loses.contains(&c.id.as_str());
+            let lost = c.score.get() < 1.0;
+            assert_eq!(
+                lost,
+                should_lose,
+                "mutant `{name}`: criterion {} scored {:.4} ({})",
+                c.id,
+                c.score.get(),
+                c.summary
+            );
+        }
+    }
+}
+
+#[test]
+fn schema_failures_score_zero_with_the_errors_as_findings() {
+    let (dir, key) = common::fixture(1, "standard");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tasks/series/output.schema.json"))
+            .expect("schema");
+    let sub = tempfile::tempdir().expect("tempdir");
+    let mut doc = serde_json::to_value(common::reference(dir.path())).expect("json");
+    doc["volumes"][0]["colour"] = "blue".into();
+    doc["excluded"][0]["reason"] = "lost".into();
+    std::fs::write(sub.path().join("volumes.json"), doc.to_string()).expect("write");
+    let grade = grade_submission(&schema, &key, sub.path()).expect("graded");
+    assert_eq!(grade.criteria.len(), CRITERIA.len());
+    for c in &grade.criteria {
+        assert_eq!(c.score.get(), 0.0);
+        let locations: BTreeSet<_> = c
+            .findings
+            .iter()
+            .filter_map(|f| f.location.as_deref())
+            .collect();
+        assert_eq!(
+            locations,
+            BTreeSet::from(["/volumes/0/colour", "/excluded/0/reason"])
+        );
+    }
+    assert!(
+        grade.notes[0].contains("does not match output.schema.json"),
+        "{:?}",
+        grade.notes
+    );
+}
+
+#[test]
+fn hostile_or_missing_output_is_graded_not_a_crash() {
+    let (_dir, key) = common::fixture(2, "standard");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tasks/series/output.schema.json"))
+            .expect("schema");
+    let sub = tempfile::tempdir().expect("tempdir");
+    let missing = grade_submission(&schema, &key, sub.path()).expect("graded");
+    assert!(
+        missing.notes[0].contains("is missing"),
+        "{:?}",
+        missing.notes
+    );
+    std::os::unix::fs::symlink("/dev/zero", sub.path().join("volumes.json")).expect("symlink");
+    let link = grade_submission(&schema, &key, sub.path()).expect("graded");
+    assert!(link.notes[0].contains("symbolic link"), "{:?}", link.notes);
+    std::fs::remove_file(sub.path().join("volumes.json")).expect("rm");
+    std::fs::write(
+        sub.path().join("volumes.json"),
+        "{\"schema_version\": \"1.0\", \"volumes\": [",
+    )
+    .expect("write");
+    let bad = grade_submission(&schema, &key, sub.path()).expect("graded");
+    assert!(bad.criteria.iter().all(|c| c.score.get() == 0.0));
+    // Paths that climb out of the input are unknown files, never read.
+    let out = Output {
+        schema_version: "1.0".into(),
+        volumes: Vec::new(),
+        excluded: vec![Excluded {
+            file: "../../etc/passwd".into(),
+            reason: ExclusionReason::NotDicom,
+            duplicate_of: None,
+            detail: None,
+        }],
+    };
+    let g = grade_output(&key, &out);
+    assert!(
+        g.criteria[0]
+            .findings
+            .iter()
+            .any(|f| f.file.as_deref() == Some("../../etc/passwd"))
+    );
+}
+
+#[test]
+fn generation_is_deterministic_and_independent_of_threads() {
+    let (a, key_a) = common::fixture(5, "standard");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let (b, key_b) = pool.install(|| common::fixture(5, "standard"));
+    let da = worksample_task::digest_folder(a.path()).expect("digest");
+    let db = worksample_task::digest_folder(b.path()).expect("digest");
+    assert_eq!(da.digest, db.digest);
+    assert_eq!(key_a, key_b);
+    let (c, _) = common::fixture(6, "standard");
+    assert_ne!(
+        worksample_task::digest_folder(c.path())
+            .expect("digest")
+            .digest,
+        da.digest
+    );
+}
+
+#[test]
+fn published_schema_names_exactly_the_rust_vocabularies() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tasks/series/output.schema.json"))
+            .expect("schema");
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .expect("enum")
+            .iter()
+            .map(|x| x.as_str().expect("str").to_owned())
+            .collect()
+    };
+    let anomalies = names(&schema["$defs"]["anomaly"]["properties"]["type"]["enum"]);
+    let reasons = names(&schema["$defs"]["excluded"]["properties"]["reason"]["enum"]);
+    assert_eq!(
+        anomalies,
+        AnomalyKind::ALL.map(|k| k.name().to_owned()).to_vec()
+    );
+    assert_eq!(
+        reasons,
+        ExclusionReason::ALL.map(|r| r.name().to_owned()).to_vec()
+    );
+    for k in AnomalyKind::ALL {
+        assert_eq!(
+            serde_json::to_value(k).expect("json"),
+            serde_json::Value::from(k.name())
+        );
+    }
+    for r in ExclusionReason::ALL {
+        assert_eq!(
+            serde_json::to_value(r).expect("json"),
+            serde_json::Value::from(r.name())
+        );
+    }
+}
