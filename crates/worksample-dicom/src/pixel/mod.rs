@@ -165,17 +165,16 @@ fn render(
     let (rows, columns) = (usize::from(grid.rows), usize::from(grid.columns));
     let mut values = vec![0.0_f64; rows * columns];
     let (lo, hi) = stored.modality_range();
-    let fractional = phantom.is_fractional();
-    // Per-row start and a per-column step: no per-pixel matrix product or allocation.
-    let step = grid.row_dir.map(|d| d * grid.spacing[1]);
-    for (r, row) in values.chunks_exact_mut(columns.max(1)).enumerate() {
-        let start = grid.position(u16::try_from(r).unwrap_or(u16::MAX), 0);
-        for (c, out) in row.iter_mut().enumerate() {
-            let cf = c as f64;
-            let p = [0, 1, 2].map(|k| start[k] + cf * step[k]);
-            let v = phantom.value_at(p);
-            *out = if fractional { lo + v * (hi - lo) } else { v };
+    // One monomorphised loop per phantom kind, so the per-pixel call is not a match.
+    match *phantom {
+        Phantom::HeadCt { lesion } => sample(grid, &mut values, |p| phantom::head_ct(p, lesion)),
+        Phantom::MrBrain { weighting } => {
+            sample(grid, &mut values, |p| phantom::mr_brain(p, weighting));
         }
+        Phantom::ChestRadiograph => {
+            sample(grid, &mut values, |p| lo + phantom::chest_at(p) * (hi - lo));
+        }
+        Phantom::Flat { value } => values.fill(value),
     }
     noise::sharpen(&mut values, rows, columns, noise.edge_gain());
 
@@ -225,6 +224,20 @@ fn render(
         frames: 1,
         values: pack(out, stored),
         stored: *stored,
+    }
+}
+
+/// Evaluates `f` at every pixel centre of `grid`, row-major: a per-row start and a per-column
+/// step, no per-pixel matrix product or allocation.
+fn sample(grid: &SamplingGrid, values: &mut [f64], f: impl Fn([f64; 3]) -> f64) {
+    let columns = usize::from(grid.columns).max(1);
+    let step = grid.row_dir.map(|d| d * grid.spacing[1]);
+    for (r, row) in (0u16..).zip(values.chunks_exact_mut(columns)) {
+        let start = grid.position(r, 0);
+        for (c, out) in row.iter_mut().enumerate() {
+            let cf = c as f64;
+            *out = f([0, 1, 2].map(|k| start[k] + cf * step[k]));
+        }
     }
 }
 

@@ -74,8 +74,8 @@ impl Noise {
     }
 }
 
-/// Standard normal deviates by the Box–Muller transform, two per pair of uniforms (rand 0.9
-/// without rand_distr has no normal distribution).
+/// Standard normal deviates by Marsaglia's polar method, two per accepted pair of uniforms (rand
+/// 0.9 without rand_distr has no normal distribution; the polar method avoids sin/cos).
 pub(crate) struct Normal {
     spare: Option<f64>,
 }
@@ -89,33 +89,43 @@ impl Normal {
         if let Some(z) = self.spare.take() {
             return z;
         }
-        // 1 − U lies in (0, 1], so the logarithm is finite.
-        let u1 = 1.0 - rng.random::<f64>();
-        let u2 = rng.random::<f64>();
-        let radius = (-2.0 * u1.ln()).sqrt();
-        let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
-        self.spare = Some(radius * s);
-        radius * c
+        loop {
+            let u = 2.0 * rng.random::<f64>() - 1.0;
+            let v = 2.0 * rng.random::<f64>() - 1.0;
+            let s = u * u + v * v;
+            // Accepts 78.5 % of pairs; s > 0 keeps the logarithm finite.
+            if s < 1.0 && s > 0.0 {
+                let k = (-2.0 * s.ln() / s).sqrt();
+                self.spare = Some(v * k);
+                return u * k;
+            }
+        }
     }
 }
 
 /// Unsharp mask in place: `v + gain × (v − mean of the 3×3 neighbourhood)`, edges replicated.
+/// The box sum is separable: three-wide row sums first, then three of those down each column.
 pub(crate) fn sharpen(values: &mut [f64], rows: usize, columns: usize, gain: f64) {
-    if gain == 0.0 || rows == 0 || columns == 0 {
+    if gain == 0.0 || rows == 0 || columns == 0 || values.len() != rows * columns {
         return;
     }
-    let src = values.to_vec();
+    let mut row_sums = vec![0.0; values.len()];
+    for (src, dst) in values
+        .chunks_exact(columns)
+        .zip(row_sums.chunks_exact_mut(columns))
+    {
+        for c in 0..columns {
+            let (c0, c2) = (c.saturating_sub(1), (c + 1).min(columns - 1));
+            dst[c] = src[c0] + src[c] + src[c2];
+        }
+    }
     for r in 0..rows {
         let (r0, r2) = (r.saturating_sub(1), (r + 1).min(rows - 1));
         for c in 0..columns {
-            let (c0, c2) = (c.saturating_sub(1), (c + 1).min(columns - 1));
-            let mut sum = 0.0;
-            for rr in [r0, r, r2] {
-                let row = &src[rr * columns..(rr + 1) * columns];
-                sum += row[c0] + row[c] + row[c2];
-            }
-            let v = src[r * columns + c];
-            values[r * columns + c] = v + gain * (v - sum / 9.0);
+            let sum =
+                row_sums[r0 * columns + c] + row_sums[r * columns + c] + row_sums[r2 * columns + c];
+            let v = &mut values[r * columns + c];
+            *v += gain * (*v - sum / 9.0);
         }
     }
 }

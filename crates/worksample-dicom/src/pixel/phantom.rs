@@ -73,6 +73,12 @@ const DIPLOE_END: f64 = 10.0;
 const INNER_TABLE_END: f64 = 12.0;
 const SUBARACHNOID_END: f64 = 13.5;
 const CORTEX_END: f64 = 17.5;
+/// Largest excursion of the cortical ribbon's inner edge, mm.
+const GYRI_MM: f64 = 1.6;
+/// Normalised radius² inside which depth exceeds every layer and the cortex:
+/// (1 − (CORTEX_END + GYRI_MM) / HEAD[0])², HEAD[0] being the smallest semi-axis.
+const INTERIOR_R2: f64 =
+    (1.0 - (CORTEX_END + GYRI_MM) / HEAD[0]) * (1.0 - (CORTEX_END + GYRI_MM) / HEAD[0]);
 
 /// Brain parenchyma HU a lesion's contrast is measured against (grey/white mean).
 pub(crate) const PARENCHYMA_HU: f64 = 33.0;
@@ -151,45 +157,59 @@ pub(crate) fn head_tissue(p: [f64; 3]) -> Tissue {
         return Tissue::Air;
     }
     // Depth below the surface along the ray from the centre: exact on that ray, close enough to
-    // the normal distance for a head this round.
-    let r = r2.sqrt();
-    let depth = if r < 1e-9 {
-        HEAD[0]
+    // the normal distance for a head this round. That ray is at least HEAD[0] long, so depth is at
+    // least (1 − r) × HEAD[0]: inside INTERIOR_R2 no layer or cortex test can succeed and the
+    // two square roots are skipped (half the head's pixels).
+    let depth = if r2 < INTERIOR_R2 {
+        f64::INFINITY
     } else {
+        let r = r2.sqrt();
         let len = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
         (1.0 - r) * len / r
     };
-    if depth < SKIN_END {
-        return Tissue::Skin;
-    }
-    if depth < FAT_END {
-        return Tissue::Fat;
-    }
-    if depth < OUTER_TABLE_END {
-        return Tissue::CorticalBone;
-    }
-    if depth < DIPLOE_END {
-        return Tissue::Marrow;
-    }
-    if depth < INNER_TABLE_END {
-        return Tissue::CorticalBone;
-    }
     if depth < SUBARACHNOID_END {
-        return Tissue::Csf;
+        return if depth < SKIN_END {
+            Tissue::Skin
+        } else if depth < FAT_END {
+            Tissue::Fat
+        } else if depth < OUTER_TABLE_END {
+            Tissue::CorticalBone
+        } else if depth < DIPLOE_END {
+            Tissue::Marrow
+        } else if depth < INNER_TABLE_END {
+            Tissue::CorticalBone
+        } else {
+            Tissue::Csf
+        };
     }
     // The falx cerebri: a thin dural sheet in the midline above the corpus callosum.
     if p[0].abs() < 0.8 && p[2] > 28.0 {
         return Tissue::Falx;
     }
-    if VENTRICLES.iter().any(|v| v.contains(p)) {
+    // Every ventricle and deep nucleus lies in this box; most brain pixels skip the ten tests.
+    let deep = p[0].abs() < 32.0 && (-32.0..45.0).contains(&p[1]) && (-44.0..26.0).contains(&p[2]);
+    if deep && VENTRICLES.iter().any(|v| v.contains(p)) {
         return Tissue::Csf;
     }
-    // Cortical ribbon, its thickness undulating so it reads as gyri rather than a plain shell.
-    let gyri = 1.6 * ((p[0] * 0.21).sin() + (p[1] * 0.17).sin() + (p[2] * 0.19).sin()) / 3.0;
-    if depth < CORTEX_END + gyri || DEEP_GREY.iter().any(|e| e.contains(p)) {
+    // Cortical ribbon, its thickness undulating by up to ±1.6 mm so it reads as gyri rather than
+    // a plain shell (triangle waves: no transcendental call per pixel).
+    if depth < CORTEX_END + GYRI_MM {
+        let gyri = GYRI_MM * (wave(p[0] * 0.21) + wave(p[1] * 0.17) + wave(p[2] * 0.19)) / 3.0;
+        if depth < CORTEX_END + gyri {
+            return Tissue::Grey;
+        }
+    }
+    if deep && DEEP_GREY.iter().any(|e| e.contains(p)) {
         return Tissue::Grey;
     }
     Tissue::White
+}
+
+/// A triangle wave of period 2π in −1..1, even in `x`: a cheap stand-in for a cosine.
+fn wave(x: f64) -> f64 {
+    let f = (x * (0.5 / std::f64::consts::PI)).abs();
+    let t = f - (f as u64) as f64;
+    4.0 * (t - 0.5).abs() - 1.0
 }
 
 /// CT number of a tissue, HU.
@@ -241,32 +261,36 @@ impl Phantom {
     /// The phantom's value at patient point `p`: HU for the head CT, MR units for the brain,
     /// a 0..1 fraction of the detector range for the chest radiograph, `value` for `Flat`.
     pub fn value_at(&self, p: [f64; 3]) -> f64 {
-        match self {
-            Phantom::HeadCt { lesion } => {
-                let tissue = head_tissue(p);
-                let intracranial = matches!(tissue, Tissue::Grey | Tissue::White | Tissue::Csf);
-                match lesion {
-                    Some(l) if intracranial && dist2(p, l.centre) <= l.radius_mm * l.radius_mm => {
-                        PARENCHYMA_HU + l.contrast_hu
-                    }
-                    Some(_) | None => tissue_hu(tissue),
-                }
-            }
-            Phantom::MrBrain { weighting } => tissue_mr(head_tissue(p), *weighting),
-            // PA view: the viewer faces the patient, so patient left (+x) is on the image right
-            // and superior (+z) is up.
-            Phantom::ChestRadiograph => chest(p[0], -p[2]),
-            Phantom::Flat { value } => *value,
+        match *self {
+            Phantom::HeadCt { lesion } => head_ct(p, lesion),
+            Phantom::MrBrain { weighting } => mr_brain(p, weighting),
+            Phantom::ChestRadiograph => chest_at(p),
+            Phantom::Flat { value } => value,
         }
     }
+}
 
-    /// Whether values are a 0..1 fraction of the stored range rather than modality units.
-    pub(crate) fn is_fractional(&self) -> bool {
-        match self {
-            Phantom::ChestRadiograph => true,
-            Phantom::HeadCt { .. } | Phantom::MrBrain { .. } | Phantom::Flat { .. } => false,
+/// Head CT value at `p`, HU.
+pub(crate) fn head_ct(p: [f64; 3], lesion: Option<Lesion>) -> f64 {
+    let tissue = head_tissue(p);
+    let intracranial = matches!(tissue, Tissue::Grey | Tissue::White | Tissue::Csf);
+    match lesion {
+        Some(l) if intracranial && dist2(p, l.centre) <= l.radius_mm * l.radius_mm => {
+            PARENCHYMA_HU + l.contrast_hu
         }
+        Some(_) | None => tissue_hu(tissue),
     }
+}
+
+/// Brain MR value at `p`, arbitrary units.
+pub(crate) fn mr_brain(p: [f64; 3], weighting: MrWeighting) -> f64 {
+    tissue_mr(head_tissue(p), weighting)
+}
+
+/// Chest radiograph at patient point `p`, 0..1. PA view: the viewer faces the patient, so
+/// patient left (+x) is on the image right and superior (+z) is up.
+pub(crate) fn chest_at(p: [f64; 3]) -> f64 {
+    chest(p[0], -p[2])
 }
 
 fn dist2(a: [f64; 3], b: [f64; 3]) -> f64 {
@@ -337,15 +361,17 @@ fn chest(u: f64, v: f64) -> f64 {
     if au > 20.0 && au < 140.0 && (v - clavicle_v).abs() < 7.0 {
         a += 0.15;
     }
-    // Posterior ribs: arcs convex upwards, running down and out from the spine.
-    if au > 20.0 && au < half_width - 4.0 {
-        for i in 0..10 {
-            let base = -150.0 + 25.0 * f64::from(i);
-            let centre_line = base - 12.0 + 0.0022 * (au - 75.0).powi(2);
-            let d = (v - centre_line).abs();
-            if d < 6.0 {
-                // Cortex brighter than the medullary band.
-                a += if d > 4.0 { 0.12 } else { 0.08 };
+    // Posterior ribs: from the spine each arches up a little, then sweeps down and out to the
+    // chest wall, dropping about 55 mm; a brighter cortex edges each band.
+    let lateral = half_width - 4.0;
+    if au > 20.0 && au < lateral {
+        let t = (au - 20.0) / (lateral - 20.0);
+        let drop = -10.0 * (std::f64::consts::PI * 0.8 * t).sin() + 55.0 * t * t;
+        let half_thickness = 4.0 + 3.0 * t;
+        for i in 0..11 {
+            let d = (v - (-178.0 + 24.0 * f64::from(i) + drop)).abs();
+            if d < half_thickness {
+                a += if d > half_thickness - 1.5 { 0.12 } else { 0.07 };
                 break;
             }
         }
