@@ -40,13 +40,22 @@ def list_files(root):
     return sorted(out)
 
 
+def has_dicm(path):
+    with open(path, "rb") as f:
+        head = f.read(132)
+    return len(head) == 132 and head[128:] == b"DICM"
+
+
 def read(path):
-    """The dataset, or None when the file is not DICOM."""
+    """The dataset, or None when the file is not DICOM; raises ValueError when it is DICOM
+    that cannot be decoded."""
     try:
         return pydicom.dcmread(path)
     except InvalidDicomError:
         pass
-    except Exception:
+    except Exception as e:
+        if has_dicm(path):
+            raise ValueError(str(e)) from e
         return None
     # No preamble or meta group: a bare data set (PS3.10 7.1 is optional in practice).
     try:
@@ -57,6 +66,21 @@ def read(path):
     except Exception:
         pass
     return None
+
+
+def pixels_complete(ds):
+    """Native (uncompressed) Pixel Data holds rows x columns x samples x frames x bytes."""
+    try:
+        expected = (
+            int(ds.Rows)
+            * int(ds.Columns)
+            * int(ds.get("SamplesPerPixel", 1) or 1)
+            * int(ds.get("NumberOfFrames", 1) or 1)
+            * ((int(ds.BitsAllocated) + 7) // 8)
+        )
+        return len(ds.PixelData) >= expected
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 def text(ds, keyword):
@@ -177,7 +201,11 @@ def main(inp, out):
     volumes, excluded = [], []
     images, seen_sop = [], {}
     for rel in list_files(inp):
-        ds = read(os.path.join(inp, rel))
+        try:
+            ds = read(os.path.join(inp, rel))
+        except ValueError:
+            excluded.append({"file": rel, "reason": "unreadable"})
+            continue
         if ds is None:
             excluded.append({"file": rel, "reason": "not_dicom"})
             continue
@@ -188,6 +216,10 @@ def main(inp, out):
             continue
         if "PixelData" not in ds:
             excluded.append({"file": rel, "reason": "no_pixel_data"})
+            continue
+        if not pixels_complete(ds):
+            # pydicom returns a short Pixel Data value for a file cut off inside it.
+            excluded.append({"file": rel, "reason": "unreadable"})
             continue
         im = Image(rel, ds)
         if im.sop in seen_sop:

@@ -36,9 +36,9 @@ use crate::output::{AnomalyKind, ExclusionReason};
 
 /// Every trap id a profile may give a rate for (research/series.md §4.2; `T9b` is an oblique
 /// volume, our addition). T1, F1 and F5 are always planted.
-pub const TRAP_IDS: [&str; 24] = [
+pub const TRAP_IDS: [&str; 25] = [
     "T2", "T3", "T4", "T5", "T6", "T7", "T7b", "T8", "T9", "T9b", "T10", "T12", "S1", "S2", "S3",
-    "S4", "S5", "S6", "S7", "S8", "F2", "F3", "F4", "F6",
+    "S4", "S5", "S6", "S7", "S8", "F2", "F3", "F4", "F6", "F7",
 ];
 
 /// Profile parameters (`[profiles.*.params]` in task.toml).
@@ -177,6 +177,8 @@ struct ImagePlan {
     iop: [f64; 6],
     /// `Some(original)` for an S6 duplicate position: same pixels, new UID, excluded.
     dup_of: Option<usize>,
+    /// F7: written with its Pixel Data cut in half; belongs in no volume.
+    truncated: bool,
     path: String,
 }
 
@@ -212,6 +214,7 @@ enum PlanCheck {
     Extras(Vec<usize>),
     Duplicates(Vec<usize>),
     Included(Vec<usize>),
+    Truncated(Vec<usize>),
     Nested,
 }
 
@@ -393,6 +396,7 @@ impl<'a> Planner<'a> {
             position,
             iop,
             dup_of: None,
+            truncated: false,
             path: String::new(),
         });
         self.images.len() - 1
@@ -974,6 +978,19 @@ impl<'a> Planner<'a> {
             );
         }
 
+        if on("F7") {
+            // A lone image of its own series, so excluding it leaves no hole in a volume.
+            let s = self.series(ct_study, Modality::Ct, Plane::Axial, Shape::Slice, 1, 11);
+            let ts = self.ts();
+            let i = self.image(ct_study, &s, s.geometry.position(0), Attrs::numbered(1), ts);
+            self.images[i].truncated = true;
+            self.trap(
+                "F7",
+                "DICOM file cut off inside its Pixel Data",
+                PlanCheck::Truncated(vec![i]),
+            );
+        }
+
         // Fill up to min_files with clean MR volumes when the CT alone cannot.
         let mut extra_vols = 0;
         while self.images.len() < self.params.min_files as usize {
@@ -1223,10 +1240,18 @@ impl<'a> Planner<'a> {
             preamble: !im.raw,
             file_meta: !im.raw,
         };
-        to_bytes(&inst, &opts).map_err(|e| GenerateError::Encode {
+        let mut bytes = to_bytes(&inst, &opts).map_err(|e| GenerateError::Encode {
             file: im.path.clone(),
             source: Box::new(e),
-        })
+        })?;
+        if im.truncated {
+            // Pixel Data is the last element (PS3.5 §7.1: ascending tag order): cutting half of
+            // its value leaves every header element intact and the file short of its length.
+            let g = &im.series.geometry;
+            let half = usize::from(g.rows) * usize::from(g.columns);
+            bytes.truncate(bytes.len().saturating_sub(half));
+        }
+        Ok(bytes)
     }
 
     fn write(&self, out: &Path) -> Result<(), GenerateError> {
@@ -1287,14 +1312,15 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    /// A DICOMDIR (PS3.10 §8, PS3.3 F.3) whose IMAGE records list `listed` and one file that is
-    /// no longer there: stale, as media copied by hand often are.
+    /// A DICOMDIR (PS3.10 §8, PS3.3 F.3) whose IMAGE records list `listed` under the PS3.10
+    /// §8.2 file IDs of an earlier export (`DICOM/S0000002/I0000017`), plus one instance that is
+    /// no longer there: stale, as media copied and renamed by hand are.
     fn dicomdir(
         &self,
         listed: &[usize],
     ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
         let mut records = Vec::new();
-        let record = |file: &str, class: &str, sop: &str, ts: &str| {
+        let record = |file: [String; 3], number: i64, class: &str, sop: &str, ts: &str| {
             let mut item = InMemDicomObject::new_empty();
             item.put(DataElement::new(
                 tags::OFFSET_OF_THE_NEXT_DIRECTORY_RECORD,
@@ -1316,11 +1342,15 @@ impl<'a> Planner<'a> {
                 VR::CS,
                 PrimitiveValue::from("IMAGE"),
             ));
-            let parts: Vec<String> = file.split('/').map(str::to_uppercase).collect();
             item.put(DataElement::new(
                 tags::REFERENCED_FILE_ID,
                 VR::CS,
-                PrimitiveValue::Strs(parts.into()),
+                PrimitiveValue::Strs(file.to_vec().into()),
+            ));
+            item.put(DataElement::new(
+                tags::INSTANCE_NUMBER,
+                VR::IS,
+                PrimitiveValue::from(number.to_string()),
             ));
             item.put(DataElement::new(
                 tags::REFERENCED_SOP_CLASS_UID_IN_FILE,
@@ -1341,8 +1371,18 @@ impl<'a> Planner<'a> {
         };
         for &i in listed {
             let im = &self.images[i];
+            let number = match im.attrs.number {
+                Number::Value(n) => n,
+                Number::Empty => 0,
+            };
+            let file_id = [
+                "DICOM".to_owned(),
+                format!("S{:07}", im.series.number),
+                format!("I{:07}", i + 1),
+            ];
             records.push(record(
-                &im.path,
+                file_id,
+                number,
                 im.series.sop_class_uid(),
                 &im.sop_uid,
                 im.ts.uid(),
@@ -1350,7 +1390,12 @@ impl<'a> Planner<'a> {
         }
         let gone = uid::derive(self.seed, "series-task/gone", 0);
         records.push(record(
-            "GONE/IM0001",
+            [
+                "DICOM".to_owned(),
+                "S0000099".to_owned(),
+                "I0000001".to_owned(),
+            ],
+            1,
             uids::CT_IMAGE_STORAGE,
             &gone,
             uids::EXPLICIT_VR_LITTLE_ENDIAN,
@@ -1539,7 +1584,7 @@ impl<'a> Planner<'a> {
         for (v, vol) in self.volumes.iter().enumerate() {
             let first = &self.images[vol.images[0]];
             let n = normal(&first.iop);
-            // Rank by IPP · n; the plan is already ascending, and a test checks the sort agrees.
+            // Rank by IPP · n; plans are already ascending (a unit test checks it).
             let mut order = vol.images.clone();
             order.sort_by(|a, b| {
                 dot(self.images[*a].position, n).total_cmp(&dot(self.images[*b].position, n))
@@ -1613,6 +1658,12 @@ impl<'a> Planner<'a> {
             });
         }
         for (i, im) in self.images.iter().enumerate() {
+            if im.truncated {
+                let reasons = vec![ExclusionReason::Unreadable];
+                key.files
+                    .insert(im.path.clone(), FileTruth::Junk { reasons });
+                continue;
+            }
             match im.dup_of {
                 None => {
                     key.files
@@ -1670,6 +1721,9 @@ impl<'a> Planner<'a> {
                 PlanCheck::Included(is) => {
                     TrapCheck::Included(is.iter().map(|i| self.images[*i].path.clone()).collect())
                 }
+                PlanCheck::Truncated(is) => {
+                    TrapCheck::Excluded(is.iter().map(|i| self.images[*i].path.clone()).collect())
+                }
                 PlanCheck::Nested => TrapCheck::Accounted(
                     key.files
                         .keys()
@@ -1698,9 +1752,9 @@ impl<'a> Planner<'a> {
             }
         }
         // Card order: the research's ids, T then S then F, whatever the planting order.
-        const ORDER: [&str; 27] = [
+        const ORDER: [&str; 28] = [
             "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T7b", "T8", "T9", "T9b", "T10", "T12", "S1",
-            "S2", "S3", "S4", "S5", "S6", "S7", "S8", "F1", "F2", "F3", "F4", "F5", "F6",
+            "S2", "S3", "S4", "S5", "S6", "S7", "S8", "F1", "F2", "F3", "F4", "F5", "F6", "F7",
         ];
         key.traps.sort_by_key(|t| {
             ORDER
@@ -1718,4 +1772,70 @@ pub fn planned_traps(seed: u64, params: &Params) -> Vec<&'static str> {
     let mut plan = Planner::new(seed, params);
     plan.plan();
     plan.traps.iter().map(|t| t.id).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(min_files: u32, rate: f64) -> Params {
+        Params {
+            min_files,
+            scale: 1.0,
+            matrix: 32,
+            rates: TRAP_IDS.iter().map(|id| ((*id).to_owned(), rate)).collect(),
+        }
+    }
+
+    fn planned(seed: u64, p: &Params) -> Planner<'_> {
+        let mut plan = Planner::new(seed, p);
+        plan.plan();
+        plan.assign_paths();
+        plan
+    }
+
+    #[test]
+    fn plans_are_ascending_along_the_normal_and_paths_unique() {
+        let p = params(300, 1.0);
+        for seed in 0..10 {
+            let plan = planned(seed, &p);
+            for v in &plan.volumes {
+                let n = normal(&plan.images[v.images[0]].iop);
+                let d: Vec<f64> = v
+                    .images
+                    .iter()
+                    .map(|i| dot(plan.images[*i].position, n))
+                    .collect();
+                assert!(
+                    d.windows(2).all(|w| w[0] < w[1]),
+                    "seed {seed}: `{}` is not ascending",
+                    v.name
+                );
+            }
+            let mut paths: Vec<&str> = plan.images.iter().map(|i| i.path.as_str()).collect();
+            paths.extend(plan.extras.iter().map(|(_, p)| p.as_str()));
+            let unique: BTreeSet<&str> = paths.iter().copied().collect();
+            assert_eq!(
+                unique.len(),
+                paths.len(),
+                "seed {seed}: a path is used twice"
+            );
+            assert!(paths.len() >= 300, "seed {seed}: {} files", paths.len());
+        }
+    }
+
+    #[test]
+    fn rates_decide_which_traps_are_planted() {
+        let none = params(10, 0.0);
+        let all = params(10, 1.0);
+        assert_eq!(planned_traps(1, &none), vec!["T1", "F1", "F5"]);
+        let every = planned_traps(1, &all);
+        for id in TRAP_IDS {
+            assert!(every.contains(&id), "{id} planted at rate 1");
+        }
+        assert_eq!(planned_traps(4, &all), planned_traps(4, &all));
+        let mut typo = params(10, 0.5);
+        typo.rates.insert("T99".into(), 0.5);
+        assert!(typo.validate().expect_err("unknown trap").contains("T99"));
+    }
 }

@@ -368,16 +368,16 @@ fn volumes_exact(
                 let missing = truth_sets[k].difference(&p.set).count();
                 let extra = p.set.difference(&truth_sets[k]).count();
                 format!(
-                    "volume `{}` ({} instances): your `{}` misses {missing} and adds {extra} instances",
+                    "volume `{}` ({}): your `{}` misses {missing} and adds {extra}",
                     v.name,
-                    v.instances.len(),
+                    instances(v.instances.len()),
                     p.id
                 )
             }
             None => format!(
-                "volume `{}` ({} instances) matches none of your volumes (no volume overlaps it by IoU > 0.5)",
+                "volume `{}` ({}) matches none of your volumes (no volume overlaps it by IoU > 0.5)",
                 v.name,
-                v.instances.len()
+                instances(v.instances.len())
             ),
         };
         let first = v.instances.first().map_or("?", |i| key.label(*i));
@@ -398,6 +398,14 @@ fn volumes_exact(
         ),
     )
     .with_findings(findings)
+}
+
+fn instances(n: usize) -> String {
+    if n == 1 {
+        "1 instance".to_owned()
+    } else {
+        format!("{n} instances")
+    }
 }
 
 fn ratio(part: usize, whole: usize) -> f64 {
@@ -486,7 +494,11 @@ fn ordering(
             )));
             0.5
         } else {
-            let tau = metrics::kendall_tau_a(&ranks);
+            // τ over first occurrences: a repeat already fails "strictly increasing", and a
+            // volume that lists one instance a million times must not cost O(n²) time.
+            let mut seen = BTreeSet::new();
+            let unique: Vec<usize> = ranks.iter().copied().filter(|r| seen.insert(*r)).collect();
+            let tau = metrics::kendall_tau_a(&unique);
             let mut shown = 0;
             for (pos, w) in ranks.windows(2).enumerate() {
                 if w[0] >= w[1] && shown < PER_VOLUME_FINDINGS {
@@ -499,11 +511,12 @@ fn ordering(
                     let label = id.map_or("?", |i| key.label(*i));
                     findings.push(
                         Finding::new(format!(
-                            "volume `{}` (your `{}`): instance {} is out of order: true rank {}",
+                            "volume `{}` (your `{}`): instance {} is out of order: true rank {} after true rank {}",
                             v.name,
                             p.id,
                             pos + 2,
-                            w[1] + 1
+                            w[1] + 1,
+                            w[0] + 1
                         ))
                         .in_file(label.to_owned()),
                     );
@@ -552,18 +565,37 @@ fn geometry(key: &Key, out: &Output, outcomes: &[VolumeOutcome]) -> CriterionGra
         }
         let close =
             |a: &[f64], b: &[f64], tol: f64| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol);
-        let frame_ok = close(&g.pixel_spacing_mm, &t.pixel_spacing, 1e-3)
-            && close(&g.image_orientation_patient, &t.iop, 1e-3)
-            && close(&g.first_position_mm, &t.first_position, 0.01)
-            && g.rows == t.rows
-            && g.columns == t.columns;
-        if frame_ok {
+        let p = t.first_position;
+        let frame = [
+            (
+                close(&g.pixel_spacing_mm, &t.pixel_spacing, 1e-3),
+                "pixel_spacing_mm".to_owned(),
+            ),
+            (
+                close(&g.image_orientation_patient, &t.iop, 1e-3),
+                "image_orientation_patient".to_owned(),
+            ),
+            (
+                close(&g.first_position_mm, &p, 0.01),
+                format!(
+                    "first_position_mm (expected [{:.3}, {:.3}, {:.3}])",
+                    p[0], p[1], p[2]
+                ),
+            ),
+            (
+                g.rows == t.rows && g.columns == t.columns,
+                format!("matrix (expected {} × {})", t.rows, t.columns),
+            ),
+        ];
+        if frame.iter().all(|(ok, _)| *ok) {
             s += 0.25;
         } else {
-            wrong.push(format!(
-                "orientation/pixel spacing/first position/matrix (expected first position [{:.3}, {:.3}, {:.3}])",
-                t.first_position[0], t.first_position[1], t.first_position[2]
-            ));
+            wrong.extend(
+                frame
+                    .into_iter()
+                    .filter(|(ok, _)| !ok)
+                    .map(|(_, what)| what),
+            );
         }
         if g.regular == t.regular {
             s += 0.25;
@@ -711,15 +743,16 @@ fn trap_card(
                         .filter_map(|v| {
                             let o = outcomes[v.0];
                             let name = &key.volumes[v.0].name;
-                            if o.exact.is_none() {
-                                Some(format!("`{name}` grouped wrong"))
-                            } else if !o.ordered {
-                                Some(format!("`{name}` out of order"))
-                            } else if !o.flags_exact {
-                                Some(format!("`{name}` flagged wrong"))
-                            } else {
-                                None
-                            }
+                            let wrong: Vec<&str> = [
+                                (o.exact.is_none(), "grouped"),
+                                (!o.ordered, "ordered"),
+                                (!o.flags_exact, "flagged"),
+                            ]
+                            .into_iter()
+                            .filter_map(|(bad, what)| bad.then_some(what))
+                            .collect();
+                            (!wrong.is_empty())
+                                .then(|| format!("`{name}` {} wrong", wrong.join(" and ")))
                         })
                         .collect();
                     (bad.is_empty(), if bad.is_empty() { "grouped, ordered and flagged right".to_owned() } else { bad.join(", ") })

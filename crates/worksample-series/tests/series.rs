@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use worksample_series::SeriesTask;
 use worksample_series::generate::{Params, planned_traps};
 use worksample_series::grade::{CRITERIA, grade_output, grade_submission};
-use worksample_series::key::{FileTruth, Key};
+use worksample_series::key::{FileTruth, Key, TrapCheck};
 use worksample_series::output::{Anomaly, AnomalyKind, Excluded, ExclusionReason, Output};
 use worksample_task::Task;
 
@@ -100,7 +100,9 @@ fn hard_reference_scores_at_least_99() {
 }
 
 #[test]
-fn naive_trap_card_snapshot() {
+/// The key of one fixture (so a generator change cannot silently alter answers), and what the
+/// naive starter scores on it with its trap card.
+fn key_and_naive_card_snapshot() {
     let (dir, key) = common::fixture(3, "standard");
     let sub = tempfile::tempdir().expect("tempdir");
     SeriesTask
@@ -123,7 +125,27 @@ fn naive_trap_card_snapshot() {
         .iter()
         .map(|c| format!("{:<14} {:.3}  {}", c.id.as_str(), c.score.get(), c.summary))
         .collect();
-    insta::assert_snapshot!(format!("{}\n\n{}", scores.join("\n"), rows.join("\n")));
+    let mut truth = vec![format!("{} files", key.files.len())];
+    for v in &key.volumes {
+        let flags: Vec<&str> = v.flags.iter().map(|f| f.kind.name()).collect();
+        let spacing = v
+            .geometry
+            .slice_spacing
+            .map_or("-".to_owned(), |s| format!("{s:.4}"));
+        truth.push(format!(
+            "{:<22} {:>3} slices, spacing {spacing:>7}, regular {:<5} [{}]",
+            v.name,
+            v.instances.len(),
+            v.geometry.regular,
+            flags.join(", ")
+        ));
+    }
+    insta::assert_snapshot!(format!(
+        "{}\n\n{}\n\n{}",
+        truth.join("\n"),
+        scores.join("\n"),
+        rows.join("\n")
+    ));
 }
 
 /// A seed of `standard` planting every trap the mutants need, found from the plan alone.
@@ -307,8 +329,11 @@ const MUTANTS: &[(&str, &[&str], Mutation)] = &[
                 .iter()
                 .find(|t| t.id == "F4")
                 .and_then(|t| match &t.check {
-                    worksample_series::key::TrapCheck::Included(f) => f.first().cloned(),
-                    _ => None,
+                    TrapCheck::Included(f) => f.first().cloned(),
+                    TrapCheck::Volumes(_)
+                    | TrapCheck::Excluded(_)
+                    | TrapCheck::Duplicates(_)
+                    | TrapCheck::Accounted(_) => None,
                 })
                 .expect("F4 planted");
             for v in &mut o.volumes {
@@ -393,7 +418,7 @@ fn schema_failures_score_zero_with_the_errors_as_findings() {
 
 #[test]
 fn hostile_or_missing_output_is_graded_not_a_crash() {
-    let (_dir, key) = common::fixture(2, "standard");
+    let (dir, key) = common::fixture(2, "standard");
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../../tasks/series/output.schema.json"))
             .expect("schema");
@@ -427,6 +452,21 @@ fn hostile_or_missing_output_is_graded_not_a_crash() {
         }],
     };
     let g = grade_output(&key, &out);
+    // One instance listed 200,000 times is graded (as out of order), not an O(n²) stall.
+    let ct = key
+        .volumes
+        .iter()
+        .find(|v| v.name == "ct_axial")
+        .expect("clean CT");
+    let first = worksample_series::output::InstanceRef::file(key.label(ct.instances[0]));
+    let mut spam = common::reference(dir.path());
+    let v = find(&spam, &key, "ct_axial");
+    spam.volumes[v]
+        .instances
+        .extend(std::iter::repeat_n(first, 200_000));
+    let ordering = &grade_output(&key, &spam).criteria[4];
+    assert_eq!(ordering.id.as_str(), "ordering");
+    assert!(ordering.score.get() < 1.0);
     assert!(
         g.criteria[0]
             .findings

@@ -161,7 +161,9 @@ impl StoredValues {
     /// or non-finite slope maps everything to an end of the range rather than panicking.
     pub fn to_stored(&self, modality_value: f64) -> i32 {
         let (lo, hi) = self.stored_range();
-        let v = (modality_value - self.rescale_intercept) / self.rescale_slope;
+        // Multiplying by the reciprocal: the renderer calls this per pixel and a division's
+        // latency showed in profiles; the loop-invariant reciprocal is hoisted.
+        let v = (modality_value - self.rescale_intercept) * self.rescale_slope.recip();
         if v.is_nan() {
             return lo;
         }
