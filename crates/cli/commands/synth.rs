@@ -61,7 +61,8 @@ pub(crate) struct SynthArgs {
 
 /// Runs `worksample synth`.
 pub(crate) fn run(args: SynthArgs) -> anyhow::Result<()> {
-    let spec = resolve(&args)?;
+    let mut spec = resolve(&args)?;
+    spec.pixel_manifest = args.pixel_manifest.is_some();
     let bar = ProgressBar::with_draw_target(Some(spec.file_count()), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} ({elapsed})")
     {

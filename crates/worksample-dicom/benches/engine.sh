@@ -26,7 +26,7 @@ if [[ -z "${PYTHON:-}" ]]; then
 fi
 
 cargo build --quiet --release -p worksample --bin worksample
-cargo build --quiet --release -p worksample-dicom --example plain_write
+cargo build --quiet --release -p worksample-dicom --example plain_write --example render_slice
 synth="$root/target/release/worksample"
 plain="$root/target/release/examples/plain_write"
 
@@ -83,3 +83,7 @@ echo
 echo "synth / plain            = $(echo "scale=2; $m_synth / $m_plain" | bc -l)   (target ≤ 1.5)"
 echo "pydicom / synth          = $(echo "scale=2; $m_py / $m_synth" | bc -l)   (target ≥ 4, whole process)"
 echo "pydicom in-loop / synth  = $(echo "scale=2; $m_pyloop / $m_synth" | bc -l)"
+echo
+echo "pixel rendering alone, one thread (examples/render_slice.rs):"
+"$root/target/release/examples/render_slice" 30 | sed 's/^/  /'
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on this machine skew every number)"

@@ -39,8 +39,11 @@ pub fn reserve_creator(
     }
     let mut free = None;
     for block in 0x10u8..=0xFF {
-        match obj.element_opt(Tag(group, u16::from(block))) {
-            Ok(Some(elem)) => {
+        // `get` rather than `element_opt`: in dicom-object 0.10 every miss of the latter builds
+        // an error with a captured backtrace, which made private blocks the hottest path of
+        // fixture generation.
+        match obj.get(Tag(group, u16::from(block))) {
+            Some(elem) => {
                 let existing = elem
                     .to_str()
                     .map(|s| s.trim_end_matches([' ', '\0']).to_owned())
@@ -49,7 +52,7 @@ pub fn reserve_creator(
                     return Ok(block);
                 }
             }
-            _ => {
+            None => {
                 if free.is_none() {
                     free = Some(block);
                 }
@@ -92,11 +95,10 @@ pub fn get_private<'a>(
     element: u8,
 ) -> Option<&'a dicom_object::mem::InMemElement> {
     (0x10u8..=0xFF).find_map(|block| {
-        let elem = obj.element_opt(Tag(group, u16::from(block))).ok()??;
+        let elem = obj.get(Tag(group, u16::from(block)))?;
         let name = elem.to_str().ok()?;
         if name.trim_end_matches([' ', '\0']) == creator {
-            obj.element_opt(Tag(group, (u16::from(block) << 8) | u16::from(element)))
-                .ok()?
+            obj.get(Tag(group, (u16::from(block) << 8) | u16::from(element)))
         } else {
             None
         }

@@ -53,6 +53,9 @@ pub struct SynthSpec {
     pub plane: Plane,
     /// Slice Location behaviour.
     pub slice_location: SliceLocationMode,
+    /// Whether to hash every pixel array into [`SynthSummary::manifest`]. By default, off: the
+    /// hash is for interop checks and costs a pass over every pixel.
+    pub pixel_manifest: bool,
 }
 
 impl SynthSpec {
@@ -76,6 +79,7 @@ impl SynthSpec {
             charset: None,
             plane: Plane::Axial,
             slice_location: SliceLocationMode::Consistent,
+            pixel_manifest: false,
         }
     }
 
@@ -239,23 +243,27 @@ pub fn synthesize(
             );
             let relative = planned.dir.join(format!("IM{:05}.dcm", k + 1));
             let bytes = write_file(&inst, &out.join(&relative), &opts)?;
-            let entry = inst.pixels.as_ref().map(|px| PixelManifestEntry {
-                path: relative
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/"),
-                sop_class_uid: planned.series.sop_class_uid().to_owned(),
-                transfer_syntax: spec.transfer_syntax.uid().to_owned(),
-                rows: px.rows,
-                columns: px.columns,
-                frames: px.frames,
-                samples_per_pixel: 1,
-                bits_allocated: px.stored.bits_allocated,
-                pixel_representation: px.stored.pixel_representation,
-                photometric: crate::iod::photometric_name(px.stored.photometric).to_owned(),
-                pixel_sha256: px.sha256_hex(),
-            });
+            let entry = inst
+                .pixels
+                .as_ref()
+                .filter(|_| spec.pixel_manifest)
+                .map(|px| PixelManifestEntry {
+                    path: relative
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    sop_class_uid: planned.series.sop_class_uid().to_owned(),
+                    transfer_syntax: spec.transfer_syntax.uid().to_owned(),
+                    rows: px.rows,
+                    columns: px.columns,
+                    frames: px.frames,
+                    samples_per_pixel: 1,
+                    bits_allocated: px.stored.bits_allocated,
+                    pixel_representation: px.stored.pixel_representation,
+                    photometric: crate::iod::photometric_name(px.stored.photometric).to_owned(),
+                    pixel_sha256: px.sha256_hex(),
+                });
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             Ok((planned.series.modality, bytes, entry))
         })
@@ -291,6 +299,7 @@ mod tests {
         spec.images_per_series = 2;
         spec.rows = 8;
         spec.columns = 8;
+        spec.pixel_manifest = true;
         let calls = AtomicU64::new(0);
         let summary = synthesize(&spec, dir.path(), &|done, total| {
             assert!(done <= total && total == 16);

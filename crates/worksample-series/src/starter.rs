@@ -3,7 +3,7 @@
 //!
 //! It is the baseline the research calls "naive" (research/series.md §4.5: expected around
 //! 40–55): it runs, writes a valid `volumes.json`, and falls into most traps. The same logic in
-//! Python is tests/python/series_naive.py.
+//! Python is tasks/series/kit/python/solve.py (shipped in the candidate kit).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -158,7 +158,7 @@ fn mutant_seed() -> u64 {
     (0..1000)
         .find(|s| {
             let traps = planned_traps(*s, &params);
-            ["T10", "S3", "F2", "F4", "T2"]
+            ["T10", "S3", "F2", "F4", "T2", "S5"]
                 .iter()
                 .all(|t| traps.contains(t))
         })
@@ -315,6 +315,49 @@ const MUTANTS: &[(&str, &[&str], Mutation)] = &[
             .filter_map(|a| a.angle_deg.as_mut())
             .for_each(|a| *a += 5.0);
     }),
+    (
+        "a duplicate copy excluded as the other kind of duplicate",
+        &["triage"],
+        |o, _| {
+            o.excluded
+                .iter_mut()
+                .filter(|e| e.reason == ExclusionReason::DuplicateInstance)
+                .for_each(|e| e.reason = ExclusionReason::DuplicatePosition);
+        },
+    ),
+    (
+        "both copies of a duplicated file kept in the volume",
+        &["triage", "ordering"],
+        |o, k| {
+            let i = o
+                .excluded
+                .iter()
+                .position(|e| e.reason == ExclusionReason::DuplicateInstance)
+                .expect("S5 planted");
+            let copy = o.excluded.remove(i);
+            let id = k.instance_of(&copy.file).expect("an image");
+            let original = k.instances[id.0]
+                .files
+                .iter()
+                .find(|f| **f != copy.file)
+                .expect("two copies")
+                .clone();
+            let v = o
+                .volumes
+                .iter_mut()
+                .find(|v| v.instances.iter().any(|r| r.file == original))
+                .expect("kept");
+            let at = v
+                .instances
+                .iter()
+                .position(|r| r.file == original)
+                .expect("member");
+            v.instances.insert(
+                at + 1,
+                worksample_series::output::InstanceRef::file(copy.file),
+            );
+        },
+    ),
     ("`other` flags on every volume", &[], |o, _| {
         o.volumes
             .iter_mut()

@@ -162,93 +162,151 @@ fn render(
     rng: &mut impl Rng,
     circular_fov: bool,
 ) -> PixelData {
-    let (rows, columns) = (usize::from(grid.rows), usize::from(grid.columns));
-    let mut values = vec![0.0_f64; rows * columns];
-    let (lo, hi) = stored.modality_range();
-    // One monomorphised loop per phantom kind, so the per-pixel call is not a match.
-    match *phantom {
-        Phantom::HeadCt { lesion } => sample(grid, &mut values, |p| phantom::head_ct(p, lesion)),
-        Phantom::MrBrain { weighting } => {
-            sample(grid, &mut values, |p| phantom::mr_brain(p, weighting));
-        }
-        Phantom::ChestRadiograph => {
-            sample(grid, &mut values, |p| lo + phantom::chest_at(p) * (hi - lo));
-        }
-        Phantom::Flat { value } => values.fill(value),
-    }
-    noise::sharpen(&mut values, rows, columns, noise.edge_gain());
-
-    let padding = if circular_fov {
-        stored.padding_value
+    let job = Job {
+        phantom,
+        grid,
+        stored,
+        noise,
+        circular_fov,
+    };
+    // The buffer type follows Bits Allocated and Pixel Representation (PS3.5 §8.1.1); values are
+    // already inside the Bits Stored range, so the narrowing casts keep them (a signed 8-bit value
+    // keeps its two's-complement pattern).
+    let values = if stored.bits_allocated <= 8 {
+        PixelValues::U8(job.render_into(rng, |v| v as u8))
+    } else if stored.pixel_representation == 1 {
+        PixelValues::I16(job.render_into(rng, |v| v as i16))
     } else {
-        None
+        PixelValues::U16(job.render_into(rng, |v| v as u16))
     };
-    let (slo, shi) = stored.stored_range();
-    let padding = padding.map(|p| p.clamp(slo, shi));
-    // Reconstruction circle in pixel-centre coordinates relative to the image centre.
-    let (cr, cc) = ((rows as f64 - 1.0) / 2.0, (columns as f64 - 1.0) / 2.0);
-    let radius = (rows as f64 * grid.spacing[0]).min(columns as f64 * grid.spacing[1]) / 2.0;
-    let sigma = noise.sigma();
-    let mut normal = noise::Normal::new();
-    let invert = match stored.photometric {
-        // MONOCHROME1 displays high values dark (PS3.3 C.7.6.3.1.2): mirror the modality range
-        // so the image looks the same once displayed.
-        Photometric::Monochrome1 => true,
-        Photometric::Monochrome2 => false,
-    };
-    let mut out = Vec::with_capacity(rows * columns);
-    for (r, row) in values.chunks_exact(columns.max(1)).enumerate() {
-        let dy = (r as f64 - cr) * grid.spacing[0];
-        for (c, &v) in row.iter().enumerate() {
-            if let Some(pad) = padding {
-                let dx = (c as f64 - cc) * grid.spacing[1];
-                if dx * dx + dy * dy > radius * radius {
-                    out.push(pad);
-                    continue;
-                }
-            }
-            let mut v = if invert { lo + hi - v } else { v };
-            if sigma > 0.0 {
-                v += sigma * normal.sample(rng);
-            }
-            let mut s = stored.to_stored(v);
-            if padding == Some(s) {
-                s = if s < shi { s + 1 } else { s - 1 };
-            }
-            out.push(s);
-        }
-    }
     PixelData {
         rows: grid.rows,
         columns: grid.columns,
         frames: 1,
-        values: pack(out, stored),
+        values,
         stored: *stored,
     }
 }
 
-/// Evaluates `f` at every pixel centre of `grid`, row-major: a per-row start and a per-column
-/// step, no per-pixel matrix product or allocation.
-fn sample(grid: &SamplingGrid, values: &mut [f64], f: impl Fn([f64; 3]) -> f64) {
-    let columns = usize::from(grid.columns).max(1);
-    let step = grid.row_dir.map(|d| d * grid.spacing[1]);
-    for (r, row) in (0u16..).zip(values.chunks_exact_mut(columns)) {
-        let start = grid.position(r, 0);
-        for (c, out) in row.iter_mut().enumerate() {
-            let cf = c as f64;
-            *out = f([0, 1, 2].map(|k| start[k] + cf * step[k]));
+/// One image to render.
+struct Job<'a> {
+    phantom: &'a Phantom,
+    grid: &'a SamplingGrid,
+    stored: &'a StoredValues,
+    noise: Noise,
+    circular_fov: bool,
+}
+
+impl Job<'_> {
+    /// The render pipeline, one row at a time: phantom samples for three rows (the unsharp
+    /// mask's neighbourhood) in a ring, then sharpening, inversion, noise, inverse rescale and
+    /// padding straight into the output buffer. Scratch memory is four rows, so a slice costs one
+    /// allocation besides its output and stays in cache.
+    fn render_into<T>(&self, rng: &mut impl Rng, narrow: impl Fn(i32) -> T) -> Vec<T> {
+        let Job {
+            phantom,
+            grid,
+            stored,
+            noise,
+            circular_fov,
+        } = *self;
+        let (rows, columns) = (usize::from(grid.rows), usize::from(grid.columns));
+        let mut out = Vec::with_capacity(rows * columns);
+        if rows == 0 || columns == 0 {
+            return out;
         }
+        let (lo, hi) = stored.modality_range();
+        let (slo, shi) = stored.stored_range();
+        let padding = if circular_fov {
+            stored.padding_value.map(|p| p.clamp(slo, shi))
+        } else {
+            None
+        };
+        // Reconstruction circle in pixel-centre coordinates relative to the image centre.
+        let (cr, cc) = ((rows as f64 - 1.0) / 2.0, (columns as f64 - 1.0) / 2.0);
+        let radius = (rows as f64 * grid.spacing[0]).min(columns as f64 * grid.spacing[1]) / 2.0;
+        let (sigma, gain) = (noise.sigma(), noise.edge_gain());
+        let mut normal = noise::Normal::new();
+        let quantizer = stored.quantizer();
+        let invert = match stored.photometric {
+            // MONOCHROME1 displays high values dark (PS3.3 C.7.6.3.1.2): mirror the modality range
+            // so the image looks the same once displayed.
+            Photometric::Monochrome1 => true,
+            Photometric::Monochrome2 => false,
+        };
+
+        // ring[k % 3] holds row k's modality values.
+        let mut scratch = vec![0.0_f64; 4 * columns];
+        let (ring, sharp) = scratch.split_at_mut(3 * columns);
+        sample_row(phantom, grid, 0, lo, hi, &mut ring[..columns]);
+        if rows > 1 {
+            sample_row(phantom, grid, 1, lo, hi, &mut ring[columns..2 * columns]);
+        }
+        for r in 0..rows {
+            if r >= 1 && r + 1 < rows {
+                let slot = (r + 1) % 3;
+                sample_row(
+                    phantom,
+                    grid,
+                    r + 1,
+                    lo,
+                    hi,
+                    &mut ring[slot * columns..(slot + 1) * columns],
+                );
+            }
+            let row_of = |k: usize| &ring[(k % 3) * columns..(k % 3 + 1) * columns];
+            let (prev, cur, next) = (
+                row_of(r.saturating_sub(1)),
+                row_of(r),
+                row_of((r + 1).min(rows - 1)),
+            );
+            let values: &[f64] = if gain == 0.0 {
+                cur
+            } else {
+                noise::sharpen_row(prev, cur, next, gain, sharp);
+                sharp
+            };
+            let dy = (r as f64 - cr) * grid.spacing[0];
+            for (c, &v) in values.iter().enumerate() {
+                if let Some(pad) = padding {
+                    let dx = (c as f64 - cc) * grid.spacing[1];
+                    if dx * dx + dy * dy > radius * radius {
+                        out.push(narrow(pad));
+                        continue;
+                    }
+                }
+                let mut v = if invert { lo + hi - v } else { v };
+                if sigma > 0.0 {
+                    v += sigma * normal.sample(rng);
+                }
+                let mut s = quantizer.quantize(v);
+                if padding == Some(s) {
+                    s = if s < shi { s + 1 } else { s - 1 };
+                }
+                out.push(narrow(s));
+            }
+        }
+        out
     }
 }
 
-/// Narrows stored values (already inside the Bits Stored range) to the buffer type.
-fn pack(values: Vec<i32>, stored: &StoredValues) -> PixelValues {
-    if stored.bits_allocated <= 8 {
-        PixelValues::U8(values.into_iter().map(|v| v as u8).collect())
-    } else if stored.pixel_representation == 1 {
-        PixelValues::I16(values.into_iter().map(|v| v as i16).collect())
-    } else {
-        PixelValues::U16(values.into_iter().map(|v| v as u16).collect())
+/// Evaluates the phantom at the pixel centres of row `r` of `grid`: a row start and a column
+/// step, no per-pixel matrix product. The match on the phantom is per row, the inner loop
+/// monomorphised per kind. Fractional phantoms (the radiograph) are scaled to `lo..hi`.
+fn sample_row(phantom: &Phantom, grid: &SamplingGrid, r: usize, lo: f64, hi: f64, out: &mut [f64]) {
+    fn fill(grid: &SamplingGrid, r: usize, out: &mut [f64], f: impl Fn([f64; 3]) -> f64) {
+        let start = grid.position(u16::try_from(r).unwrap_or(u16::MAX), 0);
+        let step = grid.row_dir.map(|d| d * grid.spacing[1]);
+        for (c, o) in out.iter_mut().enumerate() {
+            let cf = c as f64;
+            *o = f([0, 1, 2].map(|k| start[k] + cf * step[k]));
+        }
+    }
+    match *phantom {
+        Phantom::HeadCt { lesion } => fill(grid, r, out, |p| phantom::head_ct(p, lesion)),
+        Phantom::MrBrain { weighting } => fill(grid, r, out, |p| phantom::mr_brain(p, weighting)),
+        Phantom::ChestRadiograph => fill(grid, r, out, |p| lo + phantom::chest_at(p) * (hi - lo)),
+        Phantom::Flat { value } => out.fill(value),
     }
 }
 
@@ -372,6 +430,25 @@ mod tests {
     }
 
     #[test]
+    fn sharp_kernels_overshoot_at_the_skull_and_soft_ones_do_not() {
+        let stored = StoredValues::ct_unsigned_12();
+        let grid = axial(20.0, 128, 2.0);
+        let max_hu = |edge_gain| {
+            let noise = Noise::Kernel {
+                sigma: 0.0,
+                edge_gain,
+            };
+            let px = render_slice(&head(), &grid, &stored, noise, &mut rng(0));
+            let PixelValues::U16(v) = px.values else {
+                panic!("unsigned 12-bit CT is stored as u16");
+            };
+            stored.to_modality(v.iter().copied().max().map_or(0, i32::from))
+        };
+        assert_eq!(max_hu(0.0), 1400.0);
+        assert!(max_hu(0.8) > 1500.0);
+    }
+
+    #[test]
     fn same_rng_seed_same_noise_other_seed_other_noise() {
         let stored = StoredValues::mr_unsigned(12);
         let phantom = Phantom::MrBrain {
@@ -431,6 +508,38 @@ mod tests {
         };
         assert!(at(-85.0, -20.0) < at(0.0, -60.0));
         assert!(at(85.0, -20.0) < at(0.0, -60.0));
+    }
+
+    #[test]
+    fn projection_is_a_centred_pa_coronal_grid() {
+        let sv = StoredValues::dx(12, Photometric::Monochrome2);
+        let projection = render_projection(
+            &Phantom::ChestRadiograph,
+            9,
+            7,
+            [50.0, 60.0],
+            &sv,
+            Noise::None,
+            &mut rng(0),
+        );
+        // Same pixels from render_slice on the PA grid: patient left to the image right,
+        // superior at the top, pixel (0,0) at (−180, y, +200).
+        let grid = SamplingGrid {
+            rows: 9,
+            columns: 7,
+            origin: [-180.0, 55.0, 200.0],
+            row_dir: [1.0, 0.0, 0.0],
+            col_dir: [0.0, 0.0, -1.0],
+            spacing: [50.0, 60.0],
+        };
+        let slice = render_slice(
+            &Phantom::ChestRadiograph,
+            &grid,
+            &sv,
+            Noise::None,
+            &mut rng(0),
+        );
+        assert_eq!(projection, slice);
     }
 
     #[test]

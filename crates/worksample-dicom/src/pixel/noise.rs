@@ -83,13 +83,18 @@ const TABLE_BITS: u32 = 12;
 /// render profile). The distribution is Gaussian to within the quantisation, truncated at
 /// ±3.49σ; after rounding to integer stored values the difference is invisible.
 pub(crate) struct Normal {
+    table: &'static [f64; 1 << TABLE_BITS],
     bits: u64,
     left: u32,
 }
 
 impl Normal {
     pub(crate) fn new() -> Self {
-        Self { bits: 0, left: 0 }
+        Self {
+            table: quantiles(),
+            bits: 0,
+            left: 0,
+        }
     }
 
     pub(crate) fn sample(&mut self, rng: &mut impl Rng) -> f64 {
@@ -100,7 +105,7 @@ impl Normal {
         let index = (self.bits & ((1 << TABLE_BITS) - 1)) as usize;
         self.bits >>= TABLE_BITS;
         self.left -= 1;
-        quantiles()[index]
+        self.table[index]
     }
 }
 
@@ -160,30 +165,20 @@ fn inverse_normal_cdf(p: f64) -> f64 {
     }
 }
 
-/// Unsharp mask in place: `v + gain × (v − mean of the 3×3 neighbourhood)`, edges replicated.
-/// The box sum is separable: three-wide row sums first, then three of those down each column.
-pub(crate) fn sharpen(values: &mut [f64], rows: usize, columns: usize, gain: f64) {
-    if gain == 0.0 || rows == 0 || columns == 0 || values.len() != rows * columns {
+/// Unsharp mask of one row: `v + gain × (v − mean of the 3×3 neighbourhood)`, with the rows
+/// above and below (the row itself at the image border) and columns replicated at the edges.
+pub(crate) fn sharpen_row(prev: &[f64], cur: &[f64], next: &[f64], gain: f64, out: &mut [f64]) {
+    let columns = cur.len().min(prev.len()).min(next.len()).min(out.len());
+    if columns == 0 {
         return;
     }
-    let mut row_sums = vec![0.0; values.len()];
-    for (src, dst) in values
-        .chunks_exact(columns)
-        .zip(row_sums.chunks_exact_mut(columns))
-    {
-        for c in 0..columns {
-            let (c0, c2) = (c.saturating_sub(1), (c + 1).min(columns - 1));
-            dst[c] = src[c0] + src[c] + src[c2];
-        }
-    }
-    for r in 0..rows {
-        let (r0, r2) = (r.saturating_sub(1), (r + 1).min(rows - 1));
-        for c in 0..columns {
-            let sum =
-                row_sums[r0 * columns + c] + row_sums[r * columns + c] + row_sums[r2 * columns + c];
-            let v = &mut values[r * columns + c];
-            *v += gain * (*v - sum / 9.0);
-        }
+    let col_sum = |c: usize| prev[c] + cur[c] + next[c];
+    let (mut left, mut mid) = (col_sum(0), col_sum(0));
+    for c in 0..columns {
+        let right = col_sum((c + 1).min(columns - 1));
+        let v = cur[c];
+        out[c] = v + gain * (v - (left + mid + right) / 9.0);
+        (left, mid) = (mid, right);
     }
 }
 
@@ -226,8 +221,9 @@ mod tests {
 
     #[test]
     fn sharpen_overshoots_a_step_and_keeps_flat_regions() {
-        let mut v = vec![0.0, 0.0, 0.0, 9.0, 9.0, 9.0];
-        sharpen(&mut v, 1, 6, 1.0);
+        let row = [0.0, 0.0, 0.0, 9.0, 9.0, 9.0];
+        let mut v = [0.0; 6];
+        sharpen_row(&row, &row, &row, 1.0, &mut v);
         assert_eq!(v[0], 0.0);
         assert!(v[2] < 0.0 && v[3] > 9.0, "{v:?}");
         assert_eq!(v[5], 9.0);

@@ -160,22 +160,48 @@ impl StoredValues {
     /// Inverse rescale, rounded half away from zero and clamped to the Bits Stored range. A zero
     /// or non-finite slope maps everything to an end of the range rather than panicking.
     pub fn to_stored(&self, modality_value: f64) -> i32 {
+        self.quantizer().quantize(modality_value)
+    }
+
+    /// [`StoredValues::to_stored`] with its per-image constants worked out once, for per-pixel
+    /// use.
+    pub(crate) fn quantizer(&self) -> Quantizer {
         let (lo, hi) = self.stored_range();
-        // Multiplying by the reciprocal: the renderer calls this per pixel and a division's
-        // latency showed in profiles; the loop-invariant reciprocal is hoisted.
-        let v = (modality_value - self.rescale_intercept) * self.rescale_slope.recip();
-        if v.is_nan() {
-            return lo;
+        Quantizer {
+            intercept: self.rescale_intercept,
+            // Multiplying by the reciprocal: a division's latency showed in render profiles.
+            inverse_slope: self.rescale_slope.recip(),
+            lo,
+            hi,
         }
-        // Half away from zero by truncating `v ± 0.5`: `f64::round` is a libm call on baseline
-        // x86-64 and showed in profiles. `as` saturates out-of-range floats; the clamp then
-        // applies Bits Stored.
-        ((v + 0.5_f64.copysign(v)) as i64).clamp(i64::from(lo), i64::from(hi)) as i32
     }
 
     /// The Modality LUT: `slope × stored + intercept` (PS3.3 C.11.1.1.2).
     pub fn to_modality(&self, stored: i32) -> f64 {
         self.rescale_slope * f64::from(stored) + self.rescale_intercept
+    }
+}
+
+/// The inverse rescale of one [`StoredValues`], ready for per-pixel use.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Quantizer {
+    intercept: f64,
+    inverse_slope: f64,
+    lo: i32,
+    hi: i32,
+}
+
+impl Quantizer {
+    #[inline]
+    pub(crate) fn quantize(&self, modality_value: f64) -> i32 {
+        let v = (modality_value - self.intercept) * self.inverse_slope;
+        if v.is_nan() {
+            return self.lo;
+        }
+        // Half away from zero by truncating `v ± 0.5`: `f64::round` is a libm call on baseline
+        // x86-64 and showed in profiles. `as` saturates out-of-range floats; the clamp then
+        // applies Bits Stored.
+        ((v + 0.5_f64.copysign(v)) as i64).clamp(i64::from(self.lo), i64::from(self.hi)) as i32
     }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The naive starter of the worksample `series` task, in Python (pydicom).
 
-Usage: series_naive.py INPUT OUTPUT
+Usage: solve.py INPUT OUTPUT
 
 Groups files by SeriesInstanceUID, sorts each group by InstanceNumber, excludes only files that do
 not decode, and copies geometry from the first file of each group. It runs and writes a valid
@@ -95,5 +95,5 @@ def main(inp, out):
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        sys.exit("usage: series_naive.py INPUT OUTPUT")
+        sys.exit("usage: solve.py INPUT OUTPUT")
     main(sys.argv[1], sys.argv[2])
