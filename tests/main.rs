@@ -8,6 +8,8 @@
 /// Running the binary and reading what it printed.
 mod support;
 
+/// Hostile submissions from fixtures/adversarial/: each gets its outcome and a complete report.
+mod adversarial;
 /// `demo` and `--tasks-dir`: the main job and an assessor's edited task data.
 mod demo;
 /// Exit codes 0–3, usage errors, and `--help`.

@@ -1,0 +1,239 @@
+//! Hostile submissions (fixtures/adversarial/*.sh), each run through `worksample run` as a
+//! candidate's command: every one must end in its expected outcome, within its limit plus a few
+//! seconds, with exit 0 and a complete report — a candidate's failure is graded, never a crash.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::support::{run, ws};
+
+const SECRET: &str = "adversarial-secret-value-0123456789";
+
+struct Case {
+    name: &'static str,
+    status: &'static str,
+    /// Extra flags for `worksample run`.
+    flags: &'static [&'static str],
+    /// What else must hold, given the report and the kept output folder.
+    check: fn(&serde_json::Value, &Path),
+}
+
+fn notes(r: &serde_json::Value) -> String {
+    r["notes"].to_string()
+}
+
+fn no_check(_: &serde_json::Value, _: &Path) {}
+
+fn unread_output(r: &serde_json::Value, _: &Path) {
+    assert_eq!(r["total"]["points"], 0.0);
+    assert!(notes(r).contains("volumes.json"), "{}", notes(r));
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "infinite-loop",
+        status: "timed_out",
+        flags: &["--timeout", "2"],
+        check: no_check,
+    },
+    Case {
+        name: "grandchild",
+        status: "completed",
+        flags: &[],
+        check: |_, out| {
+            let pid = std::fs::read_to_string(out.join("daemon.pid")).expect("pid written");
+            let alive = std::fs::read_to_string(format!("/proc/{}/comm", pid.trim()))
+                .is_ok_and(|c| c.trim() == "sleep");
+            assert!(!alive, "the daemon {pid} outlived the run");
+        },
+    },
+    Case {
+        name: "fork-bomb",
+        status: "process_limit",
+        flags: &[],
+        check: no_check,
+    },
+    Case {
+        name: "stdout-flood",
+        status: "output_limit",
+        flags: &[],
+        check: |r, _| {
+            let tail = r["run"]["stdout_tail"].as_str().expect("tail").len();
+            assert!(tail <= 64 * 1024, "captured tail is bounded: {tail}");
+            assert!(r["run"]["stdout_bytes"].as_u64().expect("bytes") >= 16 << 20);
+        },
+    },
+    Case {
+        name: "memory-hog",
+        status: "memory_limit",
+        flags: &["--memory", "256"],
+        check: no_check,
+    },
+    Case {
+        name: "symlink-dev-zero",
+        status: "completed",
+        flags: &[],
+        check: |r, out| {
+            unread_output(r, out);
+            assert!(notes(r).contains("symbolic link"), "{}", notes(r));
+        },
+    },
+    Case {
+        name: "symlink-outside",
+        status: "completed",
+        flags: &[],
+        check: unread_output,
+    },
+    Case {
+        name: "path-traversal",
+        status: "completed",
+        flags: &[],
+        check: |r, _| assert!(r["total"]["percent"].as_f64().expect("percent") < 5.0),
+    },
+    Case {
+        name: "huge-json",
+        status: "completed",
+        flags: &[],
+        check: |r, out| {
+            unread_output(r, out);
+            assert!(notes(r).contains("cap hit"), "{}", notes(r));
+        },
+    },
+    Case {
+        name: "deep-json",
+        status: "completed",
+        flags: &[],
+        check: |r, out| {
+            unread_output(r, out);
+            assert!(notes(r).contains("recursion limit"), "{}", notes(r));
+        },
+    },
+    Case {
+        name: "nan-and-huge-numbers",
+        status: "completed",
+        flags: &[],
+        check: unread_output,
+    },
+    Case {
+        name: "non-utf8-names",
+        status: "completed",
+        flags: &[],
+        check: no_check,
+    },
+    Case {
+        name: "many-files",
+        status: "completed",
+        flags: &[],
+        check: no_check,
+    },
+    Case {
+        name: "deletes-input",
+        status: "completed",
+        flags: &[],
+        check: |r, out| {
+            let left = std::fs::read_to_string(out.join("left.txt")).expect("written");
+            assert_eq!(left.trim(), "0", "the input was deleted");
+            // Graded against the harness's own copy: every file is still known to the grader.
+            let coverage = &r["criteria"][0];
+            assert_eq!(coverage["id"], "coverage");
+            assert!(
+                coverage["summary"]
+                    .as_str()
+                    .expect("summary")
+                    .contains("0 of "),
+                "{coverage}"
+            );
+        },
+    },
+    Case {
+        name: "reads-environment",
+        status: "completed",
+        flags: &[],
+        check: |_, out| {
+            for f in ["env.txt", "environ.bin"] {
+                let bytes = std::fs::read(out.join(f)).unwrap_or_default();
+                let hit = bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
+                assert!(!hit, "the secret reached the candidate in {f}");
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains("WORKSAMPLE_"),
+                    "{f}"
+                );
+            }
+            assert!(out.join("env.txt").is_file());
+        },
+    },
+];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/adversarial")
+        .join(format!("{name}.sh"))
+}
+
+#[test]
+fn every_hostile_submission_gets_its_outcome_and_a_complete_report() {
+    let mut seen: Vec<String> = std::fs::read_dir(fixture("x").parent().expect("dir"))
+        .expect("fixtures/adversarial")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    seen.sort();
+    let mut listed: Vec<String> = CASES.iter().map(|c| c.name.to_owned()).collect();
+    listed.sort();
+    assert_eq!(
+        seen, listed,
+        "every fixture has a row in the table, and every row a fixture"
+    );
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for case in CASES {
+        let out = tmp.path().join(case.name);
+        let script = fixture(case.name);
+        let mut cmd = ws();
+        cmd.env("WORKSAMPLE_SECRET", SECRET)
+            .args([
+                "run",
+                "series",
+                "--seed",
+                "1",
+                "--format",
+                "json",
+                "--keep-output",
+            ])
+            .arg(&out)
+            .args(case.flags)
+            .args(["--", "sh"])
+            .arg(&script)
+            .args(["{input}", "{output}"]);
+        let started = Instant::now();
+        let r = run(&mut cmd);
+        let took = started.elapsed();
+        assert_eq!(r.code, 0, "{}: {}", case.name, r.stderr);
+        let report: serde_json::Value = serde_json::from_str(&r.stdout)
+            .unwrap_or_else(|e| panic!("{}: no JSON report ({e}): {}", case.name, r.stderr));
+        assert_eq!(
+            report["run"]["status"], case.status,
+            "{}: {}",
+            case.name, report["run"]
+        );
+        assert_eq!(
+            report["criteria"].as_array().map(Vec::len),
+            Some(7),
+            "{}",
+            case.name
+        );
+        // The task's own limit is 300 s; the cases that hit a limit do so in seconds.
+        assert!(
+            took < Duration::from_secs(60),
+            "{} took {took:?}",
+            case.name
+        );
+        (case.check)(&report, &out);
+    }
+}
