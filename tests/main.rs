@@ -12,6 +12,8 @@ mod support;
 mod adversarial;
 /// `demo` and `--tasks-dir`: the main job and an assessor's edited task data.
 mod demo;
+/// Same seed, same bytes and same report, whatever the thread count.
+mod determinism;
 /// Exit codes 0–3, usage errors, and `--help`.
 mod exit_codes;
 /// `kit`: what a candidate receives, and what it must never contain.
