@@ -732,6 +732,24 @@ fn trap_card(
 ) -> Card {
     let once =
         |f: &str| in_volumes.get(f).map_or(0, Vec::len) + excluded.get(f).map_or(0, Vec::len) == 1;
+    // Excluded once, with one of the key's reasons, and in no volume.
+    let excluded_right = |f: &str| match key.files.get(f) {
+        Some(FileTruth::Junk { reasons }) => {
+            excluded
+                .get(f)
+                .is_some_and(|r| r.len() == 1 && reasons.contains(&r[0]))
+                && !in_volumes.contains_key(f)
+        }
+        Some(FileTruth::Image(_)) | None => false,
+    };
+    // Listed once, inside the candidate volume matched (IoU > 0.5, not exact) to its true
+    // volume: this row is about reading the file, not about grouping the rest of its volume.
+    let placed = |f: &str| {
+        key.instance_of(f).is_some_and(|id| {
+            let matched = outcomes[key.instances[id.0].volume.0].matched;
+            once(f) && matched.is_some_and(|j| in_volumes.get(f).is_some_and(|js| js.contains(&j)))
+        })
+    };
     let rows = key
         .traps
         .iter()
@@ -755,49 +773,57 @@ fn trap_card(
                                 .then(|| format!("`{name}` {} wrong", wrong.join(" and ")))
                         })
                         .collect();
-                    (bad.is_empty(), if bad.is_empty() { "grouped, ordered and flagged right".to_owned() } else { bad.join(", ") })
+                    verdict(bad.is_empty(), "grouped, ordered and flagged right", || {
+                        bad.join(", ")
+                    })
                 }
                 TrapCheck::Excluded(files) => {
-                    let bad: Vec<&String> = files
-                        .iter()
-                        .filter(|f| {
-                            let ok = matches!(key.files.get(f.as_str()), Some(FileTruth::Junk { reasons })
-                                if excluded.get(f.as_str()).is_some_and(|r| r.len() == 1 && reasons.contains(&r[0])));
-                            !ok || in_volumes.contains_key(f.as_str())
-                        })
-                        .collect();
-                    (bad.is_empty(), if bad.is_empty() { "excluded with the right reason".to_owned() } else { format!("not excluded right: {}", join(&bad)) })
+                    let bad: Vec<&String> = files.iter().filter(|f| !excluded_right(f)).collect();
+                    verdict(bad.is_empty(), "excluded with the right reason", || {
+                        format!("not excluded right: {}", join(&bad))
+                    })
                 }
                 TrapCheck::Duplicates(ids) => {
                     let ok = ids.iter().all(|id| {
                         let inst = &key.instances[id.0];
-                        let kept = inst.files.iter().filter(|f| in_volumes.contains_key(f.as_str())).count();
+                        let kept = inst
+                            .files
+                            .iter()
+                            .filter(|f| in_volumes.contains_key(f.as_str()))
+                            .count();
                         let dropped = inst
                             .files
                             .iter()
-                            .filter(|f| excluded.get(f.as_str()).is_some_and(|r| r.first().copied() == inst.duplicate_reason))
+                            .filter(|f| {
+                                excluded
+                                    .get(f.as_str())
+                                    .is_some_and(|r| r.first().copied() == inst.duplicate_reason)
+                            })
                             .count();
                         kept == 1 && dropped == inst.files.len() - 1
                     });
-                    (ok, if ok { "one copy kept, the other excluded with the right reason".to_owned() } else { "duplicate kept, or excluded with another reason".to_owned() })
+                    verdict(
+                        ok,
+                        "one copy kept, the other excluded with the right reason",
+                        || "duplicate kept, or excluded with another reason".to_owned(),
+                    )
                 }
                 TrapCheck::Included(files) => {
-                    let bad: Vec<&String> = files
-                        .iter()
-                        .filter(|f| {
-                            let Some(id) = key.instance_of(f) else { return true };
-                            let v = key.instances[id.0].volume;
-                            // Matched (IoU > 0.5), not exact: this row is about reading the
-                            // file, not about how the rest of its volume was grouped.
-                            let matched = outcomes[v.0].matched;
-                            !(once(f) && matched.is_some_and(|j| in_volumes.get(f.as_str()).is_some_and(|js| js.contains(&j))))
-                        })
-                        .collect();
-                    (bad.is_empty(), if bad.is_empty() { "read and placed in its volume".to_owned() } else { format!("not in its volume: {}", join(&bad)) })
+                    let bad: Vec<&String> = files.iter().filter(|f| !placed(f)).collect();
+                    verdict(bad.is_empty(), "read and placed in its volume", || {
+                        format!("not in its volume: {}", join(&bad))
+                    })
                 }
                 TrapCheck::Accounted(files) => {
                     let bad: Vec<&String> = files.iter().filter(|f| !once(f)).collect();
-                    (bad.is_empty(), if bad.is_empty() { format!("all {} files accounted for", files.len()) } else { format!("{} files not accounted for once", bad.len()) })
+                    let ok = format!("all {} files in sub-folders accounted for", files.len());
+                    verdict(bad.is_empty(), &ok, || {
+                        format!(
+                            "{} files in sub-folders not accounted for exactly once: {}",
+                            bad.len(),
+                            join(&bad)
+                        )
+                    })
                 }
             };
             CardRow {
@@ -810,6 +836,15 @@ fn trap_card(
     Card {
         title: "Trap card".to_owned(),
         rows,
+    }
+}
+
+/// A card row's (handled, detail).
+fn verdict(ok: bool, good: &str, bad: impl FnOnce() -> String) -> (bool, String) {
+    if ok {
+        (true, good.to_owned())
+    } else {
+        (false, bad())
     }
 }
 

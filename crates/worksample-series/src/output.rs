@@ -33,7 +33,11 @@ pub struct InstanceRef {
     /// POSIX path relative to the input folder.
     pub file: String,
     /// 1-based frame number, for multi-frame objects only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "json_integer::optional"
+    )]
     pub frame: Option<u32>,
 }
 
@@ -74,8 +78,10 @@ pub struct Geometry {
     /// Image Orientation (Patient): row cosines then column cosines.
     pub image_orientation_patient: [f64; 6],
     /// Rows (0028,0010).
+    #[serde(deserialize_with = "json_integer::required")]
     pub rows: u32,
     /// Columns (0028,0011).
+    #[serde(deserialize_with = "json_integer::required")]
     pub columns: u32,
     /// Pixel Spacing, DICOM order: [row spacing, column spacing], mm.
     pub pixel_spacing_mm: [f64; 2],
@@ -219,4 +225,34 @@ pub struct Excluded {
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// Integers as JSON Schema counts them: any number without a fractional part, so `64.0` is the
+/// integer 64 (JSON Schema 2020-12 Validation §6.1.1). serde's own `u32` refuses `64.0`, which
+/// would let a schema-valid document fail the typed reader; the schema's `maximum` keeps every
+/// accepted value inside `u32`.
+mod json_integer {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Number;
+
+    fn to_u32<E: serde::de::Error>(n: &Number) -> Result<u32, E> {
+        let whole = n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+                .map(|f| f as u64)
+        });
+        whole
+            .and_then(|w| u32::try_from(w).ok())
+            .ok_or_else(|| E::custom(format!("{n} is not an integer in 0..={}", u32::MAX)))
+    }
+
+    pub(super) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        to_u32(&Number::deserialize(d)?)
+    }
+
+    pub(super) fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        Option::<Number>::deserialize(d)?
+            .map(|n| to_u32::<D::Error>(&n))
+            .transpose()
+    }
 }

@@ -2,10 +2,10 @@
 //!
 //! The grader interprets the schema it publishes, so the two cannot drift apart: the subset of
 //! JSON Schema 2020-12 used there (`type`, `properties`, `required`, `additionalProperties:
-//! false`, `items`, `minItems`/`maxItems`, `enum`, `const`, `minimum`, `minLength`/`maxLength`,
-//! local `$ref`) is implemented here, and a schema keyword outside it is reported as an error of
-//! the schema (a harness fault), never silently ignored. Errors carry a JSON Pointer (RFC 6901)
-//! to the offending value.
+//! false`, `items`, `minItems`/`maxItems`, `enum`, `const`, `minimum`/`maximum`,
+//! `minLength`/`maxLength`, local `$ref`) is implemented here, and a schema keyword outside it is
+//! reported as an error of the schema (a harness fault), never silently ignored. Errors carry a
+//! JSON Pointer (RFC 6901) to the offending value.
 
 use serde_json::Value;
 
@@ -88,6 +88,7 @@ impl Validator<'_> {
                         | "enum"
                         | "const"
                         | "minimum"
+                        | "maximum"
                         | "minLength"
                         | "maxLength"
                 );
@@ -127,6 +128,11 @@ impl Validator<'_> {
             && n < min
         {
             self.error(path, format!("{n} is below the minimum {min}"));
+        }
+        if let (Some(max), Some(n)) = (obj.get("maximum").and_then(Value::as_f64), doc.as_f64())
+            && n > max
+        {
+            self.error(path, format!("{n} is above the maximum {max}"));
         }
         if let Value::String(s) = doc {
             let len = s.chars().count() as u64;

@@ -4,6 +4,8 @@
 //! should.
 
 mod common;
+#[path = "series/schema_agreement.rs"]
+mod schema_agreement;
 
 use std::collections::BTreeSet;
 
