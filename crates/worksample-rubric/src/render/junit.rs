@@ -116,7 +116,12 @@ fn write_suite(out: &mut String, report: &Report, suite: &Suite) {
         match c.status {
             Status::Pass => {}
             Status::Partial | Status::Fail => {
-                let mut lines: Vec<String> = c.findings.iter().map(finding_text).collect();
+                // The text repeats the message first: GitLab's older parser ignores the
+                // `message` attribute (harness research §2.1, gitlab-foss#53668), and a criterion
+                // without findings would otherwise show an empty failure.
+                let message = format!("{} ({})", points(c.points, c.max_points), c.level.as_str());
+                let mut lines = vec![message.clone()];
+                lines.extend(c.findings.iter().map(finding_text));
                 lines.extend(omitted_line(report, c));
                 for g in &c.gated_by {
                     lines.push(format!(
@@ -125,9 +130,7 @@ fn write_suite(out: &mut String, report: &Report, suite: &Suite) {
                     ));
                 }
                 out.push_str(&format!(
-                    "      <failure message=\"{} ({})\" type=\"{}\">{}</failure>\n",
-                    points(c.points, c.max_points),
-                    c.level.as_str(),
+                    "      <failure message=\"{message}\" type=\"{}\">{}</failure>\n",
                     status_id(c.status),
                     text(&lines.join("\n")),
                 ));
@@ -209,13 +212,22 @@ mod tests {
     use crate::Finding;
     use crate::render::fixtures;
 
-    /// What a CI tool would read back: per testcase its name, the child element and its
-    /// message, and the text.
+    /// What a CI tool would read back: per testcase its name, its `<failure>` or `<error>`,
+    /// and its `<system-out>`.
     #[derive(Debug, Default)]
     struct Case {
         name: String,
-        outcome: Option<(String, String, String)>,
+        outcome: Option<Outcome>,
         out: String,
+    }
+
+    /// A `<failure>` or `<error>` child: element name, `message` and `type`, and the text.
+    #[derive(Debug, Clone)]
+    struct Outcome {
+        kind: String,
+        message: String,
+        ty: String,
+        text: String,
     }
 
     #[derive(Debug, Default)]
@@ -268,11 +280,12 @@ mod tests {
                         }),
                         "failure" | "error" => {
                             let case = parsed.cases.last_mut().expect("inside a testcase");
-                            case.outcome = Some((
-                                element.clone(),
-                                get(&a, "message").into(),
-                                get(&a, "type").into(),
-                            ));
+                            case.outcome = Some(Outcome {
+                                kind: element.clone(),
+                                message: get(&a, "message").into(),
+                                ty: get(&a, "type").into(),
+                                text: String::new(),
+                            });
                         }
                         _ => {}
                     }
@@ -291,7 +304,7 @@ mod tests {
                     match (name.as_str(), case) {
                         ("failure" | "error", Some(case)) => {
                             if let Some(o) = case.outcome.as_mut() {
-                                o.1 = format!("{}\n{}", o.1, current);
+                                o.text = current.clone();
                             }
                         }
                         ("system-out", Some(case)) => case.out = current.clone(),
@@ -335,20 +348,22 @@ mod tests {
         );
         assert_eq!(parsed.cases.len(), 5);
         assert_eq!(parsed.cases[0].name, "coverage: Files accounted for");
-        let (kind, message, ty) = parsed.cases[0].outcome.clone().expect("a failure");
-        assert_eq!((kind.as_str(), ty.as_str()), ("failure", "partial"));
-        assert!(
-            message.starts_with("7.5/10 (good)\nMR/1/0001.dcm: not in any series"),
-            "{message}"
+        let o = parsed.cases[0].outcome.clone().expect("a failure");
+        assert_eq!(
+            (o.kind.as_str(), o.ty.as_str(), o.message.as_str()),
+            ("failure", "partial", "7.5/10 (good)")
         );
-        assert!(message.contains("… and 2 more"), "{message}");
+        assert!(
+            o.text
+                .starts_with("7.5/10 (good)\nMR/1/0001.dcm: not in any series"),
+            "{}",
+            o.text
+        );
+        assert!(o.text.ends_with("\n… and 2 more"), "{}", o.text);
         let spacing = &parsed.cases[3];
-        let (_, message, ty) = spacing.outcome.clone().expect("a failure");
-        assert_eq!(ty, "fail");
-        assert!(
-            message.contains("\nfindings hidden until review (2)"),
-            "{message}"
-        );
+        let o = spacing.outcome.clone().expect("a failure");
+        assert_eq!((o.ty.as_str(), o.message.as_str()), ("fail", "0/20 (poor)"));
+        assert_eq!(o.text, "0/20 (poor)\nfindings hidden until review (2)");
         assert_eq!(
             spacing.out,
             "measured on hidden checks; details after review"
@@ -363,10 +378,12 @@ mod tests {
         assert_eq!(get(&parsed.root, "failures"), "5");
         let run = parsed.cases.last().expect("cases");
         assert_eq!(run.name, "run");
-        let (kind, message, ty) = run.outcome.clone().expect("an error");
-        assert_eq!(kind, "error");
-        assert_eq!(ty, "timed_out");
-        assert!(message.starts_with("timed out: killed after the 60 s wall-clock limit"));
+        let o = run.outcome.clone().expect("an error");
+        assert_eq!((o.kind.as_str(), o.ty.as_str()), ("error", "timed_out"));
+        assert_eq!(
+            o.message,
+            "timed out: killed after the 60 s wall-clock limit"
+        );
         assert_eq!(run.out, "reading CT/1 ...\nreading CT/2 ...\n");
         let good = parse(&junit(&fixtures::good()));
         assert!(good.cases.iter().all(|c| c.name != "run"));
@@ -387,14 +404,15 @@ mod tests {
         let case = &parsed.cases[0];
         assert_eq!(case.name, format!("coverage: {expected}"));
         assert_eq!(case.out, expected);
-        let (_, message, _) = case.outcome.clone().expect("failure");
-        assert!(message.contains(&format!("<x>: {expected}")), "{message}");
-        let (_, message, _) = parsed
+        let o = case.outcome.clone().expect("failure");
+        assert_eq!(o.text, format!("0/10 (poor)\n<x>: {expected}"));
+        let o = parsed
             .cases
             .last()
             .and_then(|c| c.outcome.clone())
             .expect("error");
-        assert_eq!(message, format!("timed out: {expected}\n{expected}"));
+        assert_eq!(o.message, format!("timed out: {expected}"));
+        assert_eq!(o.text, expected);
     }
 
     #[test]

@@ -212,7 +212,7 @@ fn details(report: &Report, c: &CriterionReport) -> String {
     let mut text = format!(
         "<details><summary>{} {}: {} ({})</summary>\n\n",
         emoji(c.status),
-        html(&c.title),
+        html_line(&c.title),
         points(c.points, c.max_points),
         c.level.as_str(),
     );
@@ -310,7 +310,8 @@ fn notice(cut: &[Section], max_bytes: usize) -> String {
 /// become entities so no tag can open; Markdown punctuation that starts inline constructs
 /// (emphasis, code spans, links and images, strikethrough) gets a backslash (CommonMark §2.4);
 /// `|` is escaped so it cannot end a table cell (GFM §4.10). Line breaks would end the cell or
-/// paragraph, so they become spaces; other control characters are dropped.
+/// paragraph, so they become spaces; other control characters are dropped. `@` and `#` are
+/// defused as in [`push_reference_char`].
 fn inline(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -318,7 +319,12 @@ fn inline(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '!' => {
+            '@' => push_reference_char(&mut out, c),
+            '#' => {
+                out.push('\\');
+                push_reference_char(&mut out, c);
+            }
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '!' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -330,10 +336,36 @@ fn inline(s: &str) -> String {
     out
 }
 
-/// Escapes text for the inside of an HTML element (`<summary>`, `<pre>`), where Markdown is not
+/// `@` or `#` followed by U+2060 WORD JOINER. GitHub turns `@name` and `#123` /
+/// `owner/repo#123` in comments into mentions and cross-references (GitHub Docs, "Autolinked
+/// references"), and a mention notifies: a submission whose output says `@some-org/everyone`
+/// must not page people when its report is posted as a pull-request comment. A backslash does
+/// not stop those filters, which run on the rendered text; an invisible joiner between the sign
+/// and the name does. Only the rendering changes; the JSON report keeps the exact text.
+fn push_reference_char(out: &mut String, c: char) {
+    out.push(c);
+    out.push('\u{2060}');
+}
+
+/// Escapes text for a one-line HTML element such as `<summary>`: an HTML block that starts with
+/// `<details>` ends at the first blank line (CommonMark §4.6, type 6), after which the rest of
+/// the text would be read as Markdown, so line breaks become spaces here.
+fn html_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in html(&super::one_line(s)).chars() {
+        match c {
+            '@' | '#' => push_reference_char(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for the inside of an HTML element (`<pre>`), where Markdown is not
 /// interpreted. `<pre>` ends only at `</pre>` (CommonMark §4.6, HTML block type 1), which escaped
-/// text cannot contain, so blank lines inside an output tail are harmless. Control characters
-/// other than newline and tab are dropped.
+/// text cannot contain, so blank lines inside an output tail are harmless; GitHub does not look
+/// for mentions inside `<pre>` either. Control characters other than newline and tab are
+/// dropped.
 fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -363,7 +395,7 @@ mod tests {
     fn hostile_text_cannot_open_html_or_break_the_table() {
         let mut report = fixtures::good();
         let hostile =
-            "a | b <script>alert(1)</script> `code` ![x](http://t/p.png) </details>\n| x |";
+            "a | b <script>alert(1)</script> `code`\n\n![x](http://t/p.png) </details>\n| x |";
         report.criteria[0].title = hostile.into();
         report.criteria[0].summary = hostile.into();
         report.criteria[0]
@@ -431,6 +463,42 @@ mod tests {
             "{md}"
         );
         assert!(md.ends_with("The JSON report has everything._\n"));
+    }
+
+    #[test]
+    fn summary_lines_stay_one_line() {
+        let mut report = fixtures::good();
+        report.criteria[1].title = "Grouping\n\n![x](http://t/p.png)".into();
+        let md = render(&report);
+        let summary = md
+            .lines()
+            .find(|l| l.starts_with("<details><summary>✅ Grouping"))
+            .expect("the criterion's details block");
+        assert!(summary.ends_with("</summary>"), "{summary}");
+        assert!(!md.contains("\n![x]"), "{md}");
+    }
+
+    #[test]
+    fn mentions_and_references_cannot_notify_anyone() {
+        let mut report = fixtures::good();
+        let text = "cc @some-org/everyone, see #12 and owner/repo#3";
+        report.criteria[2].findings = vec![Finding::new(text)];
+        report.criteria[2].summary = text.into();
+        report.criteria[2].title = text.into();
+        report.notes.push(text.into());
+        let md = render(&report);
+        for needle in ["@s", "#1", "#3"] {
+            assert!(!md.contains(needle), "{needle} in {md}");
+        }
+        // Table row, `<summary>`, measured line, finding and note: each with the joiner right
+        // after the sign.
+        assert_eq!(md.matches("@\u{2060}some-org").count(), 5, "{md}");
+        assert_eq!(md.matches("repo\\#\u{2060}3").count(), 4, "{md}");
+        assert_eq!(
+            md.matches("repo#\u{2060}3").count(),
+            1,
+            "the <summary> line: {md}"
+        );
     }
 
     #[test]

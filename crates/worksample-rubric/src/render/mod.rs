@@ -244,6 +244,30 @@ mod tests {
         assert_eq!(one_line("a\x1b[31mred\u{202E}x\ny\u{9b}"), "a[31mredx y");
     }
 
+    /// JUnit's `type` attributes promise the JSON's enum names, so CI can match on either.
+    #[test]
+    fn machine_ids_are_the_serde_names() {
+        let kinds = [
+            RunStatusKind::Completed,
+            RunStatusKind::TimedOut,
+            RunStatusKind::Killed,
+            RunStatusKind::MemoryLimit,
+            RunStatusKind::ProcessLimit,
+            RunStatusKind::OutputLimit,
+            RunStatusKind::FileSizeLimit,
+            RunStatusKind::SpawnFailed,
+            RunStatusKind::NotRun,
+        ];
+        for kind in kinds {
+            let serde = serde_json::to_value(kind).expect("an enum serializes");
+            assert_eq!(serde, run_status_id(kind), "{kind:?}");
+        }
+        for status in [Status::Pass, Status::Partial, Status::Fail] {
+            let serde = serde_json::to_value(status).expect("an enum serializes");
+            assert_eq!(serde, status_id(status), "{status:?}");
+        }
+    }
+
     #[test]
     fn tally_names_hidden_criteria_instead_of_claiming_all_passed() {
         let report = fixtures::good();
