@@ -26,6 +26,7 @@
 pub mod canary;
 pub mod contract;
 pub mod dates;
+pub mod key;
 pub mod leak;
 pub mod markers;
 pub mod params;
