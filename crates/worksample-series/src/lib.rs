@@ -79,11 +79,8 @@ impl Task for SeriesTask {
             message,
         })?;
         ctx.progress.start("generating series fixtures", 1);
-        let key =
-            generate::generate(ctx.seed.0, &params, out).map_err(|e| TaskError::Generate {
-                task: ID.to_owned(),
-                message: error_chain(&e),
-            })?;
+        let key = generate::generate(ctx.seed.0, &params, out)
+            .map_err(|e| TaskError::generate(ID, &e))?;
         ctx.progress.advance(1);
         ctx.progress.finish();
         Ok(key)
@@ -125,16 +122,4 @@ impl Task for SeriesTask {
             },
         })
     }
-}
-
-/// An error and its sources, joined, for messages that cross into `TaskError`.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }

@@ -87,6 +87,14 @@ impl TaskError {
         }
     }
 
+    /// A generator fault of task `task`, its message the whole chain of `cause`.
+    pub fn generate(task: &str, cause: &dyn std::error::Error) -> Self {
+        TaskError::Generate {
+            task: task.to_owned(),
+            message: error_chain(cause),
+        }
+    }
+
     /// Shorthand for [`TaskError::Io`].
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         TaskError::Io {
@@ -95,4 +103,17 @@ impl TaskError {
             source,
         }
     }
+}
+
+/// `cause` and every source under it, joined by `: `, so a one-line message keeps the file and
+/// field an inner error names.
+pub fn error_chain(cause: &dyn std::error::Error) -> String {
+    let mut message = cause.to_string();
+    let mut source = cause.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
 }

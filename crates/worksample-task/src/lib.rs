@@ -18,7 +18,7 @@ pub mod submission;
 mod task;
 
 pub use checkfile::{CheckFile, CheckTask, MAX_CHECKFILE_BYTES};
-pub use error::{Blame, TaskError};
+pub use error::{Blame, TaskError, error_chain};
 pub use manifest::{FolderDigest, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, digest_folder};
 pub use outcome::summarize;
 pub use registry::{LoadedTask, Registry};
