@@ -131,8 +131,20 @@ const CASES: &[Case] = &[
         status: "completed",
         flags: &[],
         check: |r, out| {
-            let left = std::fs::read_to_string(out.join("left.txt")).expect("written");
-            assert_eq!(left.trim(), "0", "the input was deleted");
+            // As an unprivileged user it cannot (a root harness demotes the candidate); as the
+            // harness's own user it can. Either way grading uses the harness's copy.
+            let left: usize = std::fs::read_to_string(out.join("left.txt"))
+                .expect("written")
+                .trim()
+                .parse()
+                .expect("a count");
+            // `/proc/self` belongs to the effective uid of the process looking at it.
+            let root = std::os::unix::fs::MetadataExt::uid(
+                &std::fs::metadata("/proc/self").expect("procfs"),
+            ) == 0;
+            if root {
+                assert!(left > 0, "the input was deleted");
+            }
             // Graded against the harness's own copy: every file is still known to the grader.
             let coverage = &r["criteria"][0];
             assert_eq!(coverage["id"], "coverage");
@@ -143,6 +155,27 @@ const CASES: &[Case] = &[
                     .contains("0 of "),
                 "{coverage}"
             );
+        },
+    },
+    Case {
+        name: "writes-outside",
+        status: "completed",
+        flags: &[],
+        check: |r, out| {
+            // The input is read-only: neither the manifest nor a new file got in.
+            for f in ["manifest-written.txt", "input-written.txt"] {
+                let said = std::fs::read_to_string(out.join(f)).expect("written");
+                assert_eq!(said.trim(), "no", "{f}");
+            }
+            // What it wrote beside its output, in HOME and in TMPDIR went with the run's
+            // private folder.
+            let places = std::fs::read_to_string(out.join("where.txt")).expect("written");
+            for place in places.lines() {
+                assert!(!Path::new(place).exists(), "{place} outlived the run");
+            }
+            // Graded normally against the harness's own fixtures.
+            assert_eq!(r["criteria"][0]["id"], "coverage");
+            assert!(r["total"]["points"].is_number());
         },
     },
     Case {

@@ -28,6 +28,7 @@ use crate::outcome::{
     allocation_failure, signal_name,
 };
 use crate::procfs::{self, ProcStat};
+use crate::sandbox::{Access, Demotion};
 use crate::spec::{RunSpec, child_env, resolve_program, substitute};
 
 /// How often the watchdog looks at the tree; short enough to catch fast allocators early, long
@@ -175,6 +176,8 @@ enum KillReason {
 /// Running totals over the whole run.
 #[derive(Debug, Default)]
 struct Usage {
+    /// Most tree members alive at once, seen by any scan.
+    peak_live: u64,
     peak_rss: u64,
     peak_virtual: u64,
     polled_cpu_ticks: u64,
@@ -254,10 +257,42 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         })?;
     }
 
-    let input_read_only = make_read_only(&input);
+    let mut input_read_only = make_read_only(&input);
     let env = child_env(&spec.env, |name| std::env::var_os(name), &home, &tmp);
     let argv = substitute(&spec.argv, &input, &output);
     let net = harness().net.clone();
+    let start_dir = match &spec.cwd {
+        Some(dir) => absolute(dir)?,
+        None => workdir.clone(),
+    };
+    let program = argv
+        .split_first()
+        .ok_or_else(|| "the command is empty".to_owned())
+        .and_then(|(arg0, args)| {
+            resolve_program(arg0, path_of(&env), &cwd).map(|program| (program, arg0, args))
+        });
+    // Kept until the end of this function: dropping it hands back what the run was lent.
+    let _access = Demotion::for_harness().map(|demotion| {
+        let mentioned: Vec<PathBuf> = argv
+            .iter()
+            .map(|arg| start_dir.join(arg))
+            .chain(program.iter().map(|(program, ..)| program.clone()))
+            .filter(|path| path.exists())
+            // A venv's `python` is a link into the interpreter's own tree (often under a
+            // `0700` home): the target's folders must be reachable too.
+            .flat_map(|path| {
+                let target = fs::canonicalize(&path)
+                    .ok()
+                    .filter(|target| *target != path);
+                std::iter::once(path).chain(target)
+            })
+            .collect();
+        let mut reachable: Vec<&Path> = vec![&start_dir];
+        reachable.extend(mentioned.iter().map(PathBuf::as_path));
+        let access = Access::grant(demotion, &[&workdir, &output], &[&input], &reachable);
+        input_read_only &= access.complete;
+        access
+    });
     let isolation = Isolation {
         network: net.isolation(),
         env_cleared: true,
@@ -272,16 +307,8 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         stderr: Captured::default(),
         isolation: isolation.clone(),
     };
-
-    let Some((arg0, args)) = argv.split_first() else {
-        return Ok(spawn_failed("the command is empty".to_owned()));
-    };
-    let start_dir = match &spec.cwd {
-        Some(dir) => absolute(dir)?,
-        None => workdir.clone(),
-    };
-    let program = match resolve_program(arg0, path_of(&env), &cwd) {
-        Ok(program) => program,
+    let (program, arg0, args) = match program {
+        Ok(resolved) => resolved,
         Err(reason) => return Ok(spawn_failed(reason)),
     };
 
@@ -296,10 +323,10 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let setup = ChildSetup::new(spec, net.flags());
+    let setup = ChildSetup::new(spec, net.flags(), Demotion::for_harness());
     // SAFETY: the closure runs between fork and exec and only makes raw syscalls (getrlimit,
-    // setrlimit, prctl, getppid, unshare) on values computed before the fork; it allocates
-    // nothing and takes no locks.
+    // setrlimit, unshare, setgroups, setgid, setuid, prctl, getppid) on values computed before
+    // the fork; it allocates nothing and takes no locks.
     unsafe { command.pre_exec(move || setup.apply()) };
 
     let start = Instant::now();
@@ -424,6 +451,15 @@ fn classify(
         }
         Ended::ByItself(status) => status,
     };
+    // The kernel's RLIMIT_NPROC backstop may have stopped a fast fork bomb between two ticks,
+    // and its main process then gave up and exited: the tree still outgrew the limit.
+    if let Some(limit) = spec
+        .limits
+        .max_processes
+        .filter(|&limit| usage.peak_live > limit)
+    {
+        return RunStatus::ProcessLimit { limit };
+    }
     // The candidate may finish before the watchdog's next tick noticed the flood; the output was
     // still over the limit.
     if budget.exceeded() {
@@ -551,6 +587,7 @@ impl Watch<'_> {
             self.usage.peak_virtual = self.usage.peak_virtual.max(stat.vsize);
         }
         self.usage.peak_rss = self.usage.peak_rss.max(sample.rss);
+        self.usage.peak_live = self.usage.peak_live.max(sample.live);
         self.usage.polled_cpu_ticks = self.usage.polled_cpu_ticks.max(cpu_ticks);
         sample
     }
@@ -588,6 +625,8 @@ fn cleanup(pid: i32, usage: &mut Usage) {
         if members.is_empty() {
             return;
         }
+        let live = members.iter().filter(|stat| !stat.is_zombie()).count();
+        usage.peak_live = usage.peak_live.max(u64::try_from(live).unwrap_or(u64::MAX));
         for stat in &members {
             if !stat.is_zombie() {
                 // SAFETY: as in `kill_members`.
@@ -695,26 +734,30 @@ struct ChildSetup {
     address_space: Option<u64>,
     processes: Option<u64>,
     unshare: Option<libc::c_int>,
+    demotion: Option<Demotion>,
 }
 
 impl ChildSetup {
-    fn new(spec: &RunSpec, unshare: Option<libc::c_int>) -> Self {
+    fn new(spec: &RunSpec, unshare: Option<libc::c_int>, demotion: Option<Demotion>) -> Self {
         let limits = &spec.limits;
         // SAFETY: getpid and geteuid have no preconditions.
         let (parent, euid) = unsafe { (libc::getpid(), libc::geteuid()) };
         // RLIMIT_NPROC counts every process of the user, not of the tree, and root ignores it;
-        // so it is only a backstop above what the user already runs. The tree count in the
-        // watchdog is the real limit.
+        // so it is only a backstop, at twice the limit above what the user already runs, for
+        // bombs that outrun a tick. Demoted candidates get none: every concurrent run shares
+        // the sandbox uid, so one run's processes would eat another's allowance. The tree count
+        // in the watchdog is the real limit.
         let processes = limits
             .max_processes
-            .filter(|_| euid != 0)
-            .map(|limit| limit + processes_of_user(euid));
+            .filter(|_| euid != 0 && demotion.is_none())
+            .map(|limit| limit.saturating_mul(2) + processes_of_user(euid));
         Self {
             parent,
             file_bytes: limits.max_file_bytes,
             address_space: limits.memory_bytes.map(|bytes| bytes.saturating_mul(4)),
             processes,
             unshare,
+            demotion,
         }
     }
 
@@ -730,10 +773,21 @@ impl ChildSetup {
         if let Some(count) = self.processes {
             set_rlimit(libc::RLIMIT_NPROC, count)?;
         }
+        // The network namespace first: creating one needs the privileges the demotion drops.
+        if let Some(flags) = self.unshare {
+            // SAFETY: a plain syscall.
+            if unsafe { libc::unshare(flags) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        if let Some(demotion) = self.demotion {
+            demotion.apply()?;
+        }
         // SAFETY: prctl and getppid are plain syscalls.
         unsafe {
-            // The death signal fires when the spawning thread exits; `run` keeps that thread
-            // until the tree is gone, so this only matters if the harness itself dies.
+            // Armed after the demotion, which clears it (prctl(2), PR_SET_PDEATHSIG). The death
+            // signal fires when the spawning thread exits; `run` keeps that thread until the
+            // tree is gone, so this only matters if the harness itself dies.
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -744,11 +798,6 @@ impl ChildSetup {
             // Orphans of the candidate's tree re-parent to the main process while it lives.
             if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
-            }
-            if let Some(flags) = self.unshare {
-                if libc::unshare(flags) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
             }
         }
         Ok(())

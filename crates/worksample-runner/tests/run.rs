@@ -412,7 +412,12 @@ fn a_fork_bomb_hits_the_process_limit_and_leaves_nothing_behind() {
             ..short()
         });
     let outcome = run_ok(&spec);
-    assert_eq!(outcome.status, RunStatus::ProcessLimit { limit: 64 });
+    assert_eq!(
+        outcome.status,
+        RunStatus::ProcessLimit { limit: 64 },
+        "{}",
+        outcome.stderr.tail_lossy()
+    );
     let pgid = scratch.pid_from("pid");
     assert_eq!(group_members(pgid), Vec::<i32>::new());
 }
@@ -460,5 +465,47 @@ fn the_command_starts_in_cwd_while_home_stays_private() {
         left.len(),
         1,
         "nothing but solve.sh is left in the repository"
+    );
+}
+
+#[test]
+fn a_root_harness_runs_the_candidate_unprivileged_and_puts_everything_back() {
+    use std::os::unix::fs::MetadataExt;
+    let scratch = Scratch::new();
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    let before = fs::metadata(&scratch.input).expect("input").mode();
+    let outcome = run_ok(&scratch.spec(&[
+        "sh",
+        "-c",
+        "id -u > {output}/uid; echo x > {input}/case.txt && echo wrote > {output}/input; \
+         touch {output}/made",
+    ]));
+    assert_eq!(outcome.status, RunStatus::Completed { exit_code: 0 });
+    let uid: u32 = fs::read_to_string(scratch.output.join("uid"))
+        .expect("uid written")
+        .trim()
+        .parse()
+        .expect("a number");
+    let expected = if euid == 0 {
+        worksample_runner::SANDBOX_ID
+    } else {
+        euid
+    };
+    assert_eq!(uid, expected);
+    assert!(
+        !scratch.output.join("input").exists(),
+        "the candidate wrote into its input"
+    );
+    assert_eq!(
+        fs::read_to_string(scratch.input.join("case.txt")).expect("input file"),
+        "42\n"
+    );
+    // What the candidate made belongs to the harness again, and no mode bit stayed loosened.
+    let made = fs::metadata(scratch.output.join("made")).expect("made");
+    assert_eq!(made.uid(), euid);
+    assert_eq!(
+        fs::metadata(&scratch.input).expect("input").mode() & 0o777,
+        before & 0o777 & !0o222
     );
 }
