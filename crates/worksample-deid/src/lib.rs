@@ -26,6 +26,8 @@
 pub mod canary;
 pub mod contract;
 pub mod dates;
+pub mod generate;
+pub mod grade;
 pub mod key;
 pub mod leak;
 pub mod markers;
@@ -34,8 +36,12 @@ pub mod paths;
 pub mod planted;
 pub mod profile;
 pub mod safe_private;
+pub mod starter;
+mod task;
 pub mod tokens;
 pub mod uidmap;
+
+pub use task::DeidTask;
 
 use worksample_task::EmbeddedTask;
 

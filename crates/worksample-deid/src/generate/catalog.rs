@@ -1,0 +1,199 @@
+//! The catalogue of planted identifiers and their registration: every identifier the generator
+//! mints goes into the catalogue with its class, and once a file is built its data set is walked
+//! at every depth and each identifier is registered at every element whose text contains it, so
+//! the registry lists every site by construction (research/deid.md §4.2: a leak must be
+//! attributable to the place it was planted).
+
+use std::collections::BTreeMap;
+
+use dicom_core::VR;
+use dicom_core::value::{PrimitiveValue, Value};
+use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
+use dicom_object::InMemDicomObject;
+use dicom_object::mem::InMemElement;
+
+use crate::paths::walk;
+use crate::planted::{IdentifierClass, PlantError, Registry, Site};
+
+/// Planted identifiers by value, with class and description.
+#[derive(Debug, Default)]
+pub(super) struct Catalog {
+    entries: BTreeMap<String, (IdentifierClass, String)>,
+}
+
+impl Catalog {
+    /// Adds an identifier (again: same class and description expected, e.g. the shared name).
+    pub(super) fn add(&mut self, value: &str, class: IdentifierClass, what: &str) {
+        self.entries
+            .entry(value.to_owned())
+            .or_insert_with(|| (class, what.to_owned()));
+    }
+
+    /// Registers every identifier found in the text of `obj`'s elements at every depth.
+    pub(super) fn register_values(
+        &self,
+        registry: &mut Registry,
+        file: &str,
+        obj: &InMemDicomObject,
+    ) -> Result<(), PlantError> {
+        let mut found = Vec::new();
+        walk(obj, &mut |path, elem| {
+            if let Some(text) = text_of(elem) {
+                let folded = text.to_lowercase();
+                for (value, (class, what)) in &self.entries {
+                    if folded.contains(&value.to_lowercase()) {
+                        found.push((value.clone(), *class, what.clone(), path.clone()));
+                    }
+                }
+            }
+        });
+        for (value, class, what, path) in found {
+            let site = Site::Value {
+                file: file.to_owned(),
+                path,
+            };
+            registry.plant(&value, class, &what, site)?;
+        }
+        Ok(())
+    }
+
+    /// Registers every identifier contained in a file's relative path.
+    pub(super) fn register_path(
+        &self,
+        registry: &mut Registry,
+        file: &str,
+    ) -> Result<(), PlantError> {
+        let folded = file.to_lowercase();
+        for (value, (class, what)) in &self.entries {
+            if folded.contains(&value.to_lowercase()) {
+                registry.plant(
+                    value,
+                    *class,
+                    what,
+                    Site::FileName {
+                        file: file.to_owned(),
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers `value` as burned into the pixels of `file`.
+    pub(super) fn register_pixels(
+        &self,
+        registry: &mut Registry,
+        file: &str,
+        value: &str,
+    ) -> Result<(), PlantError> {
+        match self.entries.get(value) {
+            Some((class, what)) => registry.plant(
+                value,
+                *class,
+                what,
+                Site::Pixels {
+                    file: file.to_owned(),
+                },
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The text of a string-valued element as the generator wrote it. A person name written as
+/// raw ISO 2022 IR 87 bytes (the Japanese name, see `people`) is decoded with that codec.
+fn text_of(elem: &InMemElement) -> Option<String> {
+    let textual = matches!(
+        elem.vr(),
+        VR::AE
+            | VR::AS
+            | VR::CS
+            | VR::DA
+            | VR::DS
+            | VR::DT
+            | VR::IS
+            | VR::LO
+            | VR::LT
+            | VR::PN
+            | VR::SH
+            | VR::ST
+            | VR::TM
+            | VR::UC
+            | VR::UI
+            | VR::UR
+            | VR::UT
+    );
+    match elem.value() {
+        Value::Primitive(PrimitiveValue::U8(bytes)) if elem.vr() == VR::PN => {
+            SpecificCharacterSet::from_code("ISO 2022 IR 87").and_then(|c| c.decode(bytes).ok())
+        }
+        Value::Primitive(_) if textual => elem.to_str().ok().map(|s| s.into_owned()),
+        Value::Primitive(_) | Value::Sequence(_) | Value::PixelSequence(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dicom_core::value::DataSetSequence;
+    use dicom_core::{DataElement, PrimitiveValue, Tag};
+
+    use super::*;
+
+    #[test]
+    fn registers_every_site_at_any_depth_and_in_paths() {
+        let mut catalog = Catalog::default();
+        catalog.add("QXVORAK", IdentifierClass::Direct, "patient family name");
+        catalog.add("MRN7Q2K9P", IdentifierClass::Direct, "patient id");
+        let inner = InMemDicomObject::from_element_iter([DataElement::new(
+            Tag(0x0040, 0xA160),
+            VR::UT,
+            PrimitiveValue::from("Seen: Zelda Qxvorak, mrn7q2k9p"),
+        )]);
+        let obj = InMemDicomObject::from_element_iter([
+            DataElement::new(
+                Tag(0x0010, 0x0010),
+                VR::PN,
+                PrimitiveValue::from("QXVORAK^ZELDA"),
+            ),
+            DataElement::new(Tag(0x0008, 0x0060), VR::CS, PrimitiveValue::from("CT")),
+            DataElement::new(
+                Tag(0x0040, 0xA730),
+                VR::SQ,
+                DataSetSequence::from(vec![inner]),
+            ),
+        ]);
+        let mut registry = Registry::new();
+        catalog
+            .register_values(&mut registry, "a/1.dcm", &obj)
+            .expect("plants");
+        catalog
+            .register_path(&mut registry, "QXVORAK_ZELDA/1.dcm")
+            .expect("plants");
+        catalog
+            .register_pixels(&mut registry, "a/1.dcm", "QXVORAK")
+            .expect("plants");
+        catalog
+            .register_pixels(&mut registry, "a/1.dcm", "NOT-CATALOGUED")
+            .expect("ignored");
+        let sites: Vec<String> = registry
+            .iter()
+            .flat_map(|p| {
+                p.sites.iter().map(move |s| match s {
+                    Site::Value { file, path } => format!("{} {file} {path}", p.value),
+                    Site::FileName { file } => format!("{} name {file}", p.value),
+                    Site::Pixels { file } => format!("{} pixels {file}", p.value),
+                })
+            })
+            .collect();
+        assert_eq!(
+            sites,
+            [
+                "MRN7Q2K9P a/1.dcm (0040,A730)[0]>(0040,A160)",
+                "QXVORAK a/1.dcm (0010,0010)",
+                "QXVORAK a/1.dcm (0040,A730)[0]>(0040,A160)",
+                "QXVORAK name QXVORAK_ZELDA/1.dcm",
+                "QXVORAK pixels a/1.dcm",
+            ]
+        );
+    }
+}

@@ -1,0 +1,300 @@
+//! The first pass over the submission: list what the candidate wrote without following links,
+//! read each file within caps, scan it for planted identifiers (decoded values at every depth
+//! and file meta, raw bytes, relative path: research/deid.md §4.4 A1) and record the little the
+//! matcher needs. Nothing here trusts the candidate: a symlink, a folder loop, a non-UTF-8 name,
+//! a huge or non-DICOM file is a finding, never a read outside the folder or a crash.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use dicom_core::DataElement;
+use dicom_core::header::Header;
+use dicom_dictionary_std::tags;
+use dicom_object::mem::InMemElement;
+use rayon::prelude::*;
+use walkdir::WalkDir;
+use worksample_dicom::read::{DicomFile, Framing, ReadLimits, read_bytes};
+use worksample_task::Progress;
+use worksample_task::rubric::Finding;
+use worksample_task::submission::{self, Caps};
+
+use super::matching;
+use crate::contract::{PATIENT_MAP, UID_MAP};
+use crate::key::Key;
+use crate::leak::{self, Leak, LeakSite};
+
+/// Largest output file read. Fixture files are a few MiB at most; a file beyond this is a
+/// finding, not an allocation.
+const MAX_OUTPUT_BYTES: u64 = 512 << 20;
+
+/// Most entries listed in the submission folder; beyond it the walk stops with a note.
+const MAX_ENTRIES: usize = 100_000;
+
+/// Deepest folder nesting walked.
+const MAX_FOLDER_DEPTH: usize = 32;
+
+/// Leaks kept per identifier per file and site kind: enough to show where, bounded in memory.
+const LEAKS_PER_FILE: usize = 3;
+
+/// What the matcher needs to know about one readable output file.
+#[derive(Debug, Clone)]
+pub(crate) struct OutputInfo {
+    /// Path relative to the submission, `/`-separated.
+    pub rel: String,
+    /// The pixel fingerprint, for images.
+    pub pixel_fingerprint: Option<[u8; 32]>,
+    /// Values at the key's attribute-fingerprint paths, in [`matching::attribute_paths`] order.
+    pub attributes: Vec<Option<String>>,
+    /// Header fields for the fallback match of images whose pixels changed.
+    pub header: matching::HeaderKey,
+    /// How the file was framed (PS3.10 §7.1).
+    pub framing: Framing,
+}
+
+/// The submission as listed and scanned.
+#[derive(Debug, Default)]
+pub(crate) struct Inventory {
+    /// Readable DICOM output files, sorted by path.
+    pub outputs: Vec<OutputInfo>,
+    /// Planted identifiers found in values, bytes and paths of every file but the two maps.
+    pub leaks: Vec<Leak>,
+    /// Entries that are not usable outputs (junk, DICOMDIR, links, unreadable files), with why.
+    pub extras: Vec<Finding>,
+    /// The two map files as read, by name; a finding when missing or unreadable.
+    pub maps: BTreeMap<&'static str, Result<Vec<u8>, Finding>>,
+}
+
+/// One listed entry before reading.
+enum Entry {
+    /// A regular file to read, by relative path.
+    File(String),
+    /// Something that is not a usable file, with why.
+    Extra(Finding),
+}
+
+/// Lists, reads and scans the submission.
+pub(crate) fn take(
+    key: &Key,
+    submission: &Path,
+    progress: &dyn Progress,
+    notes: &mut Vec<String>,
+) -> Inventory {
+    let mut inventory = Inventory::default();
+    let entries = list(submission, notes);
+    let attr_paths = matching::attribute_paths(key);
+    for name in [PATIENT_MAP, UID_MAP] {
+        let read = submission::read_bytes(submission, name, &Caps::default())
+            .map_err(|p| Finding::new(p.to_string()).in_file(name));
+        inventory.maps.insert(name, read);
+    }
+    let files: Vec<String> = entries
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::File(rel) if rel == PATIENT_MAP || rel == UID_MAP => None,
+            Entry::File(rel) => Some(rel),
+            Entry::Extra(finding) => {
+                // A link or odd file is never read, but its name can still leak.
+                if let Some(file) = &finding.file {
+                    inventory.leaks.extend(leak::scan_path(file, &key.registry));
+                }
+                inventory.extras.push(finding);
+                None
+            }
+        })
+        .collect();
+
+    progress.start("scanning de-identified files", files.len() as u64);
+    let scanned: Vec<Scanned> = files
+        .par_iter()
+        .map(|rel| {
+            let s = scan(key, submission, rel, &attr_paths);
+            progress.advance(1);
+            s
+        })
+        .collect();
+    progress.finish();
+    for s in scanned {
+        inventory.leaks.extend(s.leaks);
+        match s.outcome {
+            Ok(info) => inventory.outputs.push(info),
+            Err(finding) => inventory.extras.push(finding),
+        }
+    }
+    inventory.outputs.sort_by(|a, b| a.rel.cmp(&b.rel));
+    inventory
+}
+
+/// Walks the folder without following links.
+fn list(submission: &Path, notes: &mut Vec<String>) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let walker = WalkDir::new(submission)
+        .follow_links(false)
+        .max_depth(MAX_FOLDER_DEPTH)
+        .sort_by_file_name();
+    for entry in walker {
+        if out.len() >= MAX_ENTRIES {
+            notes.push(format!(
+                "the submission holds more than {MAX_ENTRIES} entries; the rest were not graded (cap hit: entries)"
+            ));
+            break;
+        }
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                out.push(Entry::Extra(Finding::new(format!(
+                    "an entry of the submission folder cannot be listed: {e}"
+                ))));
+                continue;
+            }
+        };
+        if entry.depth() == 0 {
+            continue;
+        }
+        let rel_path = entry
+            .path()
+            .strip_prefix(submission)
+            .unwrap_or(entry.path());
+        let ft = entry.file_type();
+        let Some(rel) = rel_path.to_str().map(|s| s.replace('\\', "/")) else {
+            out.push(Entry::Extra(
+                Finding::new("a file or folder name is not valid UTF-8; it was not read")
+                    .in_file(rel_path.to_string_lossy().into_owned()),
+            ));
+            continue;
+        };
+        if ft.is_dir() {
+            continue;
+        }
+        if ft.is_symlink() {
+            out.push(Entry::Extra(
+                Finding::new("is a symbolic link; outputs must be regular files").in_file(rel),
+            ));
+        } else if !ft.is_file() {
+            out.push(Entry::Extra(
+                Finding::new("is a special file, not a regular file").in_file(rel),
+            ));
+        } else {
+            out.push(Entry::File(rel));
+        }
+    }
+    out
+}
+
+/// One file's scan.
+struct Scanned {
+    leaks: Vec<Leak>,
+    outcome: Result<OutputInfo, Finding>,
+}
+
+/// Reads one output file within caps.
+pub(crate) fn read_output(submission: &Path, rel: &str) -> Result<(Vec<u8>, DicomFile), Finding> {
+    let caps = Caps {
+        max_bytes: MAX_OUTPUT_BYTES,
+    };
+    let bytes = submission::read_bytes(submission, rel, &caps)
+        .map_err(|p| Finding::new(p.to_string()).in_file(rel))?;
+    let dicom = read_bytes(&bytes, Path::new(rel), &ReadLimits::default(), false)
+        .map_err(|e| Finding::new(format!("is not a readable DICOM file: {e}")).in_file(rel))?;
+    Ok((bytes, dicom))
+}
+
+fn scan(key: &Key, submission: &Path, rel: &str, attr_paths: &[crate::paths::AttrPath]) -> Scanned {
+    let mut leaks = leak::scan_path(rel, &key.registry);
+    let is_dicomdir = rel
+        .rsplit('/')
+        .next()
+        .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"));
+    let (bytes, dicom) = match read_output(submission, rel) {
+        Ok(read) => read,
+        Err(finding) => {
+            // Still search what can be read: a stray text file can leak as much as a DICOM one.
+            if let Ok(bytes) = submission::read_bytes(
+                submission,
+                rel,
+                &Caps {
+                    max_bytes: MAX_OUTPUT_BYTES,
+                },
+            ) {
+                leaks.extend(leak::scan_bytes(rel, &bytes, &key.registry));
+            }
+            return Scanned {
+                leaks: thin(leaks),
+                outcome: Err(finding),
+            };
+        }
+    };
+    leaks.extend(leak::scan_bytes(
+        rel,
+        scan_region(&bytes, &dicom),
+        &key.registry,
+    ));
+    let meta: Vec<InMemElement> = dicom
+        .meta
+        .as_ref()
+        .map(|m| {
+            m.to_element_iter()
+                .filter_map(|e| {
+                    e.value()
+                        .primitive()
+                        .map(|p| DataElement::new(e.tag(), e.vr(), p.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    leaks.extend(leak::scan_values(rel, &meta, &dicom.dataset, &key.registry));
+    let outcome = if is_dicomdir {
+        Err(Finding::new(
+            "is a DICOMDIR; the contract asks for none (its records would hold stale identifiers)",
+        )
+        .in_file(rel))
+    } else {
+        Ok(OutputInfo {
+            rel: rel.to_owned(),
+            pixel_fingerprint: matching::pixel_fingerprint(&dicom.dataset),
+            attributes: attr_paths
+                .iter()
+                .map(|p| p.find(&dicom.dataset).and_then(super::elem_text))
+                .collect(),
+            header: matching::HeaderKey::of(&dicom.dataset),
+            framing: dicom.framing,
+        })
+    };
+    Scanned {
+        leaks: thin(leaks),
+        outcome,
+    }
+}
+
+/// The bytes worth a raw search: the file without its native Pixel Data value when that value
+/// ends the file (planted identifiers are never pixel bytes; searching megabytes of pixels for
+/// hundreds of identifiers is what would make grading slow).
+fn scan_region<'a>(bytes: &'a [u8], dicom: &DicomFile) -> &'a [u8] {
+    let pixels = dicom
+        .dataset
+        .element_opt(tags::PIXEL_DATA)
+        .ok()
+        .flatten()
+        .and_then(|e| e.value().to_bytes().ok());
+    match pixels {
+        Some(p) if !p.is_empty() && bytes.ends_with(&p) => &bytes[..bytes.len() - p.len()],
+        Some(_) | None => bytes,
+    }
+}
+
+/// Keeps a few leaks per identifier and site kind.
+fn thin(leaks: Vec<Leak>) -> Vec<Leak> {
+    let mut seen: BTreeMap<(String, u8), usize> = BTreeMap::new();
+    leaks
+        .into_iter()
+        .filter(|l| {
+            let kind = match l.site {
+                LeakSite::Value(_) => 0,
+                LeakSite::Bytes { .. } => 1,
+                LeakSite::Path => 2,
+            };
+            let n = seen.entry((l.value.clone(), kind)).or_default();
+            *n += 1;
+            *n <= LEAKS_PER_FILE
+        })
+        .collect()
+}

@@ -1,0 +1,356 @@
+//! The `deid` grader: measures a candidate's de-identified output against the trusted fixture
+//! copy and the answer key, one score per criterion of tasks/deid/rubric.toml.
+//!
+//! The run has three passes, each streamed over files with both cores (rayon), so memory holds
+//! per-file summaries, never whole data sets of the set:
+//! 1. [`inventory`]: walk the submission without following links, read every output file
+//!    within caps, scan it for leaks (values, raw bytes, path) and fingerprint it;
+//! 2. [`matching`]: match outputs to inputs by content (pixel fingerprint, planted attribute,
+//!    then a header fallback), never by the candidate's maps (research/deid.md §2.2: MIDI-B's
+//!    reliance on submitted maps is the weakness we avoid);
+//! 3. per input file, [`privacy`], [`integrity`], [`utility`] and [`conformance`] compare the
+//!    input with its matched output (or with nothing, for an unmatched input, which then fails
+//!    every check that needs an output), and the per-file summaries are folded into criteria.
+//!
+//! Every candidate failure is a finding and a low score; [`GradeError`] is reserved for a broken
+//! fixture copy (the harness's fault, not the candidate's).
+
+mod conformance;
+mod integrity;
+mod inventory;
+#[path = "match.rs"]
+mod matching;
+mod privacy;
+mod utility;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use worksample_dicom::read::{DicomFile, ReadError, ReadLimits, read_full};
+use worksample_task::Progress;
+use worksample_task::rubric::{CriterionGrade, Finding, Grade, Score};
+
+use crate::key::Key;
+
+pub use matching::pixel_fingerprint;
+
+/// Findings kept per file for one check family, so one broken file cannot crowd out the rest.
+const PER_FILE_FINDINGS: usize = 3;
+
+/// Findings kept per criterion; the rest are counted in a closing finding.
+const PER_CRITERION_FINDINGS: usize = 25;
+
+/// Why grading could not run at all: the trusted fixture copy is unusable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GradeError {
+    /// A fixture file the key lists cannot be read.
+    #[error("fixture file `{file}` cannot be read")]
+    Fixture {
+        /// The file, relative to the fixture folder.
+        file: String,
+        /// The reader's reason.
+        #[source]
+        source: ReadError,
+    },
+    /// The key lists a file whose path is not a safe relative path.
+    #[error(
+        "the answer key lists fixture file `{file}`, which is not a relative path inside the fixtures"
+    )]
+    KeyPath {
+        /// The path as listed.
+        file: String,
+    },
+}
+
+/// Grades the candidate's output folder `submission` against the trusted `fixtures` copy and
+/// the answer key.
+pub fn grade_submission(
+    key: &Key,
+    fixtures: &Path,
+    submission: &Path,
+    progress: &dyn Progress,
+) -> Result<Grade, GradeError> {
+    let mut notes = Vec::new();
+    let inventory = inventory::take(key, submission, progress, &mut notes);
+    let matched = matching::match_outputs(key, fixtures, &inventory.outputs, &mut notes);
+
+    let vocabulary = utility::vocabulary(key);
+    progress.start("comparing de-identified files", key.files.len() as u64);
+    let reports: Result<Vec<FileReport>, GradeError> = key
+        .files
+        .par_iter()
+        .enumerate()
+        .map(|(index, file)| {
+            let input = read_fixture(fixtures, &file.path)?;
+            let output = matched.output_of[index].and_then(|o| {
+                let rel = &inventory.outputs[o].rel;
+                inventory::read_output(submission, rel)
+                    .ok()
+                    .map(|(_, dicom)| (rel.clone(), dicom))
+            });
+            let pair = Pair {
+                key,
+                vocabulary: &vocabulary,
+                index,
+                input: &input,
+                output: output.as_ref().map(|(rel, dicom)| (rel.as_str(), dicom)),
+            };
+            let report = FileReport::measure(&pair);
+            progress.advance(1);
+            Ok(report)
+        })
+        .collect();
+    progress.finish();
+    let reports = reports?;
+
+    let mut criteria = Vec::new();
+    criteria.extend(privacy::criteria(key, &inventory, &matched, &reports));
+    criteria.extend(integrity::criteria(key, &inventory, &reports));
+    criteria.extend(utility::criteria(key, &reports));
+    criteria.extend(conformance::criteria(
+        key, &inventory, &matched, &reports, &mut notes,
+    ));
+    criteria.sort_by_key(|c| {
+        crate::CRITERIA
+            .iter()
+            .position(|id| c.id.as_str() == *id)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(Grade {
+        criteria,
+        cards: Vec::new(),
+        notes,
+        figures: Vec::new(),
+    })
+}
+
+/// Reads a trusted fixture file.
+fn read_fixture(fixtures: &Path, rel: &str) -> Result<DicomFile, GradeError> {
+    let safe =
+        worksample_task::submission::safe_relative(rel).map_err(|_| GradeError::KeyPath {
+            file: rel.to_owned(),
+        })?;
+    let path: PathBuf = fixtures.join(safe);
+    read_full(&path, &ReadLimits::default()).map_err(|source| GradeError::Fixture {
+        file: rel.to_owned(),
+        source,
+    })
+}
+
+/// One input file and its matched output, if any.
+pub(crate) struct Pair<'a> {
+    /// The answer key.
+    pub key: &'a Key,
+    /// The descriptor token vocabulary of the set.
+    pub vocabulary: &'a crate::tokens::Vocabulary,
+    /// Index of the input in [`Key::files`].
+    pub index: usize,
+    /// The input as read from the fixtures.
+    pub input: &'a DicomFile,
+    /// The matched output: its path relative to the submission, and the file.
+    pub output: Option<(&'a str, &'a DicomFile)>,
+}
+
+impl Pair<'_> {
+    /// The input's path relative to the fixtures.
+    pub fn input_file(&self) -> &str {
+        &self.key.files[self.index].path
+    }
+
+    /// Where findings about this pair point: the output file, or the input when unmatched.
+    pub fn finding(&self, location: impl Into<String>, message: impl Into<String>) -> Finding {
+        let file = match self.output {
+            Some((rel, _)) => rel.to_owned(),
+            None => format!("{} (input; no matching output)", self.input_file()),
+        };
+        Finding::new(message).in_file(file).at(location)
+    }
+}
+
+/// Credit earned over checks, with findings for the checks that failed, capped.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
+    /// Credit earned, each check worth up to 1.
+    pub credit: f64,
+    /// Checks made.
+    pub total: usize,
+    /// Findings kept.
+    pub findings: Vec<Finding>,
+    /// Findings dropped by the cap.
+    pub omitted: usize,
+    /// Whether this tally spans a whole criterion (larger finding cap) rather than one file.
+    pub global: bool,
+}
+
+impl Tally {
+    /// An empty tally spanning a whole criterion.
+    pub fn global() -> Self {
+        Tally {
+            global: true,
+            ..Tally::default()
+        }
+    }
+
+    /// One pass/fail check; the finding is built only on failure.
+    pub fn check(&mut self, ok: bool, finding: impl FnOnce() -> Finding) {
+        self.credit(if ok { 1.0 } else { 0.0 }, finding);
+    }
+
+    /// One check earning `part` in 0..=1; a finding unless full credit.
+    pub fn credit(&mut self, part: f64, finding: impl FnOnce() -> Finding) {
+        self.total += 1;
+        self.credit += part.clamp(0.0, 1.0);
+        if part < 1.0 {
+            let cap = if self.global {
+                PER_CRITERION_FINDINGS
+            } else {
+                PER_FILE_FINDINGS
+            };
+            self.note(finding(), cap);
+        }
+    }
+
+    /// Keeps a finding unless `cap` are already kept.
+    pub fn note(&mut self, finding: Finding, cap: usize) {
+        if self.findings.len() < cap {
+            self.findings.push(finding);
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    /// Folds another tally in, under the per-criterion cap.
+    pub fn absorb(&mut self, other: &Tally) {
+        self.credit += other.credit;
+        self.total += other.total;
+        for f in &other.findings {
+            self.note(f.clone(), PER_CRITERION_FINDINGS);
+        }
+        self.omitted += other.omitted;
+    }
+
+    /// The score: credit over checks, full marks when nothing was checked.
+    pub fn score(&self) -> Score {
+        if self.total == 0 {
+            Score::FULL
+        } else {
+            Score::new(self.credit / self.total as f64)
+        }
+    }
+
+    /// The findings, with a closing count of the ones dropped.
+    pub fn into_findings(mut self) -> Vec<Finding> {
+        if self.omitted > 0 {
+            self.findings.push(Finding::new(format!(
+                "… and {} more findings of this kind",
+                self.omitted
+            )));
+        }
+        self.findings
+    }
+
+    /// A criterion grade from this tally with a summary naming what was checked.
+    pub fn grade(self, id: &str, what: &str) -> CriterionGrade {
+        let credit = if self.credit.fract() == 0.0 {
+            format!("{:.0}", self.credit)
+        } else {
+            format!("{:.1}", self.credit)
+        };
+        let summary = format!(
+            "{credit} of {} {what} ({:.1}%)",
+            self.total,
+            self.score().get() * 100.0
+        );
+        CriterionGrade::new(id, self.score(), summary).with_findings(self.into_findings())
+    }
+}
+
+/// Everything measured on one input file against its matched output.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FileReport {
+    /// Index of the input in [`Key::files`].
+    pub index: usize,
+    /// Privacy measurements.
+    pub privacy: privacy::FilePrivacy,
+    /// Integrity measurements.
+    pub integrity: integrity::FileIntegrity,
+    /// Utility measurements.
+    pub utility: utility::FileUtility,
+    /// Conformance measurements.
+    pub conformance: conformance::FileConformance,
+}
+
+impl FileReport {
+    fn measure(pair: &Pair<'_>) -> Self {
+        FileReport {
+            index: pair.index,
+            privacy: privacy::FilePrivacy::measure(pair),
+            integrity: integrity::FileIntegrity::measure(pair),
+            utility: utility::FileUtility::measure(pair),
+            conformance: conformance::FileConformance::measure(pair),
+        }
+    }
+}
+
+/// Sums one tally field over all file reports.
+pub(crate) fn sum_tallies<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Tally {
+    let mut total = Tally::default();
+    for t in tallies {
+        total.absorb(t);
+    }
+    total
+}
+
+/// The trimmed string value of an element at `tag` (trailing space/NUL padding removed,
+/// PS3.5 §6.2), or `None` when absent or not a string.
+pub(crate) fn text(obj: &dicom_object::InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    let elem = obj.element_opt(tag).ok().flatten()?;
+    elem.to_str()
+        .ok()
+        .map(|s| s.trim_end_matches([' ', '\0']).to_owned())
+}
+
+/// The trimmed string value of an element.
+pub(crate) fn elem_text(elem: &dicom_object::mem::InMemElement) -> Option<String> {
+    elem.to_str()
+        .ok()
+        .map(|s| s.trim_end_matches([' ', '\0']).to_owned())
+}
+
+/// Files grouped by the patient they belong to, by key index.
+pub(crate) fn by_patient(key: &Key, reports: &[FileReport]) -> BTreeMap<usize, Vec<usize>> {
+    let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, r) in reports.iter().enumerate() {
+        out.entry(key.files[r.index].patient).or_default().push(i);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_scores_credit_over_checks_and_caps_findings() {
+        let mut t = Tally::default();
+        assert_eq!(t.score(), Score::FULL, "nothing checked is full marks");
+        for i in 0..5 {
+            t.check(i == 0, || Finding::new(format!("miss {i}")));
+        }
+        t.credit(0.5, || Finding::new("half"));
+        assert_eq!(t.total, 6);
+        assert!((t.score().get() - 1.5 / 6.0).abs() < 1e-12);
+        assert_eq!(t.findings.len(), PER_FILE_FINDINGS);
+        assert_eq!(t.omitted, 5 - PER_FILE_FINDINGS);
+        let mut all = Tally::global();
+        all.absorb(&t);
+        let findings = all.into_findings();
+        assert_eq!(findings.len(), PER_FILE_FINDINGS + 1);
+        assert_eq!(
+            findings.last().map(|f| f.message.as_str()),
+            Some("… and 2 more findings of this kind")
+        );
+    }
+}

@@ -1,0 +1,789 @@
+//! Privacy (rubric category `privacy`, research/deid.md §4.4 A1–A5): leaks of planted
+//! identifiers, Table E.1-1 actions at every depth, one date offset per patient, private
+//! attributes, burned-in pixels, overlays and icons.
+
+use std::collections::BTreeSet;
+
+use dicom_core::header::Header;
+use dicom_core::value::Value;
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use dicom_object::mem::InMemElement;
+use worksample_task::rubric::{CriterionGrade, Finding, Score};
+
+use super::inventory::Inventory;
+use super::matching::Matched;
+use super::{FileReport, Pair, Tally, by_patient, elem_text, sum_tallies, text};
+use crate::contract::{OFFSET_DAYS, text_band};
+use crate::key::Key;
+use crate::leak::{self, Leak, LeakSite};
+use crate::paths::{AttrPath, ElementKey, walk};
+use crate::planted::IdentifierClass;
+use crate::profile::{
+    Action, AttributeType, BasicAction, Effective, Options, Table, is_repeating_group,
+};
+use crate::safe_private::{is_creator_element, is_safe, is_safe_creator};
+use crate::{dates, tokens};
+
+/// Icon Image Sequence (0088,0200): X in Table E.1-1; graded with the pixels.
+pub(crate) const ICON_IMAGE_SEQUENCE: Tag = Tag(0x0088, 0x0200);
+
+/// SR Text Value (0040,A160): not in the table, but the brief (question 2) has it cleaned.
+pub(crate) const TEXT_VALUE: Tag = Tag(0x0040, 0xA160);
+
+/// Privacy measurements of one input file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FilePrivacy {
+    /// Where findings point.
+    pub file: String,
+    /// Table actions on non-UID, non-date, non-private attributes.
+    pub action: Tally,
+    /// Unsafe private attributes and creators removed.
+    pub private: Tally,
+    /// Band blanked; overlays and icons removed.
+    pub burned: Tally,
+    /// Offset in days of every shiftable date (None: missing or unreadable), with its path.
+    pub offsets: Vec<(Option<i64>, String)>,
+    /// Birth date emptied.
+    pub birth: Tally,
+    /// Dates removed from free text.
+    pub free_text: Tally,
+}
+
+/// What became of an attribute in the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Absent,
+    Empty,
+    Same,
+    Changed,
+}
+
+/// Whether an element's value is textual for the leak and token rules.
+pub(crate) fn is_text_vr(vr: VR) -> bool {
+    matches!(vr, VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC)
+}
+
+/// The task's action on a public tag, resolved by the Type when known; `None` when the table
+/// does not list it. With an unknown Type a compound action yields every branch it allows.
+pub(crate) fn allowed_actions(tag: Tag, ty: AttributeType) -> Option<Vec<Action>> {
+    let effective = Table::standard().effective(tag, &Options::task())?;
+    let branches = |b: BasicAction| -> Vec<Action> {
+        match b {
+            BasicAction::ZD => vec![Action::Empty, Action::Dummy],
+            BasicAction::XZ => vec![Action::Remove, Action::Empty],
+            BasicAction::XD => vec![Action::Remove, Action::Dummy],
+            BasicAction::XZD => vec![Action::Remove, Action::Empty, Action::Dummy],
+            BasicAction::XZU => vec![Action::ReplaceUid],
+            BasicAction::D | BasicAction::Z | BasicAction::X | BasicAction::U => {
+                vec![b.resolve(AttributeType::Type1)]
+            }
+        }
+    };
+    Some(match (effective, ty) {
+        (Effective::Basic(b), AttributeType::Unknown) => branches(b),
+        (Effective::Basic(BasicAction::XZU), _) => vec![Action::ReplaceUid],
+        (e, ty) => vec![e.resolve(ty)],
+    })
+}
+
+/// Whether any sequence enclosing `path` is removed or private (its content is graded there).
+pub(crate) fn inside_removed(path: &AttrPath) -> bool {
+    path.steps().iter().any(|(key, _)| match key {
+        ElementKey::Private { .. } => true,
+        ElementKey::Tag(t) => {
+            t.group() % 2 == 1
+                || *t == ICON_IMAGE_SEQUENCE
+                || allowed_actions(*t, AttributeType::Unknown)
+                    .is_some_and(|a| a == [Action::Remove])
+        }
+    })
+}
+
+/// Whether the element at `path` is missing from `out` only because an enclosing sequence the
+/// profile allows to remove (X, X/Z, X/D, X/Z/D) was removed: nothing inside it is then graded.
+pub(crate) fn dropped_with_ancestor(path: &AttrPath, out: Option<&InMemDicomObject>) -> bool {
+    let removable = path.steps().iter().any(|(key, _)| match key {
+        ElementKey::Tag(t) => {
+            allowed_actions(*t, AttributeType::Unknown).is_some_and(|a| a.contains(&Action::Remove))
+        }
+        ElementKey::Private { .. } => false,
+    });
+    removable && out.is_some_and(|o| parent_of(path, o).is_none())
+}
+
+fn outcome(original: &InMemElement, found: Option<&InMemElement>) -> Outcome {
+    let Some(found) = found else {
+        return Outcome::Absent;
+    };
+    match (original.value(), found.value()) {
+        (_, Value::Sequence(s)) if s.items().is_empty() => Outcome::Empty,
+        (_, Value::Sequence(_)) => Outcome::Changed,
+        _ => {
+            let new = found.value().to_bytes().unwrap_or_default();
+            let trimmed: &[u8] = trim_bytes(&new);
+            if trimmed.is_empty() {
+                Outcome::Empty
+            } else if original
+                .value()
+                .to_bytes()
+                .is_ok_and(|o| trim_bytes(&o) == trimmed)
+            {
+                Outcome::Same
+            } else {
+                Outcome::Changed
+            }
+        }
+    }
+}
+
+pub(crate) fn trim_bytes(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|b| *b != b' ' && *b != 0)
+        .map_or(0, |p| p + 1);
+    &bytes[..end]
+}
+
+fn satisfies(action: Action, outcome: Outcome, ty: AttributeType) -> bool {
+    match action {
+        Action::Remove => outcome == Outcome::Absent,
+        Action::Empty => match outcome {
+            Outcome::Empty | Outcome::Changed => true,
+            Outcome::Absent => matches!(ty, AttributeType::Type3 | AttributeType::Unknown),
+            Outcome::Same => false,
+        },
+        Action::Dummy => outcome == Outcome::Changed,
+        Action::ReplaceUid | Action::Keep | Action::Clean => true,
+    }
+}
+
+fn describe(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Absent => "is absent",
+        Outcome::Empty => "is empty",
+        Outcome::Same => "still holds the original value",
+        Outcome::Changed => "holds a replaced value",
+    }
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Remove => "X (remove)",
+        Action::Empty => "Z (empty or dummy)",
+        Action::Dummy => "D (dummy)",
+        Action::ReplaceUid => "U",
+        Action::Keep => "K",
+        Action::Clean => "C",
+    }
+}
+
+impl FilePrivacy {
+    pub(crate) fn measure(pair: &Pair<'_>) -> Self {
+        let input = &pair.input.dataset;
+        let out = pair.output.map(|(_, f)| &f.dataset);
+        let file_key = &pair.key.files[pair.index];
+        let mut me = FilePrivacy {
+            file: pair
+                .output
+                .map_or_else(|| pair.input_file().to_owned(), |(rel, _)| rel.to_owned()),
+            ..FilePrivacy::default()
+        };
+        let mut curve_groups = BTreeSet::new();
+        let mut overlay_groups = BTreeSet::new();
+        walk(input, &mut |path, elem| {
+            let tag = elem.tag();
+            if inside_removed(path) || dropped_with_ancestor(path, out) {
+                return;
+            }
+            let found = out.and_then(|o| path.find(o));
+            let loc = path.to_string();
+            if tag.group() % 2 == 1 {
+                me.private_check(pair, path, elem, found, out);
+                return;
+            }
+            if path.depth() == 0 && is_repeating_group(tag.group(), 0x6000) {
+                overlay_groups.insert(tag.group());
+                return;
+            }
+            if path.depth() == 0 && is_repeating_group(tag.group(), 0x5000) {
+                curve_groups.insert(tag.group());
+                return;
+            }
+            if tag == ICON_IMAGE_SEQUENCE {
+                me.burned.check(out.is_some() && found.is_none(), || {
+                    pair.finding(&loc, "Icon Image Sequence is still present (X: remove)")
+                });
+                return;
+            }
+            if tag == tags::PATIENT_BIRTH_DATE {
+                me.birth.check(
+                    out.is_some() && found.and_then(elem_text).is_none_or(|v| v.is_empty()),
+                    || pair.finding(&loc, "Patient's Birth Date is not empty (Z: it must be emptied, not shifted)"),
+                );
+                return;
+            }
+            let ty = super::conformance::attribute_type(&file_key.sop_class_uid, tag, path.depth());
+            let allowed = allowed_actions(tag, ty);
+            let is_date = matches!(elem.vr(), VR::DA | VR::DT);
+            match allowed.as_deref() {
+                None | Some([Action::Keep]) | Some([Action::Clean]) if is_date => {
+                    me.date_check(elem, found, &loc);
+                }
+                Some([Action::Clean]) if is_text_vr(elem.vr()) => {
+                    me.free_text_check(pair, elem, found, &loc);
+                }
+                None if tag == TEXT_VALUE => me.free_text_check(pair, elem, found, &loc),
+                None
+                | Some([Action::Keep])
+                | Some([Action::Clean])
+                | Some([Action::ReplaceUid]) => {}
+                Some(actions) => {
+                    let got = outcome(elem, found);
+                    let ok = out.is_some() && actions.iter().any(|a| satisfies(*a, got, ty));
+                    me.action.check(ok, || {
+                        let wanted: Vec<&str> = actions.iter().map(|a| action_name(*a)).collect();
+                        pair.finding(
+                            &loc,
+                            format!(
+                                "{}; the profile asks for {}",
+                                describe(got),
+                                wanted.join(" or ")
+                            ),
+                        )
+                    });
+                }
+            }
+        });
+        for group in curve_groups {
+            let kept = out.is_none_or(|o| o.into_iter().any(|e| e.tag().group() == group));
+            me.action.check(!kept, || {
+                pair.finding(
+                    format!("({group:04X},xxxx)"),
+                    "curve group still present (X: remove the whole group)",
+                )
+            });
+        }
+        for group in overlay_groups {
+            let kept = out.is_none_or(|o| o.into_iter().any(|e| e.tag().group() == group));
+            me.burned.check(!kept, || {
+                pair.finding(
+                    format!("({group:04X},xxxx)"),
+                    "overlay group still present (remove every element of it)",
+                )
+            });
+        }
+        if file_key.burned_in {
+            let (fraction, detail) = match out {
+                Some(o) => band_zero_fraction(input, o),
+                None => (0.0, "no output".to_owned()),
+            };
+            let credit = if fraction >= 0.99 { 1.0 } else { fraction };
+            me.burned.credit(credit, || {
+                pair.finding(
+                    "(7FE0,0010)",
+                    format!("burned-in text band not blanked: {detail}"),
+                )
+            });
+        }
+        me
+    }
+
+    fn private_check(
+        &mut self,
+        pair: &Pair<'_>,
+        path: &AttrPath,
+        elem: &InMemElement,
+        found: Option<&InMemElement>,
+        out: Option<&InMemDicomObject>,
+    ) {
+        let tag = elem.tag();
+        if tag.element() < 0x0010 {
+            return;
+        }
+        let loc = path.to_string();
+        if is_creator_element(tag) {
+            let creator = elem_text(elem).unwrap_or_default();
+            if is_safe_creator(&creator, tag.group()) {
+                return;
+            }
+            // The creator may have moved to another block: look for its value in the same group
+            // of the enclosing data set.
+            let parent = out.and_then(|o| parent_of(path, o));
+            let kept = parent.is_some_and(|p| {
+                (0x10u16..=0xFF).any(|b| {
+                    p.element_opt(Tag(tag.group(), b))
+                        .ok()
+                        .flatten()
+                        .and_then(elem_text)
+                        .is_some_and(|v| v == creator)
+                })
+            });
+            self.private.check(!kept && out.is_some(), || {
+                pair.finding(
+                    &loc,
+                    format!(
+                        "private creator `{creator}` still present; it reserves no safe attribute"
+                    ),
+                )
+            });
+            return;
+        }
+        let safe = match path.leaf() {
+            ElementKey::Private {
+                group,
+                creator,
+                element,
+            } => is_safe(creator, *group, *element),
+            ElementKey::Tag(_) => false,
+        };
+        if safe {
+            return;
+        }
+        self.private.check(out.is_some() && found.is_none(), || {
+            pair.finding(
+                &loc,
+                "private attribute not on the safe list is still present",
+            )
+        });
+    }
+
+    fn date_check(&mut self, elem: &InMemElement, found: Option<&InMemElement>, loc: &str) {
+        let Some(original) = elem_text(elem) else {
+            return;
+        };
+        if dates::parse_dt_date(&original).is_none() {
+            return;
+        }
+        let offset = found
+            .and_then(elem_text)
+            .and_then(|new| dates::offset_days(&original, &new));
+        self.offsets.push((offset, loc.to_owned()));
+    }
+
+    fn free_text_check(
+        &mut self,
+        pair: &Pair<'_>,
+        elem: &InMemElement,
+        found: Option<&InMemElement>,
+        loc: &str,
+    ) {
+        let none = tokens::Vocabulary::new();
+        let Some(original) = elem_text(elem) else {
+            return;
+        };
+        if !tokens::split(&original, &none)
+            .iter()
+            .any(|t| tokens::is_date(t))
+        {
+            return;
+        }
+        let clean = match (pair.output, found.and_then(elem_text)) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(new)) => !tokens::split(&new, &none)
+                .iter()
+                .any(|t| tokens::is_date(t)),
+        };
+        self.free_text.check(clean, || {
+            pair.finding(
+                loc,
+                "a date written in free text is still present (question 8: remove it)",
+            )
+        });
+    }
+}
+
+/// The data set enclosing the element `path` names, in `obj`.
+pub(crate) fn parent_of<'a>(
+    path: &AttrPath,
+    obj: &'a InMemDicomObject,
+) -> Option<&'a InMemDicomObject> {
+    let mut current = obj;
+    for (key, item) in path.steps() {
+        match key.find(current)?.value() {
+            Value::Sequence(seq) => current = seq.items().get(*item)?,
+            Value::Primitive(_) | Value::PixelSequence(_) => return None,
+        }
+    }
+    Some(current)
+}
+
+/// Fraction of the text band's pixels (brief question 7) that are 0 in the output, counted
+/// over the pixels that were not already 0 in the input (so a copy earns nothing for the
+/// background); over the whole band when the input band was blank.
+fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f64, String) {
+    let number = |tag: Tag| -> Option<usize> { text(input, tag)?.trim().parse().ok() };
+    let (Some(rows), Some(columns), Some(bits)) = (
+        number(tags::ROWS),
+        number(tags::COLUMNS),
+        number(tags::BITS_ALLOCATED),
+    ) else {
+        return (0.0, "Rows, Columns or Bits Allocated missing".to_owned());
+    };
+    let samples = number(tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    let frames = number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
+    let unit = (samples * bits.div_ceil(8)).max(1);
+    let pixels = |o: &InMemDicomObject| {
+        o.element_opt(tags::PIXEL_DATA)
+            .ok()
+            .flatten()
+            .and_then(|e| e.value().to_bytes().ok().map(|b| b.into_owned()))
+    };
+    let (Some(before), Some(after)) = (pixels(input), pixels(output)) else {
+        return (0.0, "Pixel Data missing".to_owned());
+    };
+    let band = usize::from(text_band(u16::try_from(rows).unwrap_or(u16::MAX)).end);
+    let frame_len = rows * columns * unit;
+    // (text pixels now 0, text pixels, band pixels now 0, band pixels)
+    let (mut text_zeroed, mut text_total, mut zero, mut total) = (0usize, 0usize, 0usize, 0usize);
+    for f in 0..frames {
+        let start = f * frame_len;
+        let end = start + band * columns * unit;
+        let (Some(b), Some(a)) = (before.get(start..end), after.get(start..end)) else {
+            return (0.0, "Pixel Data shorter than its frames".to_owned());
+        };
+        for (pb, pa) in b.chunks(unit).zip(a.chunks(unit)) {
+            let now_zero = pa.iter().all(|x| *x == 0);
+            total += 1;
+            zero += usize::from(now_zero);
+            if pb.iter().any(|x| *x != 0) {
+                text_total += 1;
+                text_zeroed += usize::from(now_zero);
+            }
+        }
+    }
+    let (part, whole) = if text_total > 0 {
+        (text_zeroed, text_total)
+    } else {
+        (zero, total)
+    };
+    let fraction = if whole == 0 {
+        1.0
+    } else {
+        part as f64 / whole as f64
+    };
+    (
+        fraction,
+        format!(
+            "{:.1}% of the band's non-background pixels are 0",
+            fraction * 100.0
+        ),
+    )
+}
+
+/// The privacy criteria.
+pub(crate) fn criteria(
+    key: &Key,
+    inventory: &Inventory,
+    matched: &Matched,
+    reports: &[FileReport],
+) -> Vec<CriterionGrade> {
+    let inputs = key.files.len();
+    let found = matched.output_of.iter().filter(|o| o.is_some()).count();
+    let coverage = if inputs == 0 {
+        1.0
+    } else {
+        found as f64 / inputs as f64
+    };
+    // An output that lost files leaks less by releasing less: scale the leak scores by what was
+    // released, so deleting everything earns nothing here. The direct score is scaled only once
+    // more than half the set is missing, because any direct score below 1 trips the privacy
+    // gate, whose reason (a leaked identifier) would be false for a few lost files.
+    let direct_coverage = (2.0 * coverage).min(1.0);
+    let direct = leak_grade(
+        "direct_leaks",
+        key,
+        &inventory.leaks,
+        &[IdentifierClass::Direct],
+        direct_coverage,
+        (found, inputs),
+    );
+    let indirect = leak_grade(
+        "indirect_leaks",
+        key,
+        &inventory.leaks,
+        &[
+            IdentifierClass::Indirect,
+            IdentifierClass::Date,
+            IdentifierClass::Uid,
+        ],
+        coverage,
+        (found, inputs),
+    );
+    let action = sum_tallies(reports.iter().map(|r| &r.privacy.action))
+        .grade("action_compliance", "attribute actions as the profile asks");
+    let private = sum_tallies(reports.iter().map(|r| &r.privacy.private)).grade(
+        "private_tags",
+        "unsafe private attributes and creators removed",
+    );
+    let burned = sum_tallies(reports.iter().map(|r| &r.privacy.burned))
+        .grade("burned_in", "band, overlay and icon checks passed");
+    vec![
+        direct,
+        indirect,
+        action,
+        date_grade(key, reports),
+        private,
+        burned,
+    ]
+}
+
+fn leak_grade(
+    id: &str,
+    key: &Key,
+    leaks: &[Leak],
+    classes: &[IdentifierClass],
+    coverage: f64,
+    (found, inputs): (usize, usize),
+) -> CriterionGrade {
+    let raw = leak::score(leaks, &key.registry, classes);
+    let planted = key
+        .registry
+        .iter()
+        .filter(|p| classes.contains(&p.class))
+        .count();
+    let mut leaked: Vec<&Leak> = leaks
+        .iter()
+        .filter(|l| classes.contains(&l.class))
+        .collect();
+    leaked.sort_by(|a, b| (&a.value, &a.file).cmp(&(&b.value, &b.file)));
+    let distinct: BTreeSet<&str> = leaked.iter().map(|l| l.value.as_str()).collect();
+    let mut tally = Tally::default();
+    let mut shown: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for l in leaked {
+        if !shown.insert((l.value.as_str(), l.file.as_str())) {
+            continue;
+        }
+        let what = key
+            .registry
+            .get(&l.value)
+            .map_or("identifier", |p| p.what.as_str());
+        let (location, place) = match &l.site {
+            LeakSite::Value(path) => (path.to_string(), "in a value".to_owned()),
+            LeakSite::Bytes { offset } => (format!("byte {offset}"), "in the raw bytes".to_owned()),
+            LeakSite::Path => ("path".to_owned(), "in the file's path".to_owned()),
+        };
+        tally.note(
+            Finding::new(format!("{} `{}` ({what}) found {place}", l.class, l.value))
+                .in_file(l.file.clone())
+                .at(location),
+            super::PER_CRITERION_FINDINGS,
+        );
+    }
+    let mut summary = format!(
+        "{} of {planted} planted identifiers leaked (leak score {:.3})",
+        distinct.len(),
+        raw
+    );
+    if coverage < 1.0 {
+        summary.push_str(&format!(
+            "; scaled by {coverage:.3} because only {found} of {inputs} inputs have an output"
+        ));
+    }
+    CriterionGrade::new(id, Score::new(raw * coverage), summary)
+        .with_findings(tally.into_findings())
+}
+
+fn date_grade(key: &Key, reports: &[FileReport]) -> CriterionGrade {
+    let mut scores = Vec::new();
+    let mut findings = Tally::default();
+    for (patient, files) in by_patient(key, reports) {
+        let name = key.patients.get(patient).map_or_else(
+            || format!("patient {patient}"),
+            |p| format!("patient `{}`", p.patient_id),
+        );
+        let offsets: Vec<i64> = files
+            .iter()
+            .flat_map(|&i| reports[i].privacy.offsets.iter().filter_map(|(o, _)| *o))
+            .collect();
+        let n: usize = files
+            .iter()
+            .map(|&i| reports[i].privacy.offsets.len())
+            .sum();
+        let modal = dates::modal_offset(&offsets).map(|(m, _)| m);
+        let good = modal.filter(|m| OFFSET_DAYS.contains(m));
+        let mut at_modal = 0usize;
+        if modal.is_some() && good.is_none() {
+            findings.note(
+                Finding::new(format!(
+                    "{name}: the common date offset is {} days, outside −3650..=−30",
+                    modal.unwrap_or_default()
+                )),
+                super::PER_CRITERION_FINDINGS,
+            );
+        }
+        for &i in &files {
+            let p = &reports[i].privacy;
+            for (offset, loc) in &p.offsets {
+                match (offset, good) {
+                    (Some(o), Some(m)) if *o == m => at_modal += 1,
+                    (Some(o), Some(m)) => findings.note(
+                        Finding::new(format!("date shifted by {o} days; {name}'s offset is {m}"))
+                            .in_file(p.file.clone())
+                            .at(loc.clone()),
+                        super::PER_CRITERION_FINDINGS,
+                    ),
+                    (None, _) => findings.note(
+                        Finding::new(
+                            "date missing or unreadable in the output; it must be shifted",
+                        )
+                        .in_file(p.file.clone())
+                        .at(loc.clone()),
+                        super::PER_CRITERION_FINDINGS,
+                    ),
+                    (Some(_), None) => {}
+                }
+            }
+        }
+        let birth = sum_tallies(files.iter().map(|&i| &reports[i].privacy.birth));
+        let free = sum_tallies(files.iter().map(|&i| &reports[i].privacy.free_text));
+        let total = n + birth.total + free.total;
+        if total == 0 {
+            continue;
+        }
+        scores.push((at_modal as f64 + birth.credit + free.credit) / total as f64);
+        findings.absorb(&birth);
+        findings.absorb(&free);
+    }
+    let score = if scores.is_empty() {
+        1.0
+    } else {
+        scores.iter().sum::<f64>() / scores.len() as f64
+    };
+    CriterionGrade::new(
+        "date_offsets",
+        Score::new(score),
+        format!(
+            "mean over {} patients of dates at one offset in −3650..=−30, birth dates emptied and free-text dates removed: {:.3}",
+            scores.len(),
+            score
+        ),
+    )
+    .with_findings(findings.into_findings())
+}
+
+#[cfg(test)]
+mod tests {
+    use dicom_core::{DataElement, PrimitiveValue};
+
+    use super::*;
+
+    #[test]
+    fn compound_actions_resolve_by_type_or_allow_every_branch() {
+        let serial = tags::DEVICE_SERIAL_NUMBER;
+        assert_eq!(
+            allowed_actions(serial, AttributeType::Type1),
+            Some(vec![Action::Dummy])
+        );
+        assert_eq!(
+            allowed_actions(serial, AttributeType::Type3),
+            Some(vec![Action::Remove])
+        );
+        assert_eq!(
+            allowed_actions(serial, AttributeType::Unknown),
+            Some(vec![Action::Remove, Action::Empty, Action::Dummy])
+        );
+        assert_eq!(
+            allowed_actions(tags::REFERENCED_IMAGE_SEQUENCE, AttributeType::Type3),
+            Some(vec![Action::ReplaceUid])
+        );
+        assert_eq!(
+            allowed_actions(tags::STUDY_DESCRIPTION, AttributeType::Unknown),
+            Some(vec![Action::Clean])
+        );
+        assert_eq!(
+            allowed_actions(tags::SERIES_NUMBER, AttributeType::Type2),
+            None
+        );
+    }
+
+    #[test]
+    fn children_of_a_removable_sequence_are_not_graded_once_it_is_gone() {
+        let inside = |seq: Tag| {
+            AttrPath::top(ElementKey::Tag(seq)).child(0, ElementKey::Tag(Tag(0x0008, 0x1155)))
+        };
+        let empty = InMemDicomObject::new_empty();
+        // Referenced Study Sequence is X/Z: removing it is allowed.
+        assert!(dropped_with_ancestor(
+            &inside(tags::REFERENCED_STUDY_SEQUENCE),
+            Some(&empty)
+        ));
+        // Referenced Image Sequence must be kept (brief question 1).
+        assert!(!dropped_with_ancestor(
+            &inside(tags::REFERENCED_IMAGE_SEQUENCE),
+            Some(&empty)
+        ));
+        // A missing output is graded as lost, not excused.
+        assert!(!dropped_with_ancestor(
+            &inside(tags::REFERENCED_STUDY_SEQUENCE),
+            None
+        ));
+    }
+
+    #[test]
+    fn z_allows_absence_only_where_type_3_or_unknown() {
+        assert!(satisfies(
+            Action::Empty,
+            Outcome::Absent,
+            AttributeType::Type3
+        ));
+        assert!(!satisfies(
+            Action::Empty,
+            Outcome::Absent,
+            AttributeType::Type2
+        ));
+        assert!(!satisfies(
+            Action::Empty,
+            Outcome::Same,
+            AttributeType::Type2
+        ));
+        assert!(satisfies(
+            Action::Empty,
+            Outcome::Changed,
+            AttributeType::Type2
+        ));
+        assert!(!satisfies(
+            Action::Dummy,
+            Outcome::Empty,
+            AttributeType::Type1
+        ));
+        assert!(satisfies(
+            Action::Remove,
+            Outcome::Absent,
+            AttributeType::Type1
+        ));
+    }
+
+    #[test]
+    fn the_band_fraction_counts_zero_pixels_in_the_top_eighth() {
+        let image = |pixels: Vec<u8>| {
+            let mut obj = InMemDicomObject::new_empty();
+            for (tag, v) in [
+                (tags::ROWS, 16u16),
+                (tags::COLUMNS, 4),
+                (tags::BITS_ALLOCATED, 8),
+            ] {
+                obj.put(DataElement::new(tag, VR::US, PrimitiveValue::from(v)));
+            }
+            obj.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                PrimitiveValue::from(pixels),
+            ));
+            obj
+        };
+        // Band = rows 0..2 = 8 pixels, 4 of them text (non-zero) in the input.
+        let mut input = vec![7u8; 64];
+        input[..4].fill(0);
+        let input = image(input);
+        let (copy, _) = band_zero_fraction(&input, &input);
+        assert_eq!(copy, 0.0, "a copy blanks no text");
+        // Blank 3 of the 4 text pixels.
+        let mut out = vec![7u8; 64];
+        out[..7].fill(0);
+        let (fraction, _) = band_zero_fraction(&input, &image(out));
+        assert!((fraction - 0.75).abs() < 1e-12);
+    }
+}
