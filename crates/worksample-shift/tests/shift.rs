@@ -1,0 +1,420 @@
+//! The whole task, end to end: generate → solve → grade. The reference solution scores ≥ 95 over
+//! 20 seeds, every guessing strategy of research shift.md §3.7 scores ≤ 15 over 20 seeds, each
+//! mutant of the reference loses points only on its own criterion, and the naive starter scores
+//! low.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use worksample_shift::ShiftTask;
+use worksample_shift::config::{
+    Config, Decode, Gate, Mask, ModalityLut, Padding, Photometric, Spacing, Window,
+};
+use worksample_shift::key::Cause;
+use worksample_task::Task;
+
+const SEEDS: u64 = 20;
+
+/// A guessing strategy: from the input folder (and another seed's reference answer), a
+/// submission.
+type Guesser = fn(&std::path::Path, &(Value, String)) -> (Value, String);
+
+fn empty_report(config: Value) -> Value {
+    json!({"schema": "shift-report/1", "strata_metrics": [], "root_causes": [],
+           "not_causal": [], "pipeline_config": config})
+}
+
+fn dummy_effect() -> Value {
+    json!({"metric": "sensitivity", "p0": 0.0, "reference": 1.0, "diff_ci95": [-1.0, -0.5]})
+}
+
+/// Every cause of the vocabulary claimed on every case.
+fn claim_everything(dir: &std::path::Path, _: &(Value, String)) -> (Value, String) {
+    let input = common::read_input(dir);
+    let mut report = empty_report(json!({}));
+    report["root_causes"] = Cause::ALL
+        .iter()
+        .map(|c| {
+            json!({"cause": c.id(), "selector": {}, "evidence_tags": c.primary_tags(),
+                   "evidence": {}, "effect": dummy_effect()})
+        })
+        .collect();
+    (report, common::predictions(&Config::p0(), &input.test))
+}
+
+/// Every plantable cause claimed on every station that differs from the reference site.
+fn list_differences(dir: &std::path::Path, _: &(Value, String)) -> (Value, String) {
+    let input = common::read_input(dir);
+    let stations: std::collections::BTreeSet<String> = input
+        .dev
+        .iter()
+        .filter(|i| i.slice.attribute("InstitutionName") != input.reference_site)
+        .map(|i| i.slice.attribute("StationName").to_owned())
+        .collect();
+    let mut claims = Vec::new();
+    for s in &stations {
+        for c in Cause::PLANTABLE {
+            claims.push(json!({"cause": c.id(), "selector": {"StationName": s},
+                               "evidence_tags": c.primary_tags(), "evidence": {},
+                               "effect": dummy_effect()}));
+        }
+    }
+    let mut report = empty_report(json!({}));
+    report["root_causes"] = Value::Array(claims);
+    (report, common::predictions(&Config::p0(), &input.test))
+}
+
+/// Every header-respecting correction switched on, nothing diagnosed.
+fn switch_everything(dir: &std::path::Path, _: &(Value, String)) -> (Value, String) {
+    let input = common::read_input(dir);
+    let config = Config {
+        gate: Gate::RescaleTypeHu,
+        decode: Decode::Header,
+        padding: Padding::Mask,
+        modality_lut: ModalityLut::Header,
+        window: Window::Fixed {
+            center: 50.0,
+            width: 100.0,
+        },
+        photometric: Photometric::Header,
+        mask: Mask::Body,
+        spacing: Spacing::PixelSpacing,
+        ..Config::p0()
+    };
+    (
+        empty_report(serde_json::to_value(&config).expect("config")),
+        common::predictions(&config, &input.test),
+    )
+}
+
+/// P0 unchanged, random test predictions.
+fn random_predictions(dir: &std::path::Path, _: &(Value, String)) -> (Value, String) {
+    let input = common::read_input(dir);
+    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut csv = String::from("sop_instance_uid,score,decision\n");
+    for item in &input.test {
+        let d = if r.random_bool(0.5) { "POS" } else { "NEG" };
+        csv.push_str(&format!("{},0,{d}\n", item.slice.sop_instance_uid));
+    }
+    (empty_report(json!({})), csv)
+}
+
+/// The reference answer of another seed, submitted unchanged.
+fn other_seed(_: &std::path::Path, other: &(Value, String)) -> (Value, String) {
+    other.clone()
+}
+
+const GUESSERS: [(&str, Guesser); 5] = [
+    ("claim every cause everywhere", claim_everything),
+    ("list every differing station", list_differences),
+    ("switch on every correction", switch_everything),
+    ("random predictions", random_predictions),
+    ("another seed's answers", other_seed),
+];
+
+fn grade_submission(
+    dir: &std::path::Path,
+    key: &worksample_shift::key::Key,
+    sub: &(Value, String),
+) -> worksample_task::rubric::Grade {
+    let out = tempfile::tempdir().expect("tempdir");
+    common::write(out.path(), &sub.0, &sub.1);
+    common::grade(dir, out.path(), key, "standard")
+}
+
+fn describe(grade: &worksample_task::rubric::Grade) -> String {
+    grade
+        .criteria
+        .iter()
+        .flat_map(|c| {
+            std::iter::once(format!("  {} {:.3}: {}", c.id, c.score.get(), c.summary)).chain(
+                c.findings
+                    .iter()
+                    .take(4)
+                    .map(move |f| format!("    {}", f.message)),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn reference_scores_95_and_guessers_15_over_20_seeds() {
+    // Every fixture once: the "another seed" guesser submits the next seed's reference answer.
+    let solved: Vec<(
+        tempfile::TempDir,
+        worksample_shift::key::Key,
+        (Value, String),
+    )> = (0..SEEDS)
+        .into_par_iter()
+        .map(|seed| {
+            let (dir, key) = common::fixture(seed, "standard");
+            let reference = common::reference(dir.path());
+            (dir, key, reference)
+        })
+        .collect();
+    let problems: Vec<String> = (0..solved.len())
+        .into_par_iter()
+        .flat_map(|i| {
+            let mut problems = Vec::new();
+            let (dir, key, reference) = &solved[i];
+            let other = &solved[(i + 1) % solved.len()].2;
+            let grade = grade_submission(dir.path(), key, reference);
+            let total = common::total(&grade);
+            if total < 95.0 {
+                problems.push(format!(
+                    "seed {i}: reference scored {total:.2}\n{}",
+                    describe(&grade)
+                ));
+            }
+            for (name, guess) in GUESSERS {
+                let sub = guess(dir.path(), other);
+                let grade = grade_submission(dir.path(), key, &sub);
+                let total = common::total(&grade);
+                if total > 15.0 {
+                    problems.push(format!(
+                        "seed {i}: guesser `{name}` scored {total:.2}\n{}",
+                        describe(&grade)
+                    ));
+                }
+            }
+            problems
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A change to the reference answer and the one criterion it must cost.
+type Mutation = fn(&mut Value, &mut String);
+
+fn cells(report: &mut Value) -> impl Iterator<Item = &mut Value> {
+    report["strata_metrics"]
+        .as_array_mut()
+        .expect("cells")
+        .iter_mut()
+}
+
+fn claims(report: &mut Value) -> impl Iterator<Item = &mut Value> {
+    report["root_causes"]
+        .as_array_mut()
+        .expect("claims")
+        .iter_mut()
+}
+
+const MUTANTS: [(&str, &str, Mutation); 11] = [
+    ("point intervals", "metrics", |r, _| {
+        for c in cells(r) {
+            for m in ["sensitivity", "specificity"] {
+                let est = c[m]["est"].clone();
+                c[m]["ci95"] = json!([est.clone(), est]);
+            }
+        }
+    }),
+    ("Wald intervals", "metrics", |r, _| {
+        for c in cells(r) {
+            // Sensitivity and specificity by the normal approximation instead of Wilson.
+            for (m, k, n) in [("sensitivity", "tp", "n_pos"), ("specificity", "tn", "")] {
+                let k = c[k].as_f64().unwrap_or(0.0);
+                let n = if n.is_empty() {
+                    c["n"].as_f64().unwrap_or(0.0) - c["n_pos"].as_f64().unwrap_or(0.0)
+                } else {
+                    c[n].as_f64().unwrap_or(0.0)
+                };
+                let p = if n > 0.0 { k / n } else { 0.0 };
+                let h = 1.96 * (p * (1.0 - p) / n.max(1.0)).sqrt();
+                c[m]["ci95"] = json!([(p - h).max(0.0), (p + h).min(1.0)]);
+            }
+        }
+    }),
+    ("no insufficient flags", "metrics", |r, _| {
+        for c in cells(r) {
+            c["insufficient"] = json!(false);
+        }
+    }),
+    ("AUC intervals [0, 1]", "metrics", |r, _| {
+        for c in cells(r) {
+            c["auc"]["ci95"] = json!([0.0, 1.0]);
+        }
+    }),
+    ("tp and fn swapped", "metrics", |r, _| {
+        for c in cells(r) {
+            let tp = c["tp"].clone();
+            c["tp"] = c["fn"].clone();
+            c["fn"] = tp;
+        }
+    }),
+    ("no evidence tags", "causes", |r, _| {
+        for c in claims(r) {
+            c["evidence_tags"] = json!([]);
+        }
+    }),
+    ("evidence values doubled", "causes", |r, _| {
+        for c in claims(r) {
+            if let Some(map) = c["evidence"].as_object_mut() {
+                for v in map.values_mut() {
+                    *v = json!(v.as_f64().unwrap_or(0.0) * 2.0 + 1.0);
+                }
+            }
+        }
+    }),
+    ("first cause dropped", "causes", |r, _| {
+        r["root_causes"].as_array_mut().expect("claims").remove(0);
+    }),
+    ("P0 kept", "fix", |r, p| {
+        r["pipeline_config"] = json!({});
+        *p = p.replace(",POS\n", ",NEG\n");
+    }),
+    ("predictions disagree with the config", "fix", |_, p| {
+        *p = p.replace(",POS\n", ",NEG\n");
+    }),
+    ("effect values off", "hygiene", |r, _| {
+        for c in claims(r) {
+            let v = c["effect"]["p0"].as_f64().unwrap_or(0.0);
+            c["effect"]["p0"] = json!(if v > 0.5 { v - 0.05 } else { v + 0.05 });
+        }
+    }),
+];
+
+#[test]
+fn each_mutant_loses_points_only_on_its_criterion() {
+    let problems: Vec<String> = (0..3u64)
+        .into_par_iter()
+        .flat_map(|seed| {
+            let mut problems = Vec::new();
+            let (dir, key) = common::fixture(seed, "standard");
+            let reference = common::reference(dir.path());
+            let base = common::points(&grade_submission(dir.path(), &key, &reference));
+            for (name, target, mutate) in MUTANTS {
+                let mut sub = reference.clone();
+                if name == "P0 kept" {
+                    // Replay P0 itself so that only the recovery, not the agreement, drops.
+                    let input = common::read_input(dir.path());
+                    sub.1 = common::predictions(&Config::p0(), &input.test);
+                    sub.0["pipeline_config"] = json!({});
+                } else {
+                    mutate(&mut sub.0, &mut sub.1);
+                }
+                let got = common::points(&grade_submission(dir.path(), &key, &sub));
+                for (criterion, before) in &base {
+                    let after = got.get(criterion).copied().unwrap_or(0.0);
+                    let lost = before - after;
+                    if criterion == target && lost < 0.01 {
+                        problems.push(format!(
+                            "seed {seed}: mutant `{name}` lost only {lost:.2} on {criterion}"
+                        ));
+                    }
+                    if criterion != target && lost.abs() > 1e-9 {
+                        problems.push(format!(
+                            "seed {seed}: mutant `{name}` moved {criterion} by {:.2}",
+                            -lost
+                        ));
+                    }
+                }
+            }
+            problems
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_starter_runs_and_scores_low() {
+    let (dir, key) = common::fixture(3, "standard");
+    let out = tempfile::tempdir().expect("tempdir");
+    ShiftTask
+        .starter(dir.path(), out.path())
+        .expect("the starter runs");
+    let grade = common::grade(dir.path(), out.path(), &key, "standard");
+    let points: BTreeMap<String, f64> = common::points(&grade);
+    let total: f64 = points.values().sum();
+    assert!(
+        (5.0..20.0).contains(&total),
+        "starter scored {total:.2}: {points:?}\n{}",
+        describe(&grade)
+    );
+    assert!(points["metrics"] > 0.0, "it reports some cells right");
+    assert_eq!(points["causes"], 0.0);
+}
+
+#[test]
+fn generation_is_deterministic_and_labels_leak_nowhere_in_names() {
+    let (a, key_a) = common::fixture(11, "standard");
+    let (b, key_b) = common::fixture(11, "standard");
+    assert_eq!(key_a, key_b);
+    let files = |d: &std::path::Path| {
+        worksample_shift::folder::list_files(d)
+            .expect("list")
+            .into_iter()
+            .map(|(rel, path)| (rel, std::fs::read(path).expect("read")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        files(a.path()),
+        files(b.path()),
+        "byte-identical regeneration"
+    );
+    let planted = key_a.planted.len();
+    assert!((3..=4).contains(&planted), "{planted} causes planted");
+    for case in &key_a.cases {
+        let name = case.file.rsplit('/').next().unwrap_or_default();
+        assert_eq!(name.len(), 20, "{name}: 16 hex digits and .dcm");
+    }
+}
+
+#[test]
+fn published_schemas_agree_with_each_other_and_the_model_runner_with_p0_dev() {
+    let data = common::data();
+    let output: Value =
+        serde_json::from_str(&data.files["output.schema.json"]).expect("output schema is JSON");
+    let config: Value =
+        serde_json::from_str(&data.files["config.schema.json"]).expect("config schema is JSON");
+    for key in ["type", "additionalProperties", "properties"] {
+        assert_eq!(
+            output["$defs"]["config"][key], config[key],
+            "config schema `{key}`"
+        );
+    }
+    let validator = jsonschema::validator_for(&config).expect("a valid schema");
+    for (text, valid) in [
+        ("{}", true),
+        (
+            r#"{"window": {"mode": "fixed", "center": 50, "width": 100}}"#,
+            true,
+        ),
+        (
+            r#"{"denoise": [{"selector": {"ConvolutionKernel": "D"}, "filter": "median", "radius_px": 1}]}"#,
+            true,
+        ),
+        (r#"{"modality": "header"}"#, false),
+        (
+            r#"{"hu_offset": [{"selector": {"Kernel": "D"}, "add_hu": 1}]}"#,
+            false,
+        ),
+    ] {
+        let doc: Value = serde_json::from_str(text).expect("JSON");
+        assert_eq!(validator.is_valid(&doc), valid, "schema on {text}");
+        assert_eq!(
+            Config::from_json(text).is_ok(),
+            valid,
+            "typed reader on {text}"
+        );
+    }
+    // `worksample shift-model` on the development folder reproduces p0_dev.csv.
+    let (dir, key) = common::fixture(4, "standard");
+    let results = worksample_shift::run_folder(&Config::p0(), &dir.path().join("dev"))
+        .expect("the folder lists");
+    let dev: BTreeMap<&str, &worksample_shift::key::Case> =
+        key.cases.iter().map(|c| (c.uid.as_str(), c)).collect();
+    assert_eq!(
+        results.len(),
+        key.split(worksample_shift::key::Split::Dev).count()
+    );
+    for r in &results {
+        let uid = r.sop_instance_uid.as_deref().expect("every fixture reads");
+        assert_eq!(r.prediction, Some(dev[uid].p0), "{}", r.file);
+    }
+}
