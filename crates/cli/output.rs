@@ -21,6 +21,7 @@ pub(crate) fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Json => render::json(report),
         Format::Markdown => render::markdown(report, &MarkdownOptions::default()),
         Format::Junit => render::junit(report),
+        Format::Html => render::html(report),
     }
 }
 
@@ -31,6 +32,7 @@ pub(crate) fn file_name(format: Format) -> &'static str {
         Format::Json => "report.json",
         Format::Markdown => "report.md",
         Format::Junit => "junit.xml",
+        Format::Html => "report.html",
     }
 }
 

@@ -1,12 +1,12 @@
 //! What a task's grader hands to the rubric: a score in 0..=1 and evidence per criterion, plus
-//! optional cards (such as a trap card) that assessors debrief from.
+//! optional cards (such as a trap card) and figures that assessors debrief from.
 //!
 //! Graders measure; they never weigh, cap or format. Weights, gates, levels and visibility are
 //! applied by [`crate::score`] so that an assessor's edited rubric changes them without code.
 
 use serde::{Deserialize, Serialize};
 
-use crate::CriterionId;
+use crate::{CriterionId, Figure};
 
 /// A fraction in 0..=1. Construction clamps, and maps NaN to 0, so a grader bug can never
 /// award more than full marks or produce a score JSON cannot carry.
@@ -144,4 +144,7 @@ pub struct Grade {
     /// Problems with the submission as a whole (missing output file, schema errors), shown
     /// above the criteria. A non-empty list does not by itself change any score.
     pub notes: Vec<String>,
+    /// Pictures and plots for assessors (see [`crate::figure`]); never scored.
+    #[serde(default)]
+    pub figures: Vec<Figure>,
 }

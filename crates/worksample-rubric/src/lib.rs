@@ -3,7 +3,8 @@
 //!
 //! Graders produce a [`Grade`] (a score in 0..=1 and findings per criterion). [`score`] applies
 //! an assessor-editable [`RubricSpec`] to it. Renderers in [`render`] turn the report into
-//! terminal text, JSON, Markdown or JUnit XML; they return strings and never print.
+//! terminal text, JSON, Markdown, JUnit XML or a self-contained HTML page; they return strings
+//! and never print. [`cohort`] compares many reports of one task.
 //!
 //! ```
 //! use worksample_rubric::{CriterionGrade, Grade, RubricSpec, Score};
@@ -20,6 +21,7 @@
 //!     criteria: vec![CriterionGrade::new("ordering", Score::new(0.5), "half reversed")],
 //!     cards: vec![],
 //!     notes: vec![],
+//!     figures: vec![],
 //! };
 //! # let ctx = worksample_rubric::ReportContext {
 //! #     harness_version: "0".into(),
@@ -34,12 +36,17 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod cohort;
+pub mod figure;
 mod grade;
 pub mod render;
 mod report;
 mod score;
 mod spec;
 
+pub use figure::{
+    Bar, Figure, FigureId, FigureKind, HistogramSeries, Mark, MarkKind, PngImage, Tile,
+};
 pub use grade::{Card, CardRow, CriterionGrade, Finding, Grade, Score};
 pub use report::{
     Audience, CriterionReport, GateHit, Level, REPORT_SCHEMA, Report, RunStatusKind, RunSummary,

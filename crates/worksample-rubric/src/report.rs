@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Card, CriterionId, Finding, Visibility};
+use crate::{Card, CriterionId, Figure, Finding, Visibility};
 
 /// The schema tag every report carries.
 pub const REPORT_SCHEMA: &str = "worksample.report/v1";
@@ -39,6 +39,9 @@ pub struct Report {
     pub criteria: Vec<CriterionReport>,
     /// Debrief cards such as the trap card.
     pub cards: Vec<Card>,
+    /// Pictures and plots; candidate reports keep only the visible ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<Figure>,
     /// Points over all criteria.
     pub total: Total,
     /// `--fail-under` threshold in percent, when one was given.
@@ -283,9 +286,14 @@ impl From<&str> for CriterionId {
 impl Report {
     /// The report as the candidate may see it: hidden criteria keep their score and level, lose
     /// their findings (counted in `findings_omitted`) and the measured summary, which can say as
-    /// much as a finding; debrief prompts are dropped.
+    /// much as a finding; debrief prompts are dropped, and so are hidden figures (a picture of
+    /// the right answer is the key).
     pub fn for_candidate(mut self) -> Self {
         self.audience = Audience::Candidate;
+        self.figures.retain(|f| match f.visibility {
+            Visibility::Visible => true,
+            Visibility::Hidden => false,
+        });
         for c in &mut self.criteria {
             c.debrief.clear();
             match c.visibility {

@@ -154,6 +154,7 @@ pub fn score(spec: &RubricSpec, grade: Grade, ctx: ReportContext) -> Result<Repo
         notes: grade.notes,
         criteria,
         cards: grade.cards,
+        figures: grade.figures,
         total: Total {
             points: round2(points),
             max_points,
@@ -243,6 +244,7 @@ reason = "a direct identifier leaked"
             ],
             cards: vec![],
             notes: vec![],
+            figures: vec![],
         }
     }
 

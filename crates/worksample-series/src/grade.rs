@@ -4,13 +4,23 @@
 //! Candidate files are identified only by their path relative to the input folder; every other
 //! field the candidate writes is measured, never trusted for matching. A schema failure scores
 //! every criterion 0 with the validation errors as findings.
+//!
+//! For assessors, [`grade_with_figures`] also draws every true volume as a strip of slice
+//! thumbnails in the submission's order, with misplaced, foreign and missing slices and the
+//! expected anomalies marked. The figures are hidden from candidates: a correctly ordered strip
+//! is the key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::Value;
+use worksample_dicom::preview::Slice;
+use worksample_dicom::read::{ReadLimits, read_full};
 use worksample_task::metrics::{self, Counts};
-use worksample_task::rubric::{Card, CardRow, CriterionGrade, Finding, Grade, Score};
+use worksample_task::rubric::{
+    Card, CardRow, CriterionGrade, Figure, FigureKind, Finding, Grade, Mark, MarkKind, PngImage,
+    Score, Tile,
+};
 use worksample_task::submission::{self, Caps};
 
 use crate::key::{FileTruth, InstanceId, Key, Locator, TrapCheck, VolumeId};
@@ -37,12 +47,36 @@ const PER_VOLUME_FINDINGS: usize = 3;
 
 /// Grades the submission folder: reads and validates `volumes.json`, then measures it.
 pub fn grade_submission(schema: &Value, key: &Key, submission: &Path) -> Result<Grade, String> {
+    grade_parsed(schema, key, submission).map(|(grade, _)| grade)
+}
+
+/// [`grade_submission`] plus one figure per true volume, drawn from the trusted `fixtures`.
+pub fn grade_with_figures(
+    schema: &Value,
+    key: &Key,
+    submission: &Path,
+    fixtures: &Path,
+) -> Result<Grade, String> {
+    let (mut grade, out) = grade_parsed(schema, key, submission)?;
+    grade.figures = volume_figures(key, out.as_ref(), fixtures);
+    Ok(grade)
+}
+
+/// The grade, and the parsed output when it was usable.
+fn grade_parsed(
+    schema: &Value,
+    key: &Key,
+    submission: &Path,
+) -> Result<(Grade, Option<Output>), String> {
     let doc: Value = match submission::read_json(submission, OUTPUT_FILE, &Caps::default()) {
         Ok(v) => v,
         Err(problem) => {
-            return Ok(failed(
-                format!("no usable {OUTPUT_FILE}: {problem}"),
-                vec![Finding::new(problem.to_string()).in_file(OUTPUT_FILE)],
+            return Ok((
+                failed(
+                    format!("no usable {OUTPUT_FILE}: {problem}"),
+                    vec![Finding::new(problem.to_string()).in_file(OUTPUT_FILE)],
+                ),
+                None,
             ));
         }
     };
@@ -59,16 +93,19 @@ pub fn grade_submission(schema: &Value, key: &Key, submission: &Path) -> Result<
                 Finding::new(e.message.clone()).in_file(OUTPUT_FILE).at(at)
             })
             .collect();
-        return Ok(failed(
-            format!(
-                "{OUTPUT_FILE} does not match output.schema.json ({} errors); every criterion scores 0",
-                errors.len()
+        return Ok((
+            failed(
+                format!(
+                    "{OUTPUT_FILE} does not match output.schema.json ({} errors); every criterion scores 0",
+                    errors.len()
+                ),
+                findings,
             ),
-            findings,
+            None,
         ));
     }
     match serde_json::from_value::<Output>(doc) {
-        Ok(out) => Ok(grade_output(key, &out)),
+        Ok(out) => Ok((grade_output(key, &out), Some(out))),
         // The schema and the types agree (a test checks it), so this is a harness fault.
         Err(e) => Err(format!(
             "{OUTPUT_FILE} passed the schema but not the typed reader: {e}"
@@ -89,6 +126,7 @@ fn failed(note: String, findings: Vec<Finding>) -> Grade {
         criteria,
         cards: Vec::new(),
         notes: vec![note],
+        figures: Vec::new(),
     }
 }
 
@@ -191,6 +229,7 @@ pub fn grade_output(key: &Key, out: &Output) -> Grade {
         ],
         cards: vec![card],
         notes,
+        figures: Vec::new(),
     }
 }
 
@@ -855,5 +894,340 @@ fn join(files: &[&String]) -> String {
         format!("{} and {more} more", shown.join(", "))
     } else {
         shown.join(", ")
+    }
+}
+
+/// Longest side of a slice thumbnail in pixels; fixtures are small (32 × 32 by default), so
+/// most slices are shown at full resolution and never enlarged.
+const THUMBNAIL_SIDE: u32 = 64;
+
+/// One figure per true volume: its slices in the order of the submission volume that matched
+/// it (IoU > 0.5, as in grading), then the slices it lost. Tiles are labelled with their true
+/// rank. A slice the harness cannot preview is left out and counted in the caption.
+fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figure> {
+    let resolve = |file: &str| norm(file).and_then(|f| key.instance_of(&f));
+    let predicted: Vec<Vec<InstanceId>> = out.map_or_else(Vec::new, |o| {
+        o.volumes
+            .iter()
+            .map(|v| {
+                v.instances
+                    .iter()
+                    .filter_map(|r| resolve(&r.file))
+                    .collect()
+            })
+            .collect()
+    });
+    let truth_sets: Vec<BTreeSet<InstanceId>> = key
+        .volumes
+        .iter()
+        .map(|v| v.instances.iter().copied().collect())
+        .collect();
+    let pred_sets: Vec<BTreeSet<InstanceId>> = predicted
+        .iter()
+        .map(|p| p.iter().copied().collect())
+        .collect();
+    let mut matched: BTreeMap<usize, usize> = BTreeMap::new();
+    for m in metrics::match_iou(&truth_sets, &pred_sets) {
+        matched.insert(m.truth, m.predicted);
+    }
+    let mut cache: BTreeMap<InstanceId, Option<PngImage>> = BTreeMap::new();
+    let mut thumb = |id: InstanceId, alt: String| -> Option<PngImage> {
+        let image = cache
+            .entry(id)
+            .or_insert_with(|| {
+                let file = key.instances.get(id.0)?.files.first()?;
+                thumbnail(&fixtures.join(file))
+            })
+            .clone()?;
+        Some(PngImage { alt, ..image })
+    };
+    let mut figures = Vec::with_capacity(key.volumes.len());
+    for (k, volume) in key.volumes.iter().enumerate() {
+        let rank = |id: InstanceId| key.instances.get(id.0).map_or(0, |i| i.rank);
+        // (instance, marks) in display order.
+        let mut shown: Vec<(InstanceId, Vec<Mark>)> = Vec::new();
+        let submitted = matched
+            .get(&k)
+            .and_then(|&j| Some((pred_sets.get(j)?, predicted.get(j)?, out?.volumes.get(j)?)));
+        let how = match submitted {
+            Some((set, order, vol)) => {
+                let mut members: Vec<InstanceId> = order
+                    .iter()
+                    .copied()
+                    .filter(|id| truth_sets[k].contains(id))
+                    .collect();
+                members.sort_by_key(|id| rank(*id));
+                let mut next_member = 0;
+                for (pos, &id) in order.iter().enumerate() {
+                    let owner = key.instances.get(id.0).map(|i| i.volume);
+                    let mut marks = Vec::new();
+                    if owner != Some(VolumeId(k)) {
+                        let name = owner
+                            .and_then(|v| key.volumes.get(v.0))
+                            .map_or("?", |v| v.name.as_str());
+                        marks.push(Mark {
+                            kind: MarkKind::Wrong,
+                            note: format!("from {name}"),
+                        });
+                    } else {
+                        if members.get(next_member) != Some(&id) {
+                            marks.push(Mark {
+                                kind: MarkKind::Wrong,
+                                note: format!(
+                                    "placed {}, belongs {}",
+                                    ordinal(pos + 1),
+                                    ordinal(
+                                        members.iter().position(|m| *m == id).map_or(0, |p| p + 1)
+                                    )
+                                ),
+                            });
+                        }
+                        next_member += 1;
+                    }
+                    shown.push((id, marks));
+                }
+                for &id in &volume.instances {
+                    if !set.contains(&id) {
+                        shown.push((
+                            id,
+                            vec![Mark {
+                                kind: MarkKind::Missing,
+                                note: "lost from this volume".into(),
+                            }],
+                        ));
+                    }
+                }
+                format!("in the order of submitted volume `{}`", vol.id)
+            }
+            None => {
+                for &id in &volume.instances {
+                    shown.push((
+                        id,
+                        vec![Mark {
+                            kind: MarkKind::Missing,
+                            note: "unmatched".into(),
+                        }],
+                    ));
+                }
+                "in true order: no submitted volume matches this one".to_owned()
+            }
+        };
+        let flagged = |kind: AnomalyKind| {
+            submitted.is_some_and(|(_, _, v)| v.anomalies.iter().any(|a| a.kind == kind))
+        };
+        for f in &volume.flags {
+            let at = match f.locator {
+                Locator::Between(a, _) => a,
+                Locator::None | Locator::Angle(_) => match volume.instances.first() {
+                    Some(first) => *first,
+                    None => continue,
+                },
+            };
+            let said = if flagged(f.kind) {
+                "flagged"
+            } else {
+                "not flagged"
+            };
+            let note = match f.locator {
+                Locator::Between(..) => {
+                    format!("`{}` after this; {said}", f.kind.name())
+                }
+                Locator::Angle(deg) => format!("`{}` {deg:.1}°; {said}", f.kind.name()),
+                Locator::None => format!("`{}`; {said}", f.kind.name()),
+            };
+            if let Some((_, marks)) = shown.iter_mut().find(|(id, _)| *id == at) {
+                marks.push(Mark {
+                    kind: MarkKind::Anomaly,
+                    note,
+                });
+            }
+        }
+        let mut unpreviewable = 0usize;
+        let total = shown.len();
+        let tiles: Vec<Tile> = shown
+            .into_iter()
+            .enumerate()
+            .filter_map(|(pos, (id, marks))| {
+                let r = rank(id);
+                let alt = format!(
+                    "slice of true rank {r} of volume {}, shown {} of {total}",
+                    volume.name,
+                    pos + 1
+                );
+                match thumb(id, alt) {
+                    Some(image) => Some(Tile {
+                        label: format!("#{r}"),
+                        image,
+                        marks,
+                    }),
+                    None => {
+                        unpreviewable += 1;
+                        None
+                    }
+                }
+            })
+            .collect();
+        let mut caption = format!(
+            "Slices {how}, labelled with their true rank (#0 first along the normal); windowed per file (rescale, VOI window, MONOCHROME1 inverted). Marked: misplaced or foreign slices, slices the volume lost, and the expected anomalies."
+        );
+        if unpreviewable > 0 {
+            caption.push_str(&format!(
+                " {unpreviewable} slices could not be previewed and are left out."
+            ));
+        }
+        figures.push(Figure::new(
+            format!("volume-{k}"),
+            format!("Volume {} ({} slices)", volume.name, volume.instances.len()),
+            caption,
+            FigureKind::Strip { tiles },
+        ));
+    }
+    figures
+}
+
+/// "1st", "2nd", "11th", "23rd".
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// A PNG thumbnail of a trusted fixture file, or `None` when it cannot be previewed (the
+/// figure then says so; a preview never fails grading).
+fn thumbnail(path: &Path) -> Option<PngImage> {
+    let file = read_full(path, &ReadLimits::default()).ok()?;
+    let t = Slice::from_dataset(&file.dataset)
+        .ok()?
+        .thumbnail(THUMBNAIL_SIDE);
+    let bytes = t.to_png().ok()?;
+    Some(PngImage {
+        width: t.width,
+        height: t.height,
+        alt: String::new(),
+        bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{Params, generate};
+    use crate::output::{Geometry, Volume};
+
+    /// A small clean folder (only the always-planted traps) and its key.
+    fn fixture() -> (tempfile::TempDir, Key) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let params = Params {
+            min_files: 20,
+            scale: 1.0,
+            matrix: 16,
+            rates: BTreeMap::new(),
+        };
+        let key = generate(3, &params, dir.path()).expect("generates");
+        (dir, key)
+    }
+
+    /// The key's volumes as a submission, every slice in true order.
+    fn perfect(key: &Key) -> Output {
+        let volumes = key
+            .volumes
+            .iter()
+            .enumerate()
+            .map(|(k, v)| Volume {
+                id: format!("v{k}"),
+                series_instance_uid: None,
+                split_by: None,
+                instances: v
+                    .instances
+                    .iter()
+                    .map(|id| InstanceRef::file(key.label(*id)))
+                    .collect(),
+                geometry: Geometry {
+                    image_orientation_patient: v.geometry.iop,
+                    rows: v.geometry.rows,
+                    columns: v.geometry.columns,
+                    pixel_spacing_mm: v.geometry.pixel_spacing,
+                    slice_spacing_mm: v.geometry.slice_spacing,
+                    first_position_mm: v.geometry.first_position,
+                    regular: v.geometry.regular,
+                },
+                anomalies: Vec::new(),
+            })
+            .collect();
+        Output {
+            schema_version: SCHEMA_VERSION.to_owned(),
+            volumes,
+            excluded: Vec::new(),
+        }
+    }
+
+    fn marks(figure: &Figure, kind: MarkKind) -> usize {
+        match &figure.kind {
+            FigureKind::Strip { tiles } => tiles
+                .iter()
+                .flat_map(|t| &t.marks)
+                .filter(|m| m.kind == kind)
+                .count(),
+            FigureKind::Png { .. } | FigureKind::Bars { .. } | FigureKind::Histogram { .. } => 0,
+        }
+    }
+
+    #[test]
+    fn every_volume_is_a_strip_of_png_thumbnails_marked_only_where_wrong() {
+        let (dir, key) = fixture();
+        let mut out = perfect(&key);
+        let figures = volume_figures(&key, Some(&out), dir.path());
+        assert_eq!(figures.len(), key.volumes.len());
+        for (f, v) in figures.iter().zip(&key.volumes) {
+            let FigureKind::Strip { tiles } = &f.kind else {
+                panic!("a volume is a strip");
+            };
+            assert_eq!(tiles.len(), v.instances.len(), "{}", f.title);
+            assert!(tiles.iter().all(|t| t.image.bytes.starts_with(b"\x89PNG")));
+            assert_eq!(marks(f, MarkKind::Wrong) + marks(f, MarkKind::Missing), 0);
+            assert_eq!(f.visibility, worksample_task::rubric::Visibility::Hidden);
+        }
+
+        // Swap the first two slices of the first multi-slice volume and lose its last one.
+        let k = key
+            .volumes
+            .iter()
+            .position(|v| v.instances.len() >= 3)
+            .expect("a volume of three slices or more");
+        let inst = &mut out.volumes[k].instances;
+        inst.swap(0, 1);
+        inst.pop();
+        let figures = volume_figures(&key, Some(&out), dir.path());
+        assert_eq!(
+            marks(&figures[k], MarkKind::Wrong),
+            2,
+            "both swapped slices"
+        );
+        assert_eq!(marks(&figures[k], MarkKind::Missing), 1, "the lost slice");
+
+        // Without a usable output every slice is shown, unmatched, in true order.
+        let figures = volume_figures(&key, None, dir.path());
+        let n: usize = key.volumes.iter().map(|v| v.instances.len()).sum();
+        let missing: usize = figures.iter().map(|f| marks(f, MarkKind::Missing)).sum();
+        assert_eq!(missing, n);
+    }
+
+    #[test]
+    fn ordinals() {
+        let words: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st"
+            ]
+        );
     }
 }

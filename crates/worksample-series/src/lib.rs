@@ -102,7 +102,7 @@ impl Task for SeriesTask {
             .ok_or_else(|| grader_error(format!("the task data has no {SCHEMA_FILE}")))?;
         let schema: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| grader_error(format!("{SCHEMA_FILE} is not JSON: {e}")))?;
-        grade::grade_submission(&schema, key, ctx.submission).map_err(grader_error)
+        grade::grade_with_figures(&schema, key, ctx.submission, ctx.fixtures).map_err(grader_error)
     }
 
     fn kit(&self) -> &'static [(&'static str, &'static str)] {

@@ -3,8 +3,9 @@
 //! hand-written imitation of them.
 
 use crate::{
-    Card, CardRow, CriterionGrade, Finding, Grade, Report, ReportContext, RubricSpec,
-    RunStatusKind, RunSummary, Score, SeedInfo, TaskRef, score,
+    Bar, Card, CardRow, CriterionGrade, Figure, FigureKind, Finding, Grade, HistogramSeries, Mark,
+    MarkKind, PngImage, Report, ReportContext, RubricSpec, RunStatusKind, RunSummary, Score,
+    SeedInfo, TaskRef, Tile, Visibility, score,
 };
 
 /// A series-reconstruction rubric with one gate and one hidden criterion; at most three
@@ -131,7 +132,152 @@ fn trap_card(handled: [bool; 3]) -> Card {
 
 /// A strong assessor report: public seed, one partial criterion with findings, threshold met.
 pub(crate) fn good() -> Report {
-    let grade = Grade {
+    score_good(good_grade())
+}
+
+/// [`good`] with one figure of every kind, one of them visible to candidates, and a hostile
+/// caption: what the HTML renderer draws.
+pub(crate) fn with_figures() -> Report {
+    let mut grade = good_grade();
+    grade.figures = figures();
+    score_good(grade)
+}
+
+/// A 4×4 grey ramp, a real PNG (8-bit greyscale, PNG spec §11.2.2) so browsers decode it.
+pub(crate) const RAMP_PNG: [u8; 86] = [
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 4, 0, 0, 0, 4, 8, 0, 0,
+    0, 0, 140, 154, 193, 162, 0, 0, 0, 29, 73, 68, 65, 84, 120, 218, 99, 96, 16, 80, 48, 96, 112,
+    8, 72, 40, 96, 104, 152, 176, 96, 3, 195, 129, 11, 15, 62, 0, 0, 48, 212, 7, 129, 202, 56, 212,
+    157, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
+fn ramp(alt: &str) -> PngImage {
+    PngImage {
+        width: 4,
+        height: 4,
+        alt: alt.into(),
+        bytes: RAMP_PNG.to_vec(),
+    }
+}
+
+fn figures() -> Vec<Figure> {
+    let tile = |rank: usize, marks: Vec<Mark>| Tile {
+        label: format!("#{rank}"),
+        image: ramp(&format!("slice {rank} of CT/3")),
+        marks,
+    };
+    let mut visible = Figure::new(
+        "burned-in",
+        "Burned-in region </script><img src=x onerror=alert(1)>",
+        "before and after; the caption quotes <b>candidate</b> text & more",
+        FigureKind::Png {
+            image: ramp("burned-in text \"<script>\" before masking"),
+        },
+    );
+    visible.visibility = Visibility::Visible;
+    vec![
+        Figure::new(
+            "volume-ct3",
+            "Volume CT/3 (4 slices)",
+            "Slices in the submission's order; marked tiles are out of place or flagged.",
+            FigureKind::Strip {
+                tiles: vec![
+                    tile(0, vec![]),
+                    tile(
+                        2,
+                        vec![Mark {
+                            kind: MarkKind::Wrong,
+                            note: "true rank 2, placed 2nd".into(),
+                        }],
+                    ),
+                    tile(
+                        1,
+                        vec![
+                            Mark {
+                                kind: MarkKind::Wrong,
+                                note: "true rank 1, placed 3rd".into(),
+                            },
+                            Mark {
+                                kind: MarkKind::Anomaly,
+                                note: "gap after this slice".into(),
+                            },
+                        ],
+                    ),
+                    tile(
+                        3,
+                        vec![Mark {
+                            kind: MarkKind::Missing,
+                            note: "not in the submission".into(),
+                        }],
+                    ),
+                ],
+            },
+        ),
+        visible,
+        Figure::new(
+            "sites",
+            "AUC per site",
+            "Bars are the point estimate; whiskers the 95% Wilson interval.",
+            FigureKind::Bars {
+                unit: "AUC".into(),
+                bars: vec![
+                    Bar {
+                        label: "site A".into(),
+                        value: 0.91,
+                        interval: Some([0.87, 0.94]),
+                    },
+                    Bar {
+                        label: "site B".into(),
+                        value: 0.64,
+                        interval: Some([0.55, 0.72]),
+                    },
+                    Bar {
+                        label: "site C".into(),
+                        value: 0.8,
+                        interval: None,
+                    },
+                ],
+            },
+        ),
+        Figure::new(
+            "histograms",
+            "Intensity per scanner",
+            "Counts of pixel values in HU.",
+            FigureKind::Histogram {
+                unit: "HU".into(),
+                edges: vec![-1000.0, -500.0, 0.0, 500.0, 1000.0],
+                series: vec![
+                    HistogramSeries {
+                        label: "scanner 1".into(),
+                        counts: vec![10, 40, 30, 5],
+                    },
+                    HistogramSeries {
+                        label: "scanner 2".into(),
+                        counts: vec![5, 20, 60, 15],
+                    },
+                ],
+            },
+        ),
+    ]
+}
+
+fn score_good(grade: Grade) -> Report {
+    let run = completed_run();
+    score(
+        &spec(),
+        grade,
+        ctx(
+            SeedInfo::Public { value: 42 },
+            Some("alice"),
+            run,
+            Some(70.0),
+        ),
+    )
+    .expect("the fixture grade matches the rubric")
+}
+
+fn good_grade() -> Grade {
+    Grade {
         criteria: vec![
             CriterionGrade::new("coverage", Score::FULL, "all 412 files accounted for"),
             CriterionGrade::new("grouping", Score::FULL, "44 of 44 series exactly right"),
@@ -151,19 +297,8 @@ pub(crate) fn good() -> Report {
         ],
         cards: vec![trap_card([true, true, true])],
         notes: vec![],
-    };
-    let run = completed_run();
-    score(
-        &spec(),
-        grade,
-        ctx(
-            SeedInfo::Public { value: 42 },
-            Some("alice"),
-            run,
-            Some(70.0),
-        ),
-    )
-    .expect("the fixture grade matches the rubric")
+        figures: vec![],
+    }
 }
 
 /// A weak submission seen by the candidate: hidden seed, a closed gate, a hidden criterion
@@ -212,6 +347,7 @@ pub(crate) fn gated_candidate() -> Report {
         ],
         cards: vec![trap_card([false, true, false])],
         notes: vec!["out/series.json: 2 unknown keys ignored (`extra`, `debug`)".into()],
+        figures: vec![],
     };
     let run = RunSummary {
         stdout_tail: String::new(),
@@ -250,6 +386,7 @@ pub(crate) fn timed_out() -> Report {
             .collect(),
         cards: vec![],
         notes: vec!["out/series.json is missing".into()],
+        figures: vec![],
     };
     let run = RunSummary {
         status: RunStatusKind::TimedOut,

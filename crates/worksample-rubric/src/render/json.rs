@@ -40,6 +40,7 @@ mod tests {
             fixtures::good(),
             fixtures::gated_candidate(),
             fixtures::timed_out(),
+            fixtures::with_figures(),
         ] {
             reports.push(r.clone().for_candidate());
             reports.push(r);
@@ -132,6 +133,14 @@ mod tests {
                 .iter()
                 .any(|r| !r.cards.is_empty() && !r.notes.is_empty())
         );
+        let figures = || reports.iter().flat_map(|r| &r.figures);
+        for kind in ["png", "strip", "bars", "histogram"] {
+            assert!(
+                figures().any(|f| serde_json::to_value(&f.kind).expect("JSON")["type"] == kind),
+                "{kind}"
+            );
+        }
+        assert!(figures().any(|f| f.visibility == Visibility::Visible));
     }
 
     #[test]
@@ -148,7 +157,19 @@ mod tests {
     fn the_schema_rejects_unknown_fields_and_values() {
         let validator = validator();
         let good: Value = serde_json::to_value(fixtures::gated_candidate()).expect("JSON");
-        let mutations: [(&str, Mutation); 9] = [
+        let mutations: [(&str, Mutation); 11] = [
+            ("unknown figure kind", |v| {
+                v["figures"] = serde_json::json!([{
+                    "id": "f", "title": "t", "caption": "c",
+                    "kind": { "type": "pie", "slices": [] }
+                }]);
+            }),
+            ("figure bytes that are not base64", |v| {
+                v["figures"] = serde_json::json!([{
+                    "id": "f", "title": "t", "caption": "c",
+                    "kind": { "type": "png", "image": { "width": 1, "height": 1, "alt": "a", "bytes": "<svg>" } }
+                }]);
+            }),
             ("extra top-level field", |v| {
                 v["score"] = Value::from(1);
             }),

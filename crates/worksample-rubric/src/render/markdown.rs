@@ -312,7 +312,7 @@ fn notice(cut: &[Section], max_bytes: usize) -> String {
 /// `|` is escaped so it cannot end a table cell (GFM §4.10). Line breaks would end the cell or
 /// paragraph, so they become spaces; other control characters are dropped. `@` and `#` are
 /// defused as in [`push_reference_char`].
-fn inline(s: &str) -> String {
+pub(super) fn inline(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -1,5 +1,6 @@
 //! Renderings of a [`crate::Report`]: terminal text, JSON (and its published JSON Schema),
-//! Markdown for pull-request comments and job summaries, and JUnit XML for CI test views.
+//! Markdown for pull-request comments and job summaries, JUnit XML for CI test views, and a
+//! self-contained HTML page for assessors; plus the cohort comparison as HTML, Markdown and CSV.
 //!
 //! Every renderer is a pure function of the report: no clock, no environment, no IO, so the
 //! same report always renders to the same bytes and snapshots stay stable. The CLI decides
@@ -15,14 +16,18 @@ use crate::{
     Visibility,
 };
 
+mod cohort;
+mod html;
 mod json;
 mod junit;
 mod markdown;
 mod terminal;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
+pub use cohort::{cohort_csv, cohort_html, cohort_markdown};
+pub use html::html;
 pub use json::{SCHEMA_JSON, json};
 pub use junit::{junit, junit_many};
 pub use markdown::{MarkdownOptions, markdown};

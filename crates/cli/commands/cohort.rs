@@ -1,0 +1,85 @@
+//! `worksample cohort`: reads many candidates' JSON reports of one task, checks they are
+//! comparable (task, rubric, version, profile, seeds; see `worksample_rubric::cohort`) and
+//! writes the ranking, per-criterion matrix and spread as HTML, Markdown or CSV.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, ValueEnum};
+use worksample_rubric::cohort::{Cohort, CohortEntry};
+use worksample_rubric::render;
+
+use crate::exit::{CliError, Outcome};
+
+/// Largest report accepted: reports with figures carry PNG thumbnails, a few MiB at most.
+const MAX_REPORT_BYTES: u64 = 256 << 20;
+
+#[derive(Debug, Args)]
+pub(crate) struct CohortArgs {
+    /// The candidates' reports, as written by `--format json`.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub(crate) reports: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CohortFormat::Md)]
+    pub(crate) format: CohortFormat,
+    /// Write here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Compare reports of different task versions, profiles or seeds anyway (with a warning).
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CohortFormat {
+    /// A self-contained HTML page.
+    Html,
+    /// GitHub-flavoured Markdown.
+    Md,
+    /// CSV (RFC 4180) for a spreadsheet.
+    Csv,
+}
+
+pub(crate) fn run(a: &CohortArgs) -> Result<Outcome, CliError> {
+    let mut entries = Vec::with_capacity(a.reports.len());
+    for path in &a.reports {
+        let text = read_capped(path).map_err(CliError::usage)?;
+        let entry = CohortEntry::parse(&path.display().to_string(), &text)
+            .map_err(|e| CliError::usage(anyhow!(e)))?;
+        entries.push(entry);
+    }
+    let cohort = Cohort::build(entries, a.force).map_err(|e| CliError::usage(anyhow!(e)))?;
+    for w in &cohort.warnings {
+        eprintln!("warning: {w}");
+    }
+    let text = match a.format {
+        CohortFormat::Html => render::cohort_html(&cohort),
+        CohortFormat::Md => render::cohort_markdown(&cohort),
+        CohortFormat::Csv => render::cohort_csv(&cohort),
+    };
+    match &a.out {
+        None => crate::output::print_stdout(&text)?,
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("failed to write `{}`", path.display()))
+            .map_err(CliError::usage)?,
+    }
+    Ok(Outcome::Ok)
+}
+
+fn read_capped(path: &std::path::Path) -> anyhow::Result<String> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("failed to open report `{}`", path.display()))?;
+    let mut text = String::new();
+    file.take(MAX_REPORT_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("failed to read report `{}` as UTF-8", path.display()))?;
+    if text.len() as u64 > MAX_REPORT_BYTES {
+        return Err(anyhow!(
+            "report `{}` is over {} MiB",
+            path.display(),
+            MAX_REPORT_BYTES >> 20
+        ));
+    }
+    Ok(text)
+}

@@ -1,0 +1,517 @@
+//! A cohort: many candidates' reports of one task, checked for comparability and summarised
+//! as a ranking, a per-criterion matrix and the spread of every criterion.
+//!
+//! Comparability comes first: reports of different tasks or rubrics are never mixed; reports of
+//! different task versions, profiles, or seed kinds (a practice seed beside hidden ones, or two
+//! different practice seeds) measure different things and are an error unless forced, in which
+//! case the cohort carries a warning naming each difference. Every error names the report file
+//! and the field.
+
+use std::collections::BTreeMap;
+
+use crate::{Report, RunStatusKind, SeedInfo, TaskRef, Total};
+
+/// One report and the file it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortEntry {
+    /// The file, as the user named it; used in errors and tables.
+    pub source: String,
+    /// The report.
+    pub report: Report,
+}
+
+impl CohortEntry {
+    /// Parses a report's JSON; `source` names it in errors.
+    pub fn parse(source: &str, json: &str) -> Result<Self, CohortError> {
+        let report: Report = serde_json::from_str(json).map_err(|e| CohortError::Parse {
+            source_file: source.to_owned(),
+            message: e.to_string(),
+        })?;
+        if report.schema != crate::REPORT_SCHEMA {
+            return Err(CohortError::Mismatch {
+                source_file: source.to_owned(),
+                field: "schema".into(),
+                expected: crate::REPORT_SCHEMA.into(),
+                found: report.schema,
+            });
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            report,
+        })
+    }
+}
+
+/// Why reports cannot form a cohort.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CohortError {
+    /// No reports were given.
+    Empty,
+    /// A file is not a report.
+    Parse {
+        /// The file.
+        source_file: String,
+        /// What the JSON reader said.
+        message: String,
+    },
+    /// A field differs from the first report's.
+    Mismatch {
+        /// The file that differs.
+        source_file: String,
+        /// The field, as a JSON path, e.g. `task.version`.
+        field: String,
+        /// The first report's value.
+        expected: String,
+        /// This report's value.
+        found: String,
+    },
+}
+
+impl std::fmt::Display for CohortError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CohortError::Empty => f.write_str("a cohort needs at least one report"),
+            CohortError::Parse {
+                source_file,
+                message,
+            } => write!(f, "`{source_file}` is not a worksample report: {message}"),
+            CohortError::Mismatch {
+                source_file,
+                field,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "`{source_file}`: field `{field}` is `{found}` but the first report has `{expected}`"
+                )?;
+                if self.forceable() {
+                    f.write_str(" (can be forced)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for CohortError {}
+
+impl CohortError {
+    /// Whether `force` would accept the difference.
+    pub fn forceable(&self) -> bool {
+        match self {
+            CohortError::Mismatch { field, .. } => FORCEABLE.contains(&field.as_str()),
+            CohortError::Empty | CohortError::Parse { .. } => false,
+        }
+    }
+}
+
+/// Differences `force` accepts: the reports still share task and rubric, so the matrix is
+/// well-formed, but the numbers were measured on different ground.
+const FORCEABLE: [&str; 4] = ["task.version", "profile", "seed.kind", "seed.value"];
+
+/// Min, quartiles and max of one column (points), by linear interpolation between order
+/// statistics (Hyndman & Fan 1996, definition 7, the default of R and NumPy).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Lowest.
+    pub min: f64,
+    /// First quartile.
+    pub q1: f64,
+    /// Median.
+    pub median: f64,
+    /// Third quartile.
+    pub q3: f64,
+    /// Highest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of non-empty `values`; `None` when empty.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            let h = (v.len() - 1) as f64 * p;
+            let lo = h.floor() as usize;
+            let hi = h.ceil() as usize;
+            v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+        };
+        Some(Spread {
+            min: v[0],
+            q1: q(0.25),
+            median: q(0.5),
+            q3: q(0.75),
+            max: v[v.len() - 1],
+        })
+    }
+
+    /// Interquartile range.
+    pub fn iqr(&self) -> f64 {
+        self.q3 - self.q1
+    }
+}
+
+/// One criterion column of the cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortCriterion {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Maximum points.
+    pub max_points: f64,
+    /// Spread of points over the cohort.
+    pub spread: Spread,
+}
+
+/// One candidate's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortRow {
+    /// Standard competition rank by total ("1224"): equal totals share a rank.
+    pub rank: usize,
+    /// Candidate id, or the file name when the report has none.
+    pub name: String,
+    /// The report file.
+    pub source: String,
+    /// Task version graded.
+    pub version: u32,
+    /// The seed or commitment.
+    pub seed: SeedInfo,
+    /// Total.
+    pub total: Total,
+    /// Points per criterion, in [`Cohort::criteria`] order.
+    pub points: Vec<f64>,
+    /// How the run ended.
+    pub run_status: RunStatusKind,
+    /// Wall seconds.
+    pub wall_s: f64,
+    /// CPU seconds.
+    pub cpu_s: f64,
+    /// Peak resident bytes.
+    pub peak_rss_bytes: u64,
+}
+
+/// A checked, ranked cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cohort {
+    /// The task (of the first report).
+    pub task: TaskRef,
+    /// The criteria, in rubric order.
+    pub criteria: Vec<CohortCriterion>,
+    /// Rows, best total first; ties in name order.
+    pub rows: Vec<CohortRow>,
+    /// Spread of the totals (points).
+    pub total_spread: Spread,
+    /// Differences accepted by `force`, and other things an assessor should know.
+    pub warnings: Vec<String>,
+}
+
+impl Cohort {
+    /// Checks the entries against the first one and ranks them.
+    pub fn build(entries: Vec<CohortEntry>, force: bool) -> Result<Cohort, CohortError> {
+        let first = entries.first().ok_or(CohortError::Empty)?.report.clone();
+        let mut warnings = Vec::new();
+        for e in &entries {
+            for err in differences(&first, e) {
+                if force && err.forceable() {
+                    warnings.push(format!(
+                        "forced: {}",
+                        err.to_string().replace(" (can be forced)", "")
+                    ));
+                } else {
+                    return Err(err);
+                }
+            }
+        }
+        let mut names: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for e in &entries {
+            names.entry(name(e)).or_default().push(&e.source);
+        }
+        for (n, files) in &names {
+            if files.len() > 1 {
+                warnings.push(format!(
+                    "candidate `{n}` appears {} times ({})",
+                    files.len(),
+                    files.join(", ")
+                ));
+            }
+        }
+        if let SeedInfo::Hidden { .. } = first.seed {
+            let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+            for e in &entries {
+                if let SeedInfo::Hidden { commitment } = &e.report.seed
+                    && let Some(prev) = seen.insert(commitment, &e.source)
+                {
+                    warnings.push(format!(
+                        "`{}` and `{prev}` share a hidden seed commitment: the same candidate, or a copied report",
+                        e.source
+                    ));
+                }
+            }
+        }
+
+        let mut rows: Vec<CohortRow> = entries
+            .iter()
+            .map(|e| CohortRow {
+                rank: 0,
+                name: name(e),
+                source: e.source.clone(),
+                version: e.report.task.version,
+                seed: e.report.seed.clone(),
+                total: e.report.total,
+                points: e.report.criteria.iter().map(|c| c.points).collect(),
+                run_status: e.report.run.status,
+                wall_s: e.report.run.wall_s,
+                cpu_s: e.report.run.cpu_s,
+                peak_rss_bytes: e.report.run.peak_rss_bytes,
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.total
+                .points
+                .total_cmp(&a.total.points)
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.source.cmp(&b.source))
+        });
+        let mut rank = 0;
+        for i in 0..rows.len() {
+            if i == 0 || rows[i].total.points != rows[i - 1].total.points {
+                rank = i + 1;
+            }
+            rows[i].rank = rank;
+        }
+        let criteria = first
+            .criteria
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                let column: Vec<f64> = rows.iter().map(|r| r.points[j]).collect();
+                CohortCriterion {
+                    id: c.id.as_str().to_owned(),
+                    title: c.title.clone(),
+                    max_points: c.max_points,
+                    spread: Spread::of(&column).expect("a cohort has at least one row"),
+                }
+            })
+            .collect();
+        let totals: Vec<f64> = rows.iter().map(|r| r.total.points).collect();
+        Ok(Cohort {
+            task: first.task.clone(),
+            criteria,
+            total_spread: Spread::of(&totals).expect("a cohort has at least one row"),
+            rows,
+            warnings,
+        })
+    }
+
+    /// Maximum total points.
+    pub fn max_points(&self) -> f64 {
+        self.criteria.iter().map(|c| c.max_points).sum()
+    }
+}
+
+fn name(e: &CohortEntry) -> String {
+    e.report.candidate.clone().unwrap_or_else(|| {
+        std::path::Path::new(&e.source)
+            .file_stem()
+            .map_or_else(|| e.source.clone(), |s| s.to_string_lossy().into_owned())
+    })
+}
+
+/// Every way `e` differs from `first` that matters for comparison.
+fn differences(first: &Report, e: &CohortEntry) -> Vec<CohortError> {
+    let r = &e.report;
+    let mut out = Vec::new();
+    let mut check = |field: &str, expected: String, found: String| {
+        if expected != found {
+            out.push(CohortError::Mismatch {
+                source_file: e.source.clone(),
+                field: field.to_owned(),
+                expected,
+                found,
+            });
+        }
+    };
+    check("task.id", first.task.id.clone(), r.task.id.clone());
+    let ids = |r: &Report| {
+        r.criteria
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    check("criteria[].id", ids(first), ids(r));
+    let weights = |r: &Report| {
+        r.criteria
+            .iter()
+            .map(|c| c.max_points.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    check("criteria[].max_points", weights(first), weights(r));
+    check(
+        "task.version",
+        first.task.version.to_string(),
+        r.task.version.to_string(),
+    );
+    check("profile", first.profile.clone(), r.profile.clone());
+    let kind = |s: &SeedInfo| match s {
+        SeedInfo::Public { .. } => "public".to_owned(),
+        SeedInfo::Hidden { .. } => "hidden".to_owned(),
+    };
+    check("seed.kind", kind(&first.seed), kind(&r.seed));
+    // Practice seeds: everyone must have had the same fixtures. Hidden seeds differ per
+    // candidate by design (DESIGN.md, "Seeds and determinism").
+    if let (SeedInfo::Public { value: a }, SeedInfo::Public { value: b }) = (&first.seed, &r.seed) {
+        check("seed.value", a.to_string(), b.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixtures;
+
+    fn entry(source: &str, report: Report) -> CohortEntry {
+        CohortEntry {
+            source: source.into(),
+            report,
+        }
+    }
+
+    #[test]
+    fn spread_interpolates_quartiles() {
+        let s = Spread::of(&[1.0, 2.0, 3.0, 4.0, 10.0]).expect("non-empty");
+        assert_eq!(
+            (s.min, s.q1, s.median, s.q3, s.max),
+            (1.0, 2.0, 3.0, 4.0, 10.0)
+        );
+        assert_eq!(s.iqr(), 2.0);
+        let s = Spread::of(&[0.0, 10.0]).expect("non-empty");
+        assert_eq!((s.q1, s.median, s.q3), (2.5, 5.0, 7.5));
+        assert_eq!(Spread::of(&[]), None);
+    }
+
+    #[test]
+    fn ranks_by_total_with_shared_ranks_for_ties() {
+        let mut b = fixtures::good();
+        b.candidate = Some("bob".into());
+        let mut c = fixtures::good();
+        c.candidate = Some("carol".into());
+        c.total.points -= 10.0;
+        let cohort = Cohort::build(
+            vec![
+                entry("c.json", c),
+                entry("a.json", fixtures::good()),
+                entry("b.json", b),
+            ],
+            false,
+        )
+        .expect("comparable");
+        let ranks: Vec<(usize, &str)> = cohort
+            .rows
+            .iter()
+            .map(|r| (r.rank, r.name.as_str()))
+            .collect();
+        assert_eq!(ranks, [(1, "alice"), (1, "bob"), (3, "carol")]);
+        assert!(cohort.warnings.is_empty(), "{:?}", cohort.warnings);
+    }
+
+    #[test]
+    fn version_mixing_is_an_error_naming_file_and_field_unless_forced() {
+        let mut newer = fixtures::good();
+        newer.task.version = 2;
+        newer.candidate = Some("bob".into());
+        let entries = vec![entry("a.json", fixtures::good()), entry("b.json", newer)];
+        let err = Cohort::build(entries.clone(), false).expect_err("mixed versions");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`b.json`") && msg.contains("task.version"),
+            "{msg}"
+        );
+        assert!(msg.contains("can be forced"), "{msg}");
+        let forced = Cohort::build(entries, true).expect("forced");
+        assert_eq!(forced.warnings.len(), 1, "{:?}", forced.warnings);
+        assert!(forced.warnings[0].contains("task.version"));
+    }
+
+    #[test]
+    fn other_tasks_and_rubrics_are_never_mixed() {
+        let mut other = fixtures::good();
+        other.task.id = "deid".into();
+        let err = Cohort::build(
+            vec![entry("a.json", fixtures::good()), entry("x.json", other)],
+            true,
+        )
+        .expect_err("another task");
+        assert!(err.to_string().contains("task.id"), "{err}");
+        let mut fewer = fixtures::good();
+        fewer.criteria.pop();
+        let err = Cohort::build(
+            vec![entry("a.json", fixtures::good()), entry("y.json", fewer)],
+            true,
+        )
+        .expect_err("another rubric");
+        assert!(err.to_string().contains("criteria[].id"), "{err}");
+    }
+
+    #[test]
+    fn seeds_must_agree_in_kind_and_practice_value() {
+        let mut other_seed = fixtures::good();
+        other_seed.seed = SeedInfo::Public { value: 43 };
+        let err = Cohort::build(
+            vec![
+                entry("a.json", fixtures::good()),
+                entry("s.json", other_seed),
+            ],
+            false,
+        )
+        .expect_err("different practice seeds");
+        assert!(err.to_string().contains("seed.value"), "{err}");
+        let hidden = fixtures::gated_candidate();
+        let err = Cohort::build(
+            vec![entry("a.json", fixtures::good()), entry("h.json", hidden)],
+            false,
+        )
+        .expect_err("practice beside hidden");
+        assert!(err.to_string().contains("seed.kind"), "{err}");
+    }
+
+    #[test]
+    fn shared_commitments_and_repeated_candidates_warn() {
+        let a = fixtures::gated_candidate();
+        let mut b = a.clone();
+        b.candidate = Some("carol".into());
+        let cohort = Cohort::build(
+            vec![
+                entry("a.json", a.clone()),
+                entry("b.json", b),
+                entry("a2.json", a),
+            ],
+            false,
+        )
+        .expect("comparable");
+        let text = cohort.warnings.join("\n");
+        assert!(text.contains("share a hidden seed commitment"), "{text}");
+        assert!(text.contains("candidate `bob` appears 2 times"), "{text}");
+    }
+
+    #[test]
+    fn parse_names_the_file() {
+        let err = CohortEntry::parse("r.json", "{\"schema\": 1}").expect_err("not a report");
+        assert!(err.to_string().contains("`r.json`"), "{err}");
+        let json = crate::render::json(&fixtures::good());
+        let e = CohortEntry::parse("ok.json", &json).expect("a report");
+        assert_eq!(e.report, fixtures::good());
+        assert_eq!(
+            Cohort::build(vec![], false).expect_err("empty").to_string(),
+            "a cohort needs at least one report"
+        );
+    }
+}

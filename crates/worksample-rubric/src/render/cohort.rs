@@ -1,0 +1,334 @@
+//! Renderings of a [`Cohort`]: an HTML page for the panel, Markdown for a hiring channel or
+//! issue, and CSV for a spreadsheet. All three say the same things in the same order: the
+//! ranking with totals and resources, the per-criterion matrix, then the spread of every
+//! criterion, then warnings.
+
+use std::fmt::Write as _;
+
+use super::html::{anchor, attr, meter, page, text};
+use super::markdown::inline;
+use super::{mib, num, points, run_status_text, seed_text};
+use crate::cohort::{Cohort, Spread};
+
+fn spread_cells(s: &Spread) -> [String; 6] {
+    [
+        num(s.min),
+        num(s.q1),
+        num(s.median),
+        num(s.q3),
+        num(s.max),
+        num(s.iqr()),
+    ]
+}
+
+/// The cohort as one self-contained HTML page (same frame and guarantees as the report page).
+pub fn cohort_html(cohort: &Cohort) -> String {
+    let mut out = String::new();
+    let title = format!(
+        "Cohort: {} (version {})",
+        cohort.task.title, cohort.task.version
+    );
+    let _ = writeln!(
+        out,
+        "<header>\n<h1>{}</h1>\n<p>{} candidates, task <code>{}</code>; totals out of {} points.</p>\n</header>\n<main class=\"cohort\">",
+        text(&title),
+        cohort.rows.len(),
+        text(&cohort.task.id),
+        num(cohort.max_points())
+    );
+    if !cohort.warnings.is_empty() {
+        out.push_str("<section id=\"warnings\" aria-labelledby=\"warnings-h\">\n<h2 id=\"warnings-h\">Warnings</h2>\n<ul>\n");
+        for w in &cohort.warnings {
+            let _ = writeln!(out, "<li>{}</li>", text(w));
+        }
+        out.push_str("</ul>\n</section>\n");
+    }
+    out.push_str("<section id=\"ranking\" aria-labelledby=\"ranking-h\">\n<h2 id=\"ranking-h\">Ranking</h2>\n<table id=\"ranking-table\">\n<thead><tr><th scope=\"col\" class=\"num\">Rank</th><th scope=\"col\">Candidate</th><th scope=\"col\" class=\"num\">Total</th><th scope=\"col\">Percent</th>");
+    for c in &cohort.criteria {
+        let _ = write!(
+            out,
+            "<th scope=\"col\" class=\"num\"><abbr title=\"{}\">{}</abbr><br><span class=\"muted\">/{}</span></th>",
+            attr(&c.title),
+            text(&c.id),
+            num(c.max_points)
+        );
+    }
+    out.push_str("<th scope=\"col\">Run</th><th scope=\"col\" class=\"num\">Wall s</th><th scope=\"col\" class=\"num\">CPU s</th><th scope=\"col\" class=\"num\">Peak MiB</th><th scope=\"col\">Seed</th></tr></thead>\n<tbody>\n");
+    for r in &cohort.rows {
+        let _ = write!(
+            out,
+            "<tr class=\"cohort-row\" id=\"{}\" data-rank=\"{}\"><td class=\"num\">{}</td><th scope=\"row\">{}<br><span class=\"muted\">{}</span></th><td class=\"num\">{}</td><td>{} {}%</td>",
+            anchor("row", &r.source),
+            r.rank,
+            r.rank,
+            text(&r.name),
+            text(&r.source),
+            points(r.total.points, r.total.max_points),
+            meter(r.total.percent / 100.0),
+            num(r.total.percent)
+        );
+        for (p, c) in r.points.iter().zip(&cohort.criteria) {
+            let _ = write!(
+                out,
+                "<td class=\"num\">{} {}</td>",
+                meter(if c.max_points > 0.0 {
+                    p / c.max_points
+                } else {
+                    0.0
+                }),
+                num(*p)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            run_status_text(r.run_status),
+            num(r.wall_s),
+            num(r.cpu_s),
+            mib(r.peak_rss_bytes),
+            text(&seed_text(&r.seed))
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+    out.push_str("<section id=\"spread\" aria-labelledby=\"spread-h\">\n<h2 id=\"spread-h\">Spread per criterion</h2>\n<table id=\"spread-table\">\n<thead><tr><th scope=\"col\">Criterion</th><th scope=\"col\" class=\"num\">Max</th><th scope=\"col\" class=\"num\">Min</th><th scope=\"col\" class=\"num\">Q1</th><th scope=\"col\" class=\"num\">Median</th><th scope=\"col\" class=\"num\">Q3</th><th scope=\"col\" class=\"num\">Highest</th><th scope=\"col\" class=\"num\">IQR</th></tr></thead>\n<tbody>\n");
+    let mut spread_row = |label: String, max: f64, s: &Spread| {
+        let cells = spread_cells(s);
+        let _ = write!(
+            out,
+            "<tr><th scope=\"row\">{label}</th><td class=\"num\">{}</td>",
+            num(max)
+        );
+        for cell in cells {
+            let _ = write!(out, "<td class=\"num\">{cell}</td>");
+        }
+        out.push_str("</tr>\n");
+    };
+    for c in &cohort.criteria {
+        spread_row(
+            format!("{} <code>{}</code>", text(&c.title), text(&c.id)),
+            c.max_points,
+            &c.spread,
+        );
+    }
+    spread_row(
+        "<strong>Total</strong>".to_owned(),
+        cohort.max_points(),
+        &cohort.total_spread,
+    );
+    out.push_str("</tbody>\n</table>\n<p class=\"muted\">Points; quartiles interpolate between candidates (Hyndman–Fan type 7).</p>\n</section>\n</main>\n");
+    page(&title, &out)
+}
+
+/// The cohort as GitHub-flavoured Markdown tables.
+pub fn cohort_markdown(cohort: &Cohort) -> String {
+    let mut out = format!(
+        "## Cohort: {} (`{}` version {})\n\n{} candidates; totals out of {} points.\n\n",
+        inline(&cohort.task.title),
+        inline(&cohort.task.id),
+        cohort.task.version,
+        cohort.rows.len(),
+        num(cohort.max_points())
+    );
+    if !cohort.warnings.is_empty() {
+        out.push_str("**Warnings**\n\n");
+        for w in &cohort.warnings {
+            let _ = writeln!(out, "- {}", inline(w));
+        }
+        out.push('\n');
+    }
+    out.push_str("### Ranking\n\n| Rank | Candidate | Total | % |");
+    for c in &cohort.criteria {
+        let _ = write!(out, " {} /{} |", inline(&c.id), num(c.max_points));
+    }
+    out.push_str(" Run | Wall s | CPU s | Peak MiB | Seed |\n| ---: | --- | ---: | ---: |");
+    for _ in &cohort.criteria {
+        out.push_str(" ---: |");
+    }
+    out.push_str(" --- | ---: | ---: | ---: | --- |\n");
+    for r in &cohort.rows {
+        let _ = write!(
+            out,
+            "| {} | {} | {} | {} |",
+            r.rank,
+            inline(&r.name),
+            points(r.total.points, r.total.max_points),
+            num(r.total.percent)
+        );
+        for p in &r.points {
+            let _ = write!(out, " {} |", num(*p));
+        }
+        let _ = writeln!(
+            out,
+            " {} | {} | {} | {} | {} |",
+            run_status_text(r.run_status),
+            num(r.wall_s),
+            num(r.cpu_s),
+            mib(r.peak_rss_bytes),
+            inline(&seed_text(&r.seed))
+        );
+    }
+    out.push_str("\n### Spread per criterion (points)\n\n| Criterion | Max | Min | Q1 | Median | Q3 | Highest | IQR |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    let rows = cohort
+        .criteria
+        .iter()
+        .map(|c| (inline(&c.title), c.max_points, &c.spread))
+        .chain(std::iter::once((
+            "**Total**".to_owned(),
+            cohort.max_points(),
+            &cohort.total_spread,
+        )));
+    for (label, max, s) in rows {
+        let [a, b, c, d, e, f] = spread_cells(s);
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {a} | {b} | {c} | {d} | {e} | {f} |",
+            num(max)
+        );
+    }
+    out
+}
+
+/// The cohort as CSV (RFC 4180): one row per candidate in rank order, points per criterion.
+/// Fields that a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or CR)
+/// get a leading `'` (OWASP, "CSV Injection"); candidate ids and file names are the only
+/// free text.
+pub fn cohort_csv(cohort: &Cohort) -> String {
+    let mut header: Vec<String> = [
+        "rank",
+        "candidate",
+        "file",
+        "task",
+        "version",
+        "seed",
+        "points",
+        "max_points",
+        "percent",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    header.extend(cohort.criteria.iter().map(|c| c.id.clone()));
+    header.extend(
+        ["run_status", "wall_s", "cpu_s", "peak_rss_bytes"]
+            .map(str::to_owned)
+            .to_vec(),
+    );
+    let mut out = csv_line(&header);
+    for r in &cohort.rows {
+        let seed = match &r.seed {
+            crate::SeedInfo::Public { value } => value.to_string(),
+            crate::SeedInfo::Hidden { commitment } => format!("hidden:{commitment}"),
+        };
+        let mut fields = vec![
+            r.rank.to_string(),
+            r.name.clone(),
+            r.source.clone(),
+            cohort.task.id.clone(),
+            r.version.to_string(),
+            seed,
+            num(r.total.points),
+            num(r.total.max_points),
+            num(r.total.percent),
+        ];
+        fields.extend(r.points.iter().map(|p| num(*p)));
+        fields.extend([
+            super::run_status_id(r.run_status).to_owned(),
+            num(r.wall_s),
+            num(r.cpu_s),
+            r.peak_rss_bytes.to_string(),
+        ]);
+        out.push_str(&csv_line(&fields));
+    }
+    out
+}
+
+fn csv_line(fields: &[String]) -> String {
+    let cells: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    let mut line = cells.join(",");
+    line.push_str("\r\n");
+    line
+}
+
+fn csv_field(s: &str) -> String {
+    let s = super::one_line(s);
+    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cohort::CohortEntry;
+    use crate::render::fixtures;
+
+    fn cohort() -> Cohort {
+        let mut entries = Vec::new();
+        let good = fixtures::good();
+        let mut weak = fixtures::timed_out();
+        weak.seed = good.seed.clone();
+        weak.candidate = Some("=HYPERLINK(\"x\")".into());
+        let mut middle = fixtures::gated_candidate();
+        middle.seed = good.seed.clone();
+        middle.candidate = Some("dave, jr".into());
+        let mut tie = good.clone();
+        tie.candidate = Some("bea".into());
+        entries.push(CohortEntry {
+            source: "reports/weak.json".into(),
+            report: weak,
+        });
+        entries.push(CohortEntry {
+            source: "reports/alice.json".into(),
+            report: good,
+        });
+        entries.push(CohortEntry {
+            source: "reports/dave.json".into(),
+            report: middle,
+        });
+        entries.push(CohortEntry {
+            source: "reports/bea.json".into(),
+            report: tie,
+        });
+        Cohort::build(entries, false).expect("comparable")
+    }
+
+    #[test]
+    fn snapshots() {
+        let c = cohort();
+        insta::assert_snapshot!("cohort_markdown", cohort_markdown(&c));
+        insta::assert_snapshot!("cohort_csv", cohort_csv(&c));
+        let html = cohort_html(&c);
+        let body = &html[html.find("</head>").expect("a head")..];
+        insta::assert_snapshot!("cohort_html", body);
+    }
+
+    #[test]
+    fn csv_defuses_formulas_and_quotes_commas() {
+        let csv = cohort_csv(&cohort());
+        assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{csv}");
+        assert!(csv.contains("\"dave, jr\""), "{csv}");
+        let widths: Vec<usize> = csv
+            .lines()
+            .map(|l| l.matches(',').count() - l.matches("jr").count())
+            .collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{widths:?}");
+    }
+
+    #[test]
+    fn html_rows_follow_the_ranking() {
+        let html = cohort_html(&cohort());
+        let order: Vec<usize> = ["alice.json", "bea.json", "dave.json", "weak.json"]
+            .iter()
+            .map(|f| html.find(&format!("reports/{f}</span>")).expect(f))
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        assert!(html.contains("data-rank=\"1\""));
+        assert!(!html.contains("<script"));
+    }
+}
