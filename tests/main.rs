@@ -16,6 +16,8 @@ mod demo;
 mod determinism;
 /// Exit codes 0–3, usage errors, and `--help`.
 mod exit_codes;
+/// `--format html` and `cohort`: the assessor's page and the cohort comparison.
+mod html;
 /// `kit`: what a candidate receives, and what it must never contain.
 mod kit;
 /// `generate` / `grade` manifests: tampering, versions, hidden seeds.

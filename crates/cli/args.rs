@@ -37,6 +37,10 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Write general synthetic DICOM studies.
     Synth(crate::commands::synth::SynthArgs),
+    /// Compare many candidates' JSON reports of one task: ranking, per-criterion matrix, spread.
+    Cohort(crate::commands::cohort::CohortArgs),
+    /// Run the shift task's deployed model P0, or a corrected configuration of it, on a folder.
+    ShiftModel(crate::commands::shift_model::ShiftModelArgs),
     /// Run a task's built-in starter solution (used by `demo`).
     #[command(hide = true)]
     Starter(StarterArgs),
@@ -110,6 +114,8 @@ pub(crate) enum Format {
     Json,
     Markdown,
     Junit,
+    /// One self-contained HTML page for assessors (score card, evidence, debrief prompts, figures).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 //! resolution (registry, seeds, report audience and verdict) lives here.
 
 pub(crate) mod check;
+pub(crate) mod cohort;
 pub(crate) mod demo;
 pub(crate) mod generate;
 pub(crate) mod grade;
@@ -9,6 +10,7 @@ pub(crate) mod kit;
 pub(crate) mod list;
 pub(crate) mod run;
 pub(crate) mod show;
+pub(crate) mod shift_model;
 pub(crate) mod starter;
 pub(crate) mod synth;
 
@@ -34,6 +36,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Kit(a) => kit::run(&registry(tasks_dir)?, a),
         Command::Demo(a) => demo::run(&registry(tasks_dir)?, a),
         Command::Synth(a) => synth::run(a).map(|()| Outcome::Ok).map_err(CliError::usage),
+        Command::Cohort(a) => cohort::run(&a),
+        Command::ShiftModel(a) => shift_model::run(&a),
         Command::Starter(a) => starter::run(&registry(tasks_dir)?, &a),
     }
 }

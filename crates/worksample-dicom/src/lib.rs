@@ -4,7 +4,8 @@
 //! and series ([`model`]) with realistic identities ([`identity`]) and geometry ([`geometry`]),
 //! built into CT, MR, DX, CR and SC datasets ([`model::build_instance`]) that a task may edit,
 //! then written in five transfer syntaxes ([`write`]). The crate also reads candidate files
-//! tolerantly and within caps ([`read`]) and renders a semantic dump for snapshots ([`dump`]).
+//! tolerantly and within caps ([`read`]), renders a semantic dump for snapshots ([`dump`]) and
+//! windowed PNG thumbnails for assessors' reports ([`preview`]).
 //!
 //! ```no_run
 //! use worksample_dicom::{model::Modality, synth::{SynthSpec, synthesize}};
@@ -21,6 +22,7 @@ pub mod identity;
 mod iod;
 pub mod model;
 pub mod pixel;
+pub mod preview;
 pub mod private;
 pub mod read;
 pub mod rle;
