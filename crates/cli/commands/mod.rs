@@ -9,8 +9,8 @@ pub(crate) mod grade;
 pub(crate) mod kit;
 pub(crate) mod list;
 pub(crate) mod run;
-pub(crate) mod show;
 pub(crate) mod shift_model;
+pub(crate) mod show;
 pub(crate) mod starter;
 pub(crate) mod synth;
 

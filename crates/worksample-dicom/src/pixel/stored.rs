@@ -195,14 +195,25 @@ impl Quantizer {
     #[inline]
     pub(crate) fn quantize(&self, modality_value: f64) -> i32 {
         let v = (modality_value - self.intercept) * self.inverse_slope;
-        if v.is_nan() {
-            return self.lo;
-        }
-        // Half away from zero by truncating `v ± 0.5`: `f64::round` is a libm call on baseline
-        // x86-64 and showed in profiles. `as` saturates out-of-range floats; the clamp then
-        // applies Bits Stored.
-        ((v + 0.5_f64.copysign(v)) as i64).clamp(i64::from(self.lo), i64::from(self.hi)) as i32
+        // Clamp first, in floating point (`max` turns NaN into the low end); rounding a clamped
+        // value equals clamping the rounded one, as both ends are integers.
+        round_half_away(v.max(f64::from(self.lo)).min(f64::from(self.hi)))
     }
+}
+
+/// 1.5 × 2⁵²: adding it to an `f64` of magnitude below 2⁵¹ rounds it to an integer (ties to
+/// even) and leaves that integer, two's complement, in the low 32 bits.
+const MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// `v` rounded half away from zero, for |v| < 2³¹: `sign(v) × ⌊|v| + ½⌋`, with the floor and the
+/// conversion done by [`MAGIC`] additions. Neither `f64::round` (a libm call on baseline x86-64)
+/// nor a saturating `as` cast (scalar, with a NaN check) vectorises; these adds and selects do.
+#[inline]
+fn round_half_away(v: f64) -> i32 {
+    let y = v.abs() + 0.5;
+    let nearest = (y + MAGIC) - MAGIC;
+    let floor = if nearest > y { nearest - 1.0 } else { nearest };
+    (floor.copysign(v) + MAGIC).to_bits() as i32
 }
 
 #[cfg(test)]
@@ -277,6 +288,22 @@ mod tests {
         assert_eq!(mr10.to_stored(-5.0), 0);
         let dx8 = StoredValues::dx(8, Photometric::Monochrome2);
         assert_eq!((dx8.bits_allocated, dx8.stored_range()), (8, (0, 255)));
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        for (v, r) in [
+            (0.5, 1),
+            (-0.5, -1),
+            (1.49, 1),
+            (2.5, 3),
+            (-2.5, -3),
+            (-0.2, 0),
+            (32767.4, 32767),
+            (-32768.0, -32768),
+        ] {
+            assert_eq!(round_half_away(v), r, "{v}");
+        }
     }
 
     #[test]

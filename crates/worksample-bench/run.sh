@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The benchmark suite of issue 10, in one run: generation, grading, `worksample run` overhead and
+# peak memory, side by side with a plain write, a full dicom-rs read and pydicom, as medians of
+# ROUNDS interleaved rounds. Not run by .ci/run (minutes, and timing is not a test).
+#
+# Usage: bash crates/worksample-bench/run.sh [ROUNDS]          (default 5)
+# Env:   PYTHON     python with pydicom + numpy (default: /tmp/ws-bench-venv, created if missing)
+#        BENCH_DIR  scratch folder (default: a fresh mktemp -d, removed at exit)
+#        RSS_FILES  file counts of the memory rows (default "100 1000 5000")
+#        BENCH_VERBOSE  non-empty: print every timing as it is taken
+#
+# What each row times (whole process unless marked, page cache, `rm` + `sync` before every
+# generation so earlier dirty pages do not skew it):
+#   generation   `worksample generate TASK --profile hard` for every task `worksample list` prints,
+#                and `worksample synth` of a 300-slice 512×512 CT; against `plain_write` (the same
+#                file sizes with std::fs::write) and pydicom writing the same objects
+#                (pydicom_bench.py write: objects read beforehand, untimed; its in-loop time).
+#   grading      `worksample grade TASK` of the hard fixtures; against `dicom_read` (a full
+#                dicom-rs read of the same files) and the pydicom checks: for series the Python
+#                reference solution (tests/python/series_reference.py, whole process), for other
+#                tasks a full pydicom read of the fixtures (pydicom_bench.py read, whole process).
+#                The series submission is the reference solution's output; other tasks are graded
+#                on an empty submission (every check still runs against the key).
+#   run          `worksample run TASK --profile hard -- true` against `worksample generate` alone.
+#   memory       peak RSS (/usr/bin/time %M) of `worksample synth` (256×256 CT) and of series
+#                generate + grade with min_files raised in a --tasks-dir copy, one run each.
+set -euo pipefail
+
+rounds="${1:-5}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+here="$root/crates/worksample-bench"
+cd "$root"
+
+if [[ -z "${PYTHON:-}" ]]; then
+    venv=/tmp/ws-bench-venv
+    if ! "$venv/bin/python" -c 'import pydicom, numpy' 2>/dev/null; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet pydicom numpy
+    fi
+    PYTHON="$venv/bin/python"
+fi
+"$PYTHON" -c 'import pydicom, numpy' || { echo "run.sh: $PYTHON lacks pydicom/numpy" >&2; exit 2; }
+
+echo "building (release)…" >&2
+cargo build --quiet --release -p worksample --bin worksample
+cargo build --quiet --release -p worksample-dicom --example plain_write
+cargo build --quiet --release -p worksample-bench
+ws="$root/target/release/worksample"
+plain="$root/target/release/examples/plain_write"
+dread="$root/target/release/dicom_read"
+
+scratch="${BENCH_DIR:-$(mktemp -d)}"
+[[ -n "${BENCH_DIR:-}" ]] || trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch"
+tasks=$("$ws" list | awk '{print $1}' | tr '\n' ' ')
+ct=(synth --modality CT --slices 300 --rows 512 --columns 512 --seed 1)
+
+# Untimed references: fixtures whose sizes plain_write copies, objects pydicom rewrites and files
+# the graders read; the series reference solution's output as its submission.
+echo "references…" >&2
+ref="$scratch/ref"
+rm -rf "$ref"
+mkdir -p "$ref/empty"
+for t in $tasks; do
+    "$ws" generate "$t" --profile hard --seed 1 --out "$ref/$t" >/dev/null
+done
+"$ws" "${ct[@]}" --out "$ref/ct300" >/dev/null
+if [[ " $tasks " == *" series "* ]]; then
+    mkdir -p "$ref/series-out"
+    "$PYTHON" tests/python/series_reference.py "$ref/series" "$ref/series-out" >/dev/null
+fi
+submission() { if [[ "$1" == series ]]; then echo "$ref/series-out"; else echo "$ref/empty"; fi; }
+
+now() { date +%s.%N; }
+declare -A T
+# timed KEY CMD...: whole-process wall time of CMD appended to T[KEY]; stdout kept in $scratch/last.
+timed() {
+    local key="$1" t0 t1
+    shift
+    t0="$(now)"
+    "$@" >"$scratch/last" 2>"$scratch/last.err" || { echo "run.sh: failed: $*" >&2; cat "$scratch/last.err" >&2; exit 1; }
+    t1="$(now)"
+    T[$key]+="$(echo "$t1 - $t0" | bc -l) "
+    [[ -z "${BENCH_VERBOSE:-}" ]] || echo "  $key $(echo "$t1 - $t0" | bc -l)" >&2
+}
+loop_time() { T[$1]+="$(awk '/^loop_seconds/ {print $2}' "$scratch/last") "; }
+fresh() { rm -rf "$scratch/out"; sync; }
+
+for ((i = 1; i <= rounds; i++)); do
+    echo "round $i/$rounds…" >&2
+    for t in $tasks ct300; do
+        if [[ "$t" == ct300 ]]; then
+            fresh; timed "gen|$t|ws" "$ws" "${ct[@]}" --out "$scratch/out"
+        else
+            fresh; timed "gen|$t|ws" "$ws" generate "$t" --profile hard --seed 1 --out "$scratch/out"
+        fi
+        fresh; timed "gen|$t|plain" "$plain" "$ref/$t" "$scratch/out"
+        fresh; timed "gen|$t|pyproc" "$PYTHON" "$here/pydicom_bench.py" write "$ref/$t" "$scratch/out"
+        loop_time "gen|$t|py"
+    done
+    rm -rf "$scratch/out"
+    for t in $tasks; do
+        timed "grade|$t|ws" "$ws" grade "$t" --fixtures "$ref/$t" --submission "$(submission "$t")" --format json --out "$scratch/report.json"
+        timed "grade|$t|rs" "$dread" "$ref/$t"
+        if [[ "$t" == series ]]; then
+            mkdir -p "$scratch/py-out"
+            timed "grade|$t|py" "$PYTHON" tests/python/series_reference.py "$ref/$t" "$scratch/py-out"
+            rm -rf "$scratch/py-out"
+        else
+            timed "grade|$t|py" "$PYTHON" "$here/pydicom_bench.py" read "$ref/$t"
+        fi
+        fresh; timed "run|$t|gen" "$ws" generate "$t" --profile hard --seed 1 --out "$scratch/out"
+        rm -rf "$scratch/out"
+        sync
+        timed "run|$t|run" "$ws" run "$t" --profile hard --seed 1 -- true
+    done
+done
+
+# Peak memory, one run per size.
+rss_files="${RSS_FILES:-100 1000 5000}"
+declare -A M N
+if [[ " $tasks " == *" series "* ]]; then
+    cp -r "$root/tasks" "$scratch/tasks"
+fi
+peak() { # KEY CMD...: peak RSS in KB of CMD into M[KEY]
+    local key="$1"
+    shift
+    /usr/bin/time -f '%M' -o "$scratch/rss" "$@" >/dev/null 2>"$scratch/last.err" || { echo "run.sh: failed: $*" >&2; cat "$scratch/last.err" >&2; exit 1; }
+    M[$key]="$(tail -n 1 "$scratch/rss")"
+}
+for n in $rss_files; do
+    echo "memory at $n files…" >&2
+    fresh
+    peak "synth|$n" "$ws" synth --modality CT --slices "$n" --rows 256 --columns 256 --seed 1 --out "$scratch/out"
+    N["synth|$n"]="$(find "$scratch/out" -type f | wc -l)"
+    if [[ -d "$scratch/tasks" ]]; then
+        sed -i "0,/^min_files = .*/s//min_files = $n/; 0,/^scale = .*/s//scale = 0.5/" "$scratch/tasks/series/task.toml"
+        fresh
+        peak "sgen|$n" "$ws" --tasks-dir "$scratch/tasks" generate series --seed 1 --out "$scratch/out"
+        N["sgen|$n"]="$(find "$scratch/out" -type f | wc -l)"
+        rm -rf "$scratch/sub"
+        mkdir -p "$scratch/sub"
+        "$PYTHON" tests/python/series_reference.py "$scratch/out" "$scratch/sub" >/dev/null
+        N["sgrade|$n"]="${N["sgen|$n"]}"
+        peak "sgrade|$n" "$ws" --tasks-dir "$scratch/tasks" grade series --fixtures "$scratch/out" --submission "$scratch/sub" --format json --out "$scratch/report.json"
+    fi
+done
+rm -rf "$scratch/out" "$scratch/sub"
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+m() { median <<<"${T[$1]}"; }
+ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
+files() { find "$1" -type f | wc -l; }
+mb() { du -sb "$1" | awk '{printf "%.1f", $1 / 1e6}'; }
+
+echo
+echo "worksample benchmark suite: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), medians of $rounds interleaved rounds, page cache (no fsync)"
+echo "command: bash crates/worksample-bench/run.sh $rounds"
+echo
+echo "Generation (hard profiles; CT = worksample synth, 300 × 512×512 16-bit); pydicom = its write loop only"
+echo
+echo "| fixture | files | MB | worksample s | plain write s | pydicom s | worksample / plain (≤ 1.5) | pydicom / worksample (≥ 4) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for t in $tasks ct300; do
+    w="$(m "gen|$t|ws")" p="$(m "gen|$t|plain")" y="$(m "gen|$t|py")"
+    label="$t"; [[ "$t" == ct300 ]] && label="CT 300 slices (synth)"
+    printf '| %s | %s | %s | %.3f | %.3f | %.3f | %s | %s |\n' "$label" "$(files "$ref/$t")" "$(mb "$ref/$t")" "$w" "$p" "$y" "$(ratio "$w" "$p")" "$(ratio "$y" "$w")"
+done
+echo
+echo "Grading (hard profiles, whole process)"
+echo
+echo "| task | files | worksample grade s | dicom-rs full read s | pydicom checks s | grade / read (≤ 2) | pydicom / grade (≥ 5) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+for t in $tasks; do
+    g="$(m "grade|$t|ws")" r="$(m "grade|$t|rs")" y="$(m "grade|$t|py")"
+    printf '| %s | %s | %.3f | %.3f | %.3f | %s | %s |\n' "$t" "$(files "$ref/$t")" "$g" "$r" "$y" "$(ratio "$g" "$r")" "$(ratio "$y" "$g")"
+done
+echo
+echo "\`worksample run\` with a no-op candidate (\`true\`), hard profiles"
+echo
+echo "| task | generate s | run s | overhead beyond generation ms (≤ 50) |"
+echo "| --- | ---: | ---: | ---: |"
+for t in $tasks; do
+    g="$(m "run|$t|gen")" r="$(m "run|$t|run")"
+    printf '| %s | %.3f | %.3f | %.0f |\n' "$t" "$g" "$r" "$(echo "($r - $g) * 1000" | bc -l)"
+done
+echo
+echo "Peak RSS, MB (one run each; target: growth from the smallest to the largest ≤ 64 MB)"
+echo
+row() { # LABEL KEY
+    local line="| $1 |" first="" last=""
+    for n in $rss_files; do
+        local kb="${M[$2|$n]:-}"
+        [[ -n "$kb" ]] || { line+=" – |"; continue; }
+        local count="${N[$2|$n]:-$n}"
+        line+=" $(awk -v k="$kb" 'BEGIN {printf "%.1f", k / 1024}') ($count files) |"
+        [[ -n "$first" ]] || first="$kb"
+        last="$kb"
+    done
+    [[ -n "$first" ]] && line+=" $(awk -v a="$first" -v b="$last" 'BEGIN {printf "%+.1f", (b - a) / 1024}') |"
+    echo "$line"
+}
+header="| workload |"; sep="| --- |"
+for n in $rss_files; do header+=" ~$n files |"; sep+=" ---: |"; done
+echo "$header growth MB |"
+echo "$sep ---: |"
+row "worksample synth (CT 256×256)" synth
+row "worksample generate series" sgen
+row "worksample grade series (reference submission)" sgrade
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on this machine skew every number)"
