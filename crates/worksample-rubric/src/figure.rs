@@ -105,6 +105,12 @@ pub enum FigureKind {
         /// One series per group.
         series: Vec<HistogramSeries>,
     },
+    /// Nested labelled nodes, e.g. the attribute paths of leaked identifiers with each
+    /// sequence step one level deeper and the leaked element marked.
+    Tree {
+        /// The top-level nodes, in display order.
+        roots: Vec<TreeNode>,
+    },
 }
 
 /// PNG bytes with the size and text alternative a page needs to lay it out accessibly.
@@ -155,6 +161,35 @@ pub enum MarkKind {
     Anomaly,
     /// The submission lost this item.
     Missing,
+}
+
+/// One node of a [`FigureKind::Tree`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeNode {
+    /// What the node names, e.g. an attribute `(0010,0010) PatientName`.
+    pub label: String,
+    /// A few words about it, e.g. what leaked there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// What is wrong or notable here; renderers highlight a marked node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<MarkKind>,
+    /// Nodes nested under this one, in display order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<TreeNode>,
+}
+
+impl TreeNode {
+    /// An unmarked node without a note or children.
+    pub fn new(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            note: None,
+            mark: None,
+            children: Vec::new(),
+        }
+    }
 }
 
 /// One bar of a [`FigureKind::Bars`].
@@ -302,5 +337,87 @@ mod tests {
         let bad = text.replace("iVBORw==", "iVBORw=");
         let err = serde_json::from_str::<Figure>(&bad).expect_err("bad base64");
         assert!(err.to_string().contains("base64"), "{err}");
+    }
+
+    fn tree_figure() -> Figure {
+        let leaf = TreeNode {
+            note: Some("direct `QX…`".into()),
+            mark: Some(MarkKind::Wrong),
+            ..TreeNode::new("(0010,0010) PatientName")
+        };
+        let step = TreeNode {
+            children: vec![leaf],
+            ..TreeNode::new("(0040,0275)[0] RequestAttributesSequence")
+        };
+        Figure::new(
+            "leaks",
+            "Leaks",
+            "caption",
+            FigureKind::Tree {
+                roots: vec![TreeNode {
+                    children: vec![step],
+                    ..TreeNode::new("out/1.dcm")
+                }],
+            },
+        )
+    }
+
+    #[test]
+    fn trees_round_trip_through_json_leaving_out_empty_parts() {
+        let fig = tree_figure();
+        let text = serde_json::to_string(&fig).expect("serializes");
+        assert!(text.contains("\"type\":\"tree\""), "{text}");
+        assert!(
+            text.contains("{\"label\":\"(0010,0010) PatientName\",\"note\":\"direct `QX…`\",\"mark\":\"wrong\"}"),
+            "{text}"
+        );
+        let back: Figure = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back, fig);
+        let bad = text.replace("\"mark\":\"wrong\"", "\"mark\":\"leak\"");
+        assert!(
+            serde_json::from_str::<Figure>(&bad).is_err(),
+            "unknown mark"
+        );
+    }
+
+    #[test]
+    fn tree_figures_validate_against_the_published_schema() {
+        let schema: serde_json::Value =
+            serde_json::from_str(crate::render::SCHEMA_JSON).expect("the schema is JSON");
+        let validator = jsonschema::draft202012::new(&schema).expect("a valid schema");
+        let mut report = crate::render::fixtures::with_figures();
+        report.figures.push(tree_figure());
+        let good = serde_json::to_value(&report).expect("JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&good)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        let last = report.figures.len() - 1;
+        let node = "/kind/roots/0/children/0";
+        for (what, pointer, field, value) in [
+            (
+                "unknown node field",
+                node,
+                "colour",
+                serde_json::json!("red"),
+            ),
+            ("unknown mark", node, "mark", serde_json::json!("leak")),
+            ("label not text", node, "label", serde_json::json!(3)),
+            (
+                "children not a list",
+                node,
+                "children",
+                serde_json::json!({}),
+            ),
+        ] {
+            let mut bad = good.clone();
+            let target = bad["figures"][last]
+                .pointer_mut(pointer)
+                .and_then(|v| v.as_object_mut())
+                .expect("a node object");
+            target.insert(field.to_owned(), value);
+            assert!(!validator.is_valid(&bad), "{what} was accepted");
+        }
     }
 }

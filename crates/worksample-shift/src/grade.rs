@@ -19,6 +19,7 @@ use worksample_task::rubric::{Card, CardRow, CriterionGrade, Finding, Grade, Sco
 use worksample_task::submission::{self, Caps};
 
 use crate::config::Config;
+use crate::figures::{self, Intensity};
 use crate::key::{Case, Cause, Key, Role, Split};
 use crate::model::{Decision, Prediction, predict};
 use crate::output::{
@@ -88,18 +89,31 @@ pub fn grade_submission(
     }
     let predictions = read_predictions(submission);
     let ctx = Context::new(key);
+    let test: Vec<&Case> = key.split(Split::Test).collect();
+    // The replay bins the histogram sample while it has the slices decoded (figures.rs).
+    let sampled = figures::sample(&test);
     let (causes, card) = grade_causes(&ctx, &report);
+    let (fix, replayed) = grade_fix(&ctx, &report, &predictions, fixtures, &test, &sampled)?;
     let criteria = vec![
         grade_metrics(&ctx, &report),
         causes,
-        grade_fix(&ctx, &report, &predictions, fixtures)?,
+        fix,
         grade_hygiene(&ctx, &report),
     ];
+    let (fix_predictions, intensities) = match replayed {
+        Some(r) => (Some(r.predictions), r.intensities),
+        None => (None, figures::read_intensities(&test, &sampled, fixtures)),
+    };
     Ok(Grade {
         criteria,
         cards: vec![card],
         notes: predictions.note.into_iter().collect(),
-        figures: Vec::new(),
+        figures: figures::figures(
+            &test,
+            fix_predictions.as_deref(),
+            sampled.len(),
+            &intensities,
+        ),
     })
 }
 
@@ -540,11 +554,13 @@ fn grade_fix(
     report: &Report,
     predictions: &Predictions,
     fixtures: &Path,
-) -> Result<CriterionGrade, String> {
+    test: &[&Case],
+    sampled: &BTreeSet<usize>,
+) -> Result<(CriterionGrade, Option<Replay>), String> {
     let config = match Config::from_value(&report.pipeline_config) {
         Ok(c) => c,
         Err(e) => {
-            return Ok(CriterionGrade::new(
+            let grade = CriterionGrade::new(
                 "fix",
                 Score::ZERO,
                 "the pipeline configuration cannot be replayed",
@@ -553,14 +569,15 @@ fn grade_fix(
                 Finding::new(e.to_string())
                     .in_file(REPORT_FILE)
                     .at("/pipeline_config"),
-            ]));
+            ]);
+            return Ok((grade, None));
         }
     };
-    let test: Vec<&Case> = ctx.key.split(Split::Test).collect();
-    let replay = replay(&config, &test, fixtures)?;
+    let replayed = replay(&config, test, fixtures, sampled)?;
+    let replay = &replayed.predictions;
     let agree = test
         .iter()
-        .zip(&replay)
+        .zip(replay)
         .filter(|(c, p)| predictions.by_uid.get(&c.uid) == Some(&p.decision))
         .count();
     let agreement = if test.is_empty() {
@@ -627,7 +644,7 @@ fn grade_fix(
             .in_file(PREDICTIONS_FILE),
         );
     }
-    Ok(CriterionGrade::new(
+    let grade = CriterionGrade::new(
         "fix",
         Score::new(score),
         format!(
@@ -636,18 +653,47 @@ fn grade_fix(
             100.0 * agreement
         ),
     )
-    .with_findings(findings))
+    .with_findings(findings);
+    Ok((grade, Some(replayed)))
 }
 
-/// Runs `config` on the test cases from the trusted fixtures.
-fn replay(config: &Config, test: &[&Case], fixtures: &Path) -> Result<Vec<Prediction>, String> {
+/// The replay's predictions on the test cases (same order), and the intensity counts of the
+/// sampled ones by index.
+struct Replay {
+    predictions: Vec<Prediction>,
+    intensities: BTreeMap<usize, Intensity>,
+}
+
+/// Runs `config` on the test cases from the trusted fixtures, binning the `sampled` slices for
+/// the figures while they are decoded.
+fn replay(
+    config: &Config,
+    test: &[&Case],
+    fixtures: &Path,
+    sampled: &BTreeSet<usize>,
+) -> Result<Replay, String> {
     use rayon::prelude::*;
-    test.par_iter()
-        .map(|c| {
+    let results: Vec<(Prediction, Option<Intensity>)> = test
+        .par_iter()
+        .enumerate()
+        .map(|(i, c)| {
             let slice = Slice::read(&fixtures.join(&c.file)).map_err(|e| e.to_string())?;
-            Ok(predict(config, &slice))
+            let counts = sampled.contains(&i).then(|| figures::intensity(&slice));
+            Ok((predict(config, &slice), counts))
         })
-        .collect()
+        .collect::<Result<_, String>>()?;
+    let mut intensities = BTreeMap::new();
+    let mut predictions = Vec::with_capacity(results.len());
+    for (i, (p, counts)) in results.into_iter().enumerate() {
+        predictions.push(p);
+        if let Some(c) = counts {
+            intensities.insert(i, c);
+        }
+    }
+    Ok(Replay {
+        predictions,
+        intensities,
+    })
 }
 
 /// Whether a claim's development cases hold at least 10 positives and 10 negatives.

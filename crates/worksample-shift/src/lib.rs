@@ -11,9 +11,12 @@
 //!   returns the in-memory [`key::Key`];
 //! - [`grade`] validates `report.json` against the published schema and measures the four
 //!   rubric criteria; [`stats`] holds the statistics it recomputes;
+//! - [`figures`] draws the assessor figures the grader attaches (metric bars, intensity
+//!   histograms per scanner);
 //! - [`starter`] is the naive baseline shipped in the binary.
 
 pub mod config;
+pub mod figures;
 pub mod folder;
 pub mod generate;
 pub mod grade;

@@ -13,9 +13,11 @@
 //!    every check that needs an output), and the per-file summaries are folded into criteria.
 //!
 //! Every candidate failure is a finding and a low score; [`GradeError`] is reserved for a broken
-//! fixture copy (the harness's fault, not the candidate's).
+//! fixture copy (the harness's fault, not the candidate's). Assessor-only [`figures`] (burned-in
+//! bands before and after, leaks on the attribute tree) ride along and are never scored.
 
 mod conformance;
+mod figures;
 mod integrity;
 mod inventory;
 #[path = "match.rs"]
@@ -118,11 +120,12 @@ pub fn grade_submission(
             .position(|id| c.id.as_str() == *id)
             .unwrap_or(usize::MAX)
     });
+    let figures = figures::figures(key, fixtures, submission, &inventory, &matched);
     Ok(Grade {
         criteria,
         cards: Vec::new(),
         notes,
-        figures: Vec::new(),
+        figures,
     })
 }
 

@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use super::{
     finding_text, mib, num, omitted_line, points, run_status_text, status_id, tally, verdict_text,
 };
-use crate::figure::base64;
+use crate::figure::{TreeNode, base64};
 use crate::{
     Audience, CriterionReport, Figure, FigureKind, Level, MarkKind, PngImage, Report,
     RunStatusKind, SeedInfo, Verdict, Visibility,
@@ -70,6 +70,13 @@ nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 1rem
 .tile.mark-missing { border-color: var(--muted); border-style: dashed; }
 .marks { list-style: none; padding: 0; margin: .15rem 0 0; font-size: .72rem; line-height: 1.2; }
 .mark-word { font-weight: 700; }
+.tree, .tree ul { list-style: none; margin: .15rem 0; padding-left: 1.1rem; }
+.tree ul { border-left: 1px solid var(--line); }
+.tree { padding-left: 0; font-size: .9rem; }
+.tree .node { padding: 0 .25rem; }
+.tree li.mark-wrong > .node { background: #ffebe9; border-left: 3px solid var(--poor); }
+.tree li.mark-anomaly > .node { background: #fff8c5; border-left: 3px solid var(--mixed); }
+.tree li.mark-missing > .node { border: 1px dashed var(--muted); }
 figure { margin: 1rem 0; break-inside: avoid; }
 figcaption { color: var(--muted); }
 svg text { font: 12px system-ui, sans-serif; fill: var(--ink); }
@@ -580,6 +587,13 @@ fn figure(f: &Figure, index: usize, out: &mut String) {
         } => {
             histogram_svg(&id, unit, edges, series, out);
         }
+        FigureKind::Tree { roots } => {
+            out.push_str("<ul class=\"tree\">\n");
+            for node in roots {
+                tree_node(node, out);
+            }
+            out.push_str("</ul>\n");
+        }
     }
     let _ = writeln!(
         out,
@@ -603,6 +617,51 @@ fn mark_word(kind: MarkKind) -> &'static str {
         MarkKind::Anomaly => "anomaly",
         MarkKind::Missing => "missing",
     }
+}
+
+/// The word of a mark on a tree node: the strip's words speak of slices out of place, a tree
+/// node is simply wrong, an anomaly, or missing. Told apart by word as well as colour (WCAG 2.2
+/// SC 1.4.1).
+fn tree_mark_word(kind: MarkKind) -> &'static str {
+    match kind {
+        MarkKind::Wrong => "wrong",
+        MarkKind::Anomaly => "anomaly",
+        MarkKind::Missing => "missing",
+    }
+}
+
+/// One node of a tree and, nested, its children. Depth follows the data: a report's trees are
+/// made by graders from bounded paths (a JSON report is read with serde's recursion limit).
+fn tree_node(node: &TreeNode, out: &mut String) {
+    match node.mark {
+        Some(kind) => {
+            let _ = write!(
+                out,
+                "<li class=\"mark-{}\"><span class=\"node\"><code>{}</code> <span class=\"mark-word\">{}</span></span>",
+                mark_id(kind),
+                text(&node.label),
+                tree_mark_word(kind)
+            );
+        }
+        None => {
+            let _ = write!(
+                out,
+                "<li><span class=\"node\"><code>{}</code></span>",
+                text(&node.label)
+            );
+        }
+    }
+    if let Some(note) = &node.note {
+        let _ = write!(out, ": {}", text(note));
+    }
+    if !node.children.is_empty() {
+        out.push_str("\n<ul>\n");
+        for child in &node.children {
+            tree_node(child, out);
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</li>\n");
 }
 
 fn img(image: &PngImage, class: &str) -> String {
@@ -846,6 +905,63 @@ mod tests {
             body(&html(&fixtures::gated_candidate()))
         );
         insta::assert_snapshot!("html_timed_out", body(&html(&fixtures::timed_out())));
+    }
+
+    /// A tree figure alone, hostile text in it, drawn as the figures section.
+    #[test]
+    fn trees_nest_and_mark_their_nodes() {
+        let node = |label: &str, note: Option<&str>, mark, children| TreeNode {
+            label: label.into(),
+            note: note.map(str::to_owned),
+            mark,
+            children,
+        };
+        let mut report = fixtures::with_figures();
+        report.figures = vec![Figure::new(
+            "leaks",
+            "Leaks on the attribute tree",
+            "Values masked to their first 2 characters.",
+            FigureKind::Tree {
+                roots: vec![node(
+                    "out/<b>1</b>.dcm",
+                    Some("2 identifiers leaked"),
+                    None,
+                    vec![
+                        node(
+                            "(0040,0275)[0] RequestAttributesSequence",
+                            None,
+                            None,
+                            vec![node(
+                                "(0010,0020) PatientID",
+                                Some("direct `MR…` (patient id)"),
+                                Some(MarkKind::Wrong),
+                                vec![],
+                            )],
+                        ),
+                        node(
+                            "file path",
+                            Some("checked"),
+                            Some(MarkKind::Anomaly),
+                            vec![],
+                        ),
+                        node(
+                            "(0010,0010) PatientName",
+                            None,
+                            Some(MarkKind::Missing),
+                            vec![],
+                        ),
+                    ],
+                )],
+            },
+        )];
+        let page = html(&report);
+        let start = page
+            .find("<section id=\"figures\"")
+            .expect("a figures section");
+        let end = start + page[start..].find("</section>").expect("closed");
+        let section = &page[start..end];
+        assert!(!section.contains("<b>"), "labels are escaped");
+        insta::assert_snapshot!("html_tree", section);
     }
 
     #[test]
