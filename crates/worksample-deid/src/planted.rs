@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
+use crate::leak::Search;
 use crate::paths::AttrPath;
 
 /// Shortest identifier, in UTF-8 bytes: shorter strings occur by chance in pixel data and
@@ -122,10 +124,20 @@ pub enum PlantError {
 }
 
 /// Every planted identifier of a fixture set, keyed by value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Registry {
     entries: BTreeMap<String, Planted>,
+    /// The search automata of the leak scanner, built on first use and dropped by `plant`.
+    search: OnceLock<Search>,
 }
+
+impl PartialEq for Registry {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Eq for Registry {}
 
 impl Registry {
     /// An empty registry.
@@ -143,6 +155,7 @@ impl Registry {
         what: &str,
         site: Site,
     ) -> Result<(), PlantError> {
+        self.search = OnceLock::new();
         if let Some(entry) = self.entries.get_mut(value) {
             if entry.class != class || entry.what != what {
                 return Err(PlantError::Conflict {
@@ -185,6 +198,11 @@ impl Registry {
     /// Every identifier, sorted by value.
     pub fn iter(&self) -> impl Iterator<Item = &Planted> {
         self.entries.values()
+    }
+
+    /// The leak scanner's automata over every identifier, built once.
+    pub(crate) fn search(&self) -> &Search {
+        self.search.get_or_init(|| Search::new(self))
     }
 
     /// The identifier with exactly this value.

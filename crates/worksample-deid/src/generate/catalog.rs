@@ -4,7 +4,10 @@
 //! the registry lists every site by construction (research/deid.md §4.2: a leak must be
 //! attributable to the place it was planted).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
 
 use dicom_core::VR;
 use dicom_core::value::{PrimitiveValue, Value};
@@ -19,14 +22,37 @@ use crate::planted::{IdentifierClass, PlantError, Registry, Site};
 #[derive(Debug, Default)]
 pub(super) struct Catalog {
     entries: BTreeMap<String, (IdentifierClass, String)>,
+    /// Every value case-folded in one automaton (pattern i is the i-th entry), built on first
+    /// use after the last `add`: one pass per text instead of one per identifier.
+    search: OnceLock<AhoCorasick>,
 }
 
 impl Catalog {
     /// Adds an identifier (again: same class and description expected, e.g. the shared name).
     pub(super) fn add(&mut self, value: &str, class: IdentifierClass, what: &str) {
+        if !self.entries.contains_key(value) {
+            self.entries
+                .insert(value.to_owned(), (class, what.to_owned()));
+            self.search = OnceLock::new();
+        }
+    }
+
+    /// The entries whose value occurs in `text`, compared case-folded, each once, in order.
+    fn found_in(&self, text: &str) -> Vec<(&String, &(IdentifierClass, String))> {
+        let search = self.search.get_or_init(|| {
+            AhoCorasick::new(self.entries.keys().map(|k| k.to_lowercase()))
+                .expect("identifiers are short enough for an automaton")
+        });
+        let hits: BTreeSet<usize> = search
+            .find_overlapping_iter(&text.to_lowercase())
+            .map(|m| m.pattern().as_usize())
+            .collect();
         self.entries
-            .entry(value.to_owned())
-            .or_insert_with(|| (class, what.to_owned()));
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| hits.contains(i))
+            .map(|(_, entry)| entry)
+            .collect()
     }
 
     /// Registers every identifier found in the text of `obj`'s elements at every depth.
@@ -39,11 +65,8 @@ impl Catalog {
         let mut found = Vec::new();
         walk(obj, &mut |path, elem| {
             if let Some(text) = text_of(elem) {
-                let folded = text.to_lowercase();
-                for (value, (class, what)) in &self.entries {
-                    if folded.contains(&value.to_lowercase()) {
-                        found.push((value.clone(), *class, what.clone(), path.clone()));
-                    }
+                for (value, (class, what)) in self.found_in(&text) {
+                    found.push((value.clone(), *class, what.clone(), path.clone()));
                 }
             }
         });
@@ -63,18 +86,15 @@ impl Catalog {
         registry: &mut Registry,
         file: &str,
     ) -> Result<(), PlantError> {
-        let folded = file.to_lowercase();
-        for (value, (class, what)) in &self.entries {
-            if folded.contains(&value.to_lowercase()) {
-                registry.plant(
-                    value,
-                    *class,
-                    what,
-                    Site::FileName {
-                        file: file.to_owned(),
-                    },
-                )?;
-            }
+        for (value, (class, what)) in self.found_in(file) {
+            registry.plant(
+                value,
+                *class,
+                what,
+                Site::FileName {
+                    file: file.to_owned(),
+                },
+            )?;
         }
         Ok(())
     }
