@@ -56,10 +56,12 @@ pub fn wilson(k: usize, n: usize, z: f64) -> Interval {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
+    // The Wilson interval always contains the estimate; at k = 0 and k = n rounding can put the
+    // computed limit a hair inside it, so the limits are clamped around the point.
     Interval {
         est: p,
-        lo: (centre - half).max(0.0),
-        hi: (centre + half).min(1.0),
+        lo: (centre - half).clamp(0.0, p),
+        hi: (centre + half).clamp(p, 1.0),
     }
 }
 
@@ -245,6 +247,13 @@ mod tests {
             "{w:?}"
         );
         assert_eq!(wilson(0, 0, Z95).hi, 1.0);
+        // Every interval contains its estimate, including at the ends.
+        for n in 1..=60 {
+            for k in [0, 1, n / 2, n - 1, n] {
+                let w = wilson(k, n, Z95);
+                assert!(w.lo <= w.est && w.est <= w.hi, "{k}/{n}: {w:?}");
+            }
+        }
     }
 
     #[test]
