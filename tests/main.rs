@@ -22,3 +22,5 @@ mod html;
 mod kit;
 /// `generate` / `grade` manifests: tampering, versions, hidden seeds.
 mod manifest;
+/// A hidden run leaves no secret, hidden seed or answer key on disk.
+mod secrets;

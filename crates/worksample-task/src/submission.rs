@@ -150,6 +150,35 @@ pub fn read_bytes(root: &Path, name: &str, caps: &Caps) -> Result<Vec<u8>, Probl
     Ok(bytes)
 }
 
+/// Most JSON values (containers and scalars) a submitted document may hold; a real output holds
+/// well under 200,000.
+pub const MAX_JSON_VALUES: usize = 500_000;
+
+/// An upper bound on the number of values in a JSON text, without parsing it: every value is
+/// the document itself, an element after a comma, or the first element of a container.
+fn json_value_bound(bytes: &[u8]) -> usize {
+    let mut count = 1;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                (false, _) => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' | b',' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
+}
+
 /// Reads and parses `root/name` as JSON into `T`, within the caps.
 pub fn read_json<T: serde::de::DeserializeOwned>(
     root: &Path,
@@ -157,6 +186,17 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
     caps: &Caps,
 ) -> Result<T, Problem> {
     let bytes = read_bytes(root, name, caps)?;
+    let values = json_value_bound(&bytes);
+    if values > MAX_JSON_VALUES {
+        // serde_json spends about 300 bytes of heap per value (found by fuzzing: a 3 MiB file of
+        // nested one-element arrays took 440 MiB), so the byte cap alone does not bound memory.
+        return Err(Problem::InvalidJson {
+            file: name.to_owned(),
+            message: format!(
+                "it holds about {values} values, over the grader's cap of {MAX_JSON_VALUES} values"
+            ),
+        });
+    }
     serde_json::from_slice(&bytes).map_err(|e| Problem::InvalidJson {
         file: name.to_owned(),
         message: e.to_string(),
@@ -206,6 +246,16 @@ mod tests {
         let caps = Caps { max_bytes: 1024 };
 
         let v: serde_json::Value = read_json(root, "ok.json", &caps).expect("valid");
+        assert_eq!(json_value_bound(br#"{"a": [1, 2], "b,[{": "x\\\"["}"#), 5);
+        let wide = format!("[{}0]", "[],".repeat(MAX_JSON_VALUES));
+        std::fs::write(root.join("wide.json"), wide).expect("write");
+        let err = read_json::<serde_json::Value>(root, "wide.json", &Caps::default())
+            .expect_err("over the value cap");
+        assert!(
+            err.to_string()
+                .contains("over the grader's cap of 500000 values"),
+            "{err}"
+        );
         assert_eq!(v["a"][1], 2);
         type Expect = fn(&Problem) -> bool;
         let cases: [(&str, Expect); 7] = [

@@ -307,6 +307,22 @@ pub(crate) fn criteria(
 
 fn hygiene(key: &Key, inventory: &Inventory, matched: &Matched) -> CriterionGrade {
     let mut tally = Tally::global();
+    // What the candidate wrote that is broken or unexpected comes first: it is the evidence an
+    // assessor needs, and findings are capped.
+    for extra in &inventory.extras {
+        tally.check(false, || extra.clone());
+    }
+    for &o in &matched.duplicates {
+        tally.check(false, || {
+            Finding::new("a second output of an input another file already covers")
+                .in_file(inventory.outputs[o].rel.clone())
+        });
+    }
+    for &o in &matched.unmatched_outputs {
+        tally.check(false, || {
+            Finding::new("matches no input file").in_file(inventory.outputs[o].rel.clone())
+        });
+    }
     for (i, o) in matched.output_of.iter().enumerate() {
         match o {
             Some(o) => {
@@ -328,20 +344,6 @@ fn hygiene(key: &Key, inventory: &Inventory, matched: &Matched) -> CriterionGrad
                 Finding::new("input has no de-identified output").in_file(key.files[i].path.clone())
             }),
         }
-    }
-    for &o in &matched.duplicates {
-        tally.check(false, || {
-            Finding::new("a second output of an input another file already covers")
-                .in_file(inventory.outputs[o].rel.clone())
-        });
-    }
-    for &o in &matched.unmatched_outputs {
-        tally.check(false, || {
-            Finding::new("matches no input file").in_file(inventory.outputs[o].rel.clone())
-        });
-    }
-    for extra in &inventory.extras {
-        tally.check(false, || extra.clone());
     }
     let mut grade = tally.grade("hygiene", "expected files and extra entries clean");
     if key.files.is_empty() && grade.findings.is_empty() {
