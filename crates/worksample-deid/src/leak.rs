@@ -80,11 +80,10 @@ pub fn scan_values<'a>(
     leaks
 }
 
-/// The decoded text of a string-valued element; `None` for sequences, pixel data and binary
-/// VRs (the byte scan covers those).
-fn text_of(elem: &InMemElement) -> Option<String> {
-    let textual = matches!(
-        elem.vr(),
+/// Whether values of `vr` are character strings (PS3.5 §6.2), the ones searched as text.
+pub(crate) fn is_textual(vr: VR) -> bool {
+    matches!(
+        vr,
         VR::AE
             | VR::AS
             | VR::CS
@@ -102,9 +101,14 @@ fn text_of(elem: &InMemElement) -> Option<String> {
             | VR::UI
             | VR::UR
             | VR::UT
-    );
+    )
+}
+
+/// The decoded text of a string-valued element; `None` for sequences, pixel data and binary
+/// VRs (the byte scan covers those).
+fn text_of(elem: &InMemElement) -> Option<String> {
     match elem.value() {
-        Value::Primitive(_) if textual => elem.to_str().ok().map(|s| s.into_owned()),
+        Value::Primitive(_) if is_textual(elem.vr()) => elem.to_str().ok().map(|s| s.into_owned()),
         Value::Primitive(_) | Value::Sequence(_) | Value::PixelSequence(_) => None,
     }
 }

@@ -15,6 +15,7 @@ use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
 use dicom_object::InMemDicomObject;
 use dicom_object::mem::InMemElement;
 
+use crate::leak::is_textual;
 use crate::paths::walk;
 use crate::planted::{IdentifierClass, PlantError, Registry, Site};
 
@@ -123,31 +124,11 @@ impl Catalog {
 /// The text of a string-valued element as the generator wrote it. A person name written as
 /// raw ISO 2022 IR 87 bytes (the Japanese name, see `people`) is decoded with that codec.
 fn text_of(elem: &InMemElement) -> Option<String> {
-    let textual = matches!(
-        elem.vr(),
-        VR::AE
-            | VR::AS
-            | VR::CS
-            | VR::DA
-            | VR::DS
-            | VR::DT
-            | VR::IS
-            | VR::LO
-            | VR::LT
-            | VR::PN
-            | VR::SH
-            | VR::ST
-            | VR::TM
-            | VR::UC
-            | VR::UI
-            | VR::UR
-            | VR::UT
-    );
     match elem.value() {
         Value::Primitive(PrimitiveValue::U8(bytes)) if elem.vr() == VR::PN => {
             SpecificCharacterSet::from_code("ISO 2022 IR 87").and_then(|c| c.decode(bytes).ok())
         }
-        Value::Primitive(_) if textual => elem.to_str().ok().map(|s| s.into_owned()),
+        Value::Primitive(_) if is_textual(elem.vr()) => elem.to_str().ok().map(|s| s.into_owned()),
         Value::Primitive(_) | Value::Sequence(_) | Value::PixelSequence(_) => None,
     }
 }
