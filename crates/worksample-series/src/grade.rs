@@ -1173,7 +1173,10 @@ mod tests {
                 .flat_map(|t| &t.marks)
                 .filter(|m| m.kind == kind)
                 .count(),
-            FigureKind::Png { .. } | FigureKind::Bars { .. } | FigureKind::Histogram { .. } => 0,
+            FigureKind::Png { .. }
+            | FigureKind::Bars { .. }
+            | FigureKind::Histogram { .. }
+            | FigureKind::Tree { .. } => 0,
         }
     }
 
