@@ -46,14 +46,7 @@ impl Task for DeidTask {
     }
 
     fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<Key, TaskError> {
-        let params: Params = ctx.profile.parse()?;
-        params.validate().map_err(|message| TaskError::Spec {
-            origin: format!(
-                "{} [profiles.{}.params]",
-                ctx.profile.origin, ctx.profile.name
-            ),
-            message,
-        })?;
+        let params = ctx.profile.parse_checked(Params::validate)?;
         ctx.progress.start("generating deid fixtures", 1);
         let key = generate::generate(ctx.seed.0, &params, out)
             .map_err(|e| TaskError::generate(TASK_ID, &e))?;

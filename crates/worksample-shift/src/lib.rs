@@ -96,14 +96,7 @@ impl Task for ShiftTask {
     }
 
     fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<key::Key, TaskError> {
-        let params: generate::Params = ctx.profile.parse()?;
-        params.validate().map_err(|message| TaskError::Spec {
-            origin: format!(
-                "{} [profiles.{}.params]",
-                ctx.profile.origin, ctx.profile.name
-            ),
-            message,
-        })?;
+        let params = ctx.profile.parse_checked(generate::Params::validate)?;
         ctx.progress.start("generating shift fixtures", 1);
         let key = generate::generate(ctx.seed.0, &params, out)
             .map_err(|e| TaskError::generate(ID, &e))?;

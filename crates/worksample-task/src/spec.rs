@@ -143,6 +143,20 @@ impl Profile {
             message: e.to_string(),
         })
     }
+
+    /// [`Profile::parse`], then the task's own cross-field check; its message becomes a spec
+    /// error naming the file and profile like a parse error does.
+    pub fn parse_checked<T: serde::de::DeserializeOwned>(
+        &self,
+        check: impl FnOnce(&T) -> Result<(), String>,
+    ) -> Result<T, TaskError> {
+        let params: T = self.parse()?;
+        check(&params).map_err(|message| TaskError::Spec {
+            origin: format!("{} [profiles.{}.params]", self.origin, self.name),
+            message,
+        })?;
+        Ok(params)
+    }
 }
 
 impl TaskData {
