@@ -192,6 +192,11 @@ const CASES: &[Case] = &[
                 let said = std::fs::read_to_string(out.join(f)).expect("written");
                 assert_eq!(said.trim(), "no", "{f}");
             }
+            // As root the harness runs the candidate as the sandbox user, who cannot open the
+            // trusted copy beside its input; otherwise the candidate is the harness's own user.
+            let read = std::fs::read_to_string(out.join("trusted-read.txt")).expect("written");
+            let expected = if harness_is_root(out) { "no" } else { "yes" };
+            assert_eq!(read.trim(), expected, "trusted copy readable");
             // What it wrote beside its output, in HOME and in TMPDIR went with the run's
             // private folder.
             let places = std::fs::read_to_string(out.join("where.txt")).expect("written");
@@ -242,6 +247,12 @@ const CASES: &[Case] = &[
         },
     },
 ];
+
+/// Whether the tests (and so the harness they start) run as root, read off a folder they made.
+fn harness_is_root(made: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(made).expect("made by the run").uid() == 0
+}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -257,6 +257,15 @@ pub fn run(
             )
         })?;
     let trusted = root.path().join("fixtures");
+    // Only the harness may see the trusted copy: the run folder is traversable by the sandbox
+    // user (it must reach its input and output), so the copy's own mode keeps it out.
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&trusted)
+            .map_err(|e| TaskError::io("failed to create", &trusted, e))?;
+    }
     let input = root.path().join("input");
     let output = match &req.keep_output {
         Some(dir) => {
