@@ -169,6 +169,13 @@ const CASES: &[Case] = &[
             if root {
                 assert!(left > 0, "the input was deleted");
             }
+            // What it managed to delete is said, and regenerated for grading.
+            assert_eq!(
+                notes(r).contains("changed its input folder"),
+                left == 0,
+                "{}",
+                notes(r)
+            );
             // Graded against the harness's own copy: every file is still known to the grader.
             let coverage = &r["criteria"][0];
             assert_eq!(coverage["id"], "coverage");
@@ -192,11 +199,9 @@ const CASES: &[Case] = &[
                 let said = std::fs::read_to_string(out.join(f)).expect("written");
                 assert_eq!(said.trim(), "no", "{f}");
             }
-            // As root the harness runs the candidate as the sandbox user, who cannot open the
-            // trusted copy beside its input; otherwise the candidate is the harness's own user.
+            // No trusted copy of the fixtures sits beside the input while the command runs.
             let read = std::fs::read_to_string(out.join("trusted-read.txt")).expect("written");
-            let expected = if harness_is_root(out) { "no" } else { "yes" };
-            assert_eq!(read.trim(), expected, "trusted copy readable");
+            assert_eq!(read.trim(), "no", "trusted copy readable");
             // What it wrote beside its output, in HOME and in TMPDIR went with the run's
             // private folder.
             let places = std::fs::read_to_string(out.join("where.txt")).expect("written");
@@ -247,12 +252,6 @@ const CASES: &[Case] = &[
         },
     },
 ];
-
-/// Whether the tests (and so the harness they start) run as root, read off a folder they made.
-fn harness_is_root(made: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(made).expect("made by the run").uid() == 0
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -326,4 +325,60 @@ fn every_hostile_submission_gets_its_outcome_and_a_complete_report() {
         );
         (case.check)(&report, &out);
     }
+}
+
+/// A harness that is not root cannot demote its candidate, so a command running as the
+/// harness's own user can delete its input; grading must then use fixtures generated afresh and
+/// say so. The table's `deletes-input` row covers this when the tests are not root; as root,
+/// this test drops the harness itself to the unprivileged user with `setpriv`.
+#[test]
+fn a_non_root_harness_grades_a_deleted_input_against_fresh_fixtures() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if std::fs::metadata("/proc/self").expect("procfs").uid() != 0 {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let out = tmp.path().join("out");
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_worksample"))
+        .env("TMPDIR", tmp.path())
+        .env("HOME", tmp.path())
+        .env_remove("WORKSAMPLE_SECRET")
+        .args([
+            "run",
+            "series",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            "--keep-output",
+        ])
+        .arg(&out)
+        .args(["--", "sh"])
+        .arg(fixture("deletes-input"))
+        .args(["{input}", "{output}"]);
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("a JSON report");
+    let left = std::fs::read_to_string(out.join("left.txt")).expect("written");
+    assert_eq!(
+        left.trim(),
+        "0",
+        "as the harness's own user it deletes its input"
+    );
+    assert!(
+        notes(&report).contains("changed its input folder"),
+        "{}",
+        notes(&report)
+    );
+    let coverage = &report["criteria"][0];
+    assert!(
+        coverage["summary"]
+            .as_str()
+            .expect("summary")
+            .contains("0 of "),
+        "graded against every fixture file: {coverage}"
+    );
 }

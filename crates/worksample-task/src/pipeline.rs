@@ -256,16 +256,6 @@ pub fn run(
                 e,
             )
         })?;
-    let trusted = root.path().join("fixtures");
-    // Only the harness may see the trusted copy: the run folder is traversable by the sandbox
-    // user (it must reach its input and output), so the copy's own mode keeps it out.
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&trusted)
-            .map_err(|e| TaskError::io("failed to create", &trusted, e))?;
-    }
     let input = root.path().join("input");
     let output = match &req.keep_output {
         Some(dir) => {
@@ -274,17 +264,16 @@ pub fn run(
         }
         None => root.path().join("output"),
     };
+    // The fixtures are generated straight into the candidate's input: a copy would double the
+    // file creations, which dominate on many-file tasks (series: ~1,000 files).
     let generated = generate(
         t,
         req.profile,
         &req.seed,
-        &trusted,
+        &input,
         &req.harness_version,
         progress,
     )?;
-    // The candidate gets a copy: root ignores read-only modes, so a submission could edit or
-    // delete its input, and grading must still see the fixtures as generated.
-    copy_tree(&trusted, &input)?;
     let mut spec = RunSpec::new(req.argv, input.clone(), output.clone());
     spec.limits = req.limits;
     spec.env = req.env;
@@ -294,10 +283,48 @@ pub fn run(
     // be removed when the harness does not run as root.
     restore_write_bits(&input);
     let summary = crate::outcome::summarize(&outcome);
-    grade(
+    // Grading must see the fixtures as generated. Root ignores read-only modes and a candidate
+    // running as the harness's own user may change them back, so the input is checked against
+    // the digest taken at generation (every process of the run is gone by now) and, if the
+    // candidate changed it, the fixtures are generated afresh into a folder only the harness
+    // can open.
+    let intact = only_files_and_folders(&input)
+        && digest_folder(&input).is_ok_and(|d| d.digest == generated.manifest.fixtures_digest);
+    let (fixtures, note) = if intact {
+        (input, None)
+    } else {
+        let trusted = root.path().join("fixtures");
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&trusted)
+                .map_err(|e| TaskError::io("failed to create", &trusted, e))?;
+        }
+        let again = generate(
+            t,
+            req.profile,
+            &req.seed,
+            &trusted,
+            &req.harness_version,
+            progress,
+        )?;
+        if again.manifest.fixtures_digest != generated.manifest.fixtures_digest {
+            return Err(TaskError::Grader {
+                task: t.data.spec.id.to_string(),
+                message: "two generations from one seed differ; the generator is not deterministic"
+                    .into(),
+            });
+        }
+        let note = "the command changed its input folder (files edited, added or removed); it \
+                    was graded against the fixtures generated afresh"
+            .to_owned();
+        (trusted, Some(note))
+    };
+    let mut report = grade(
         t,
         &generated,
-        &trusted,
+        &fixtures,
         &output,
         GradeInputs {
             run: summary,
@@ -305,7 +332,9 @@ pub fn run(
             harness_version: req.harness_version,
         },
         progress,
-    )
+    )?;
+    report.notes.extend(note);
+    Ok(report)
 }
 
 /// Creates `dir`, or accepts it when it exists and is empty.
@@ -327,30 +356,13 @@ pub fn prepare_empty_dir(dir: &Path) -> Result<(), TaskError> {
     }
 }
 
-/// Copies a folder tree of regular files (links are not followed; fixtures contain none).
-fn copy_tree(from: &Path, to: &Path) -> Result<(), TaskError> {
-    for entry in walkdir::WalkDir::new(from).follow_links(false) {
-        let entry = entry.map_err(|e| {
-            let path = e
-                .path()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| from.into());
-            TaskError::io("failed to list", path, e.into())
-        })?;
-        let rel = entry
-            .path()
-            .strip_prefix(from)
-            .expect("walkdir yields paths under its root");
-        let dest = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest)
-                .map_err(|e| TaskError::io("failed to create", &dest, e))?;
-        } else if entry.file_type().is_file() {
-            std::fs::copy(entry.path(), &dest)
-                .map_err(|e| TaskError::io("failed to copy to", &dest, e))?;
-        }
-    }
-    Ok(())
+/// Whether `dir` holds nothing but regular files and folders: the digest covers regular files
+/// only, so a link or device the command left in its input would otherwise go unnoticed.
+fn only_files_and_folders(dir: &Path) -> bool {
+    walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .all(|entry| entry.is_ok_and(|e| e.file_type().is_file() || e.file_type().is_dir()))
 }
 
 fn restore_write_bits(dir: &Path) {
