@@ -58,7 +58,8 @@ pub struct GradeContext<'a> {
     pub profile: &'a Profile,
     /// The task's data.
     pub data: &'a TaskData,
-    /// A trusted copy of the fixtures (never the folder the candidate could write to).
+    /// The fixtures as generated: a private regenerated copy, or the candidate's input once every
+    /// process of the run is gone and its digest still matches the one taken at generation.
     pub fixtures: &'a Path,
     /// The candidate's output folder.
     pub submission: &'a Path,
