@@ -3,6 +3,7 @@
 //! seconds, with exit 0 and a complete report — a candidate's failure is graded, never a crash.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::{run, ws};
@@ -253,6 +254,24 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// Adds `run TASK --seed 1 --format json --keep-output OUT FLAGS… -- sh SCRIPT {input} {output}`.
+fn run_script(cmd: &mut Command, task: &str, flags: &[&str], out: &Path, script: &Path) {
+    cmd.args([
+        "run",
+        task,
+        "--seed",
+        "1",
+        "--format",
+        "json",
+        "--keep-output",
+    ])
+    .arg(out)
+    .args(flags)
+    .args(["--", "sh"])
+    .arg(script)
+    .args(["{input}", "{output}"]);
+}
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/adversarial")
@@ -285,21 +304,8 @@ fn every_hostile_submission_gets_its_outcome_and_a_complete_report() {
         let out = tmp.path().join(case.name);
         let script = fixture(case.name);
         let mut cmd = ws();
-        cmd.env("WORKSAMPLE_SECRET", SECRET)
-            .args([
-                "run",
-                case.task.0,
-                "--seed",
-                "1",
-                "--format",
-                "json",
-                "--keep-output",
-            ])
-            .arg(&out)
-            .args(case.flags)
-            .args(["--", "sh"])
-            .arg(&script)
-            .args(["{input}", "{output}"]);
+        cmd.env("WORKSAMPLE_SECRET", SECRET);
+        run_script(&mut cmd, case.task.0, case.flags, &out, &script);
         let started = Instant::now();
         let r = run(&mut cmd);
         let took = started.elapsed();
@@ -340,25 +346,13 @@ fn a_non_root_harness_grades_a_deleted_input_against_fresh_fixtures() {
     let tmp = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let out = tmp.path().join("out");
-    let mut cmd = std::process::Command::new("setpriv");
+    let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(env!("CARGO_BIN_EXE_worksample"))
         .env("TMPDIR", tmp.path())
         .env("HOME", tmp.path())
-        .env_remove("WORKSAMPLE_SECRET")
-        .args([
-            "run",
-            "series",
-            "--seed",
-            "1",
-            "--format",
-            "json",
-            "--keep-output",
-        ])
-        .arg(&out)
-        .args(["--", "sh"])
-        .arg(fixture("deletes-input"))
-        .args(["{input}", "{output}"]);
+        .env_remove("WORKSAMPLE_SECRET");
+    run_script(&mut cmd, "series", &[], &out, &fixture("deletes-input"));
     let r = run(&mut cmd);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("a JSON report");
