@@ -1,14 +1,23 @@
 //! Encoding instances as DICOM Part-10 files (PS3.10 §7) or bare data sets, in the five transfer
 //! syntaxes we generate.
 //!
-//! Pixel Data is added at write time from [`Instance::pixels`]: as little-endian bytes (VR OW/OB)
-//! for the little-endian syntaxes, which dicom-rs writes about 3.6× faster than `u16` values; as
-//! `u16` values for explicit VR big endian, because dicom-rs does not byte-swap a byte buffer
-//! (research/rust-dicom.md §1.6); and as our own RLE fragments (PS3.5 Annex G) for RLE Lossless.
+//! Pixel Data is added at write time from [`Instance::pixels`]. In the native syntaxes (implicit
+//! and explicit VR little endian, explicit VR big endian, and deflated, whose input is explicit
+//! VR little endian) the data set is encoded by dicom-rs *without* Pixel Data and the element is
+//! appended by hand, straight from the rendered values: its header (PS3.5 §7.1.2 explicit VR,
+//! §7.1.3 implicit VR) and the stored bytes in one pass, byte-swapped per 16-bit word for big
+//! endian (PS3.5 §A.3) and padded to even length (PS3.5 §7.1). That is what dicom-rs writes for
+//! the same element, byte for byte, without copying the pixels into a value, through its encoder
+//! and into the file buffer. Appending is order-correct only because Pixel Data (7FE0,0010) is
+//! the last top-level element of every IOD we build (data elements ascend by tag, PS3.5 §7.1);
+//! a data set with anything at or after it (Data Set Trailing Padding (FFFC,FFFC), a task's own
+//! Pixel Data) and RLE Lossless (encapsulated fragments, PS3.5 Annex G) take the general route:
+//! Pixel Data put into a copy of the data set and all of it encoded by dicom-rs.
 
 use std::io::Write;
 use std::path::Path;
 
+use dicom_core::header::Header;
 use dicom_core::value::{PixelFragmentSequence, Value};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{tags, uids};
@@ -119,6 +128,24 @@ pub fn write_file(inst: &Instance, path: &Path, opts: &WriteOptions) -> Result<u
 
 /// Encodes `inst` as the bytes of a file.
 pub fn to_bytes(inst: &Instance, opts: &WriteOptions) -> Result<Vec<u8>, DicomError> {
+    encode(inst, opts, Route::Fastest)
+}
+
+/// How [`encode`] adds Pixel Data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Appended by hand after the rest when [`appendable`] allows it.
+    Fastest,
+    /// Always put into the data set and encoded by dicom-rs (the reference the tests hold the
+    /// appended bytes to).
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the reference route of the tests")
+    )]
+    Object,
+}
+
+fn encode(inst: &Instance, opts: &WriteOptions, route: Route) -> Result<Vec<u8>, DicomError> {
     let sop_class = uid_of(&inst.dataset, tags::SOP_CLASS_UID, "SOP Class UID")?;
     let sop_instance = uid_of(&inst.dataset, tags::SOP_INSTANCE_UID, "SOP Instance UID")?;
     let ts = opts.transfer_syntax;
@@ -128,8 +155,12 @@ pub fn to_bytes(inst: &Instance, opts: &WriteOptions) -> Result<Vec<u8>, DicomEr
         source,
     };
 
-    let dataset = match &inst.pixels {
-        Some(pixels) => {
+    let appended = match route {
+        Route::Fastest => appendable(inst, ts),
+        Route::Object => None,
+    };
+    let dataset = match (&inst.pixels, appended) {
+        (Some(pixels), None) => {
             let mut with_pixels = inst.dataset.clone();
             with_pixels.put(pixel_element(pixels, ts).map_err(|source| DicomError::Rle {
                 sop_instance_uid: sop_instance.clone(),
@@ -137,15 +168,10 @@ pub fn to_bytes(inst: &Instance, opts: &WriteOptions) -> Result<Vec<u8>, DicomEr
             })?);
             std::borrow::Cow::Owned(with_pixels)
         }
-        None => std::borrow::Cow::Borrowed(&inst.dataset),
+        (None, _) | (Some(_), Some(_)) => std::borrow::Cow::Borrowed(&inst.dataset),
     };
 
-    let pixel_len = inst.pixels.as_ref().map_or(0, |p| {
-        usize::from(p.rows)
-            * usize::from(p.columns)
-            * p.frames as usize
-            * usize::from(p.stored.bits_allocated.div_ceil(8))
-    });
+    let pixel_len = inst.pixels.as_ref().map_or(0, PixelData::byte_len);
     let mut out = Vec::with_capacity(pixel_len + 8192);
     if opts.file_meta {
         let meta = FileMetaTableBuilder::new()
@@ -173,10 +199,13 @@ pub fn to_bytes(inst: &Instance, opts: &WriteOptions) -> Result<Vec<u8>, DicomEr
         TransferSyntax::DeflatedExplicitVrLittleEndian => {
             // Deflate ourselves (raw RFC 1951 stream, PS3.5 §A.5) so the write path is the same
             // buffered explicit-LE encoder as the other syntaxes.
-            let mut plain = Vec::new();
+            let mut plain = Vec::with_capacity(pixel_len + 8192);
             dataset
                 .write_dataset_with_ts(&mut plain, explicit_le)
                 .map_err(|e| encode_err(Box::new(e)))?;
+            if let Some(append) = appended {
+                append.write(&mut plain);
+            }
             let mut enc =
                 flate2::write::DeflateEncoder::new(&mut out, flate2::Compression::default());
             enc.write_all(&plain).map_err(|e| encode_err(Box::new(e)))?;
@@ -192,9 +221,106 @@ pub fn to_bytes(inst: &Instance, opts: &WriteOptions) -> Result<Vec<u8>, DicomEr
             dataset
                 .write_dataset_with_ts(&mut out, registered)
                 .map_err(|e| encode_err(Box::new(e)))?;
+            if let Some(append) = appended {
+                append.write(&mut out);
+            }
         }
     }
     Ok(out)
+}
+
+/// Pixel Data to append after the encoded data set, as native (uncompressed) stored values.
+#[derive(Debug, Clone, Copy)]
+struct AppendedPixels<'a> {
+    pixels: &'a PixelData,
+    /// Explicit VR: the header carries VR and a reserved field (PS3.5 §7.1.2).
+    explicit_vr: bool,
+    /// Explicit VR Big Endian: tag, length and each 16-bit word most significant byte first.
+    big_endian: bool,
+    /// Value length before padding.
+    len: u32,
+}
+
+/// Whether `inst`'s pixels can be appended after its encoded data set in `ts`: a native syntax,
+/// nothing in the data set at or after (7FE0,0010), and a value length a 32-bit length field
+/// holds once padded (PS3.5 §7.1.2).
+fn appendable(inst: &Instance, ts: TransferSyntax) -> Option<AppendedPixels<'_>> {
+    let pixels = inst.pixels.as_ref()?;
+    let (explicit_vr, big_endian) = match ts {
+        TransferSyntax::ImplicitVrLittleEndian => (false, false),
+        TransferSyntax::ExplicitVrLittleEndian | TransferSyntax::DeflatedExplicitVrLittleEndian => {
+            (true, false)
+        }
+        TransferSyntax::ExplicitVrBigEndian => (true, true),
+        TransferSyntax::RleLossless => return None,
+    };
+    let last = (&inst.dataset).into_iter().next_back().map(|e| e.tag());
+    if last.is_some_and(|tag| tag >= tags::PIXEL_DATA) {
+        return None;
+    }
+    let len = u32::try_from(pixels.byte_len())
+        .ok()
+        .filter(|len| *len < u32::MAX - 1)?;
+    Some(AppendedPixels {
+        pixels,
+        explicit_vr,
+        big_endian,
+        len,
+    })
+}
+
+impl AppendedPixels<'_> {
+    /// Appends the element: what dicom-rs writes for [`pixel_element`]'s value in the same
+    /// syntax, header included, in one pass over the values.
+    fn write(&self, out: &mut Vec<u8>) {
+        let (group, element) = (tags::PIXEL_DATA.group(), tags::PIXEL_DATA.element());
+        let u16_bytes = |v: u16| {
+            if self.big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        // PS3.5 §7.1: every value has even length; the header states the padded length.
+        let padded = self.len + self.len % 2;
+        out.reserve(12 + padded as usize);
+        out.extend_from_slice(&u16_bytes(group));
+        out.extend_from_slice(&u16_bytes(element));
+        if self.explicit_vr {
+            // OB for 8-bit samples, OW otherwise (PS3.5 §8.1.2), then two reserved zero bytes
+            // and a 32-bit length (PS3.5 Table 7.1-1).
+            let vr: &[u8; 2] = match self.pixels.values {
+                PixelValues::U8(_) => b"OB",
+                PixelValues::U16(_) | PixelValues::I16(_) => b"OW",
+            };
+            out.extend_from_slice(vr);
+            out.extend_from_slice(&[0, 0]);
+        }
+        out.extend_from_slice(&if self.big_endian {
+            padded.to_be_bytes()
+        } else {
+            padded.to_le_bytes()
+        });
+        match &self.pixels.values {
+            PixelValues::U8(v) => out.extend_from_slice(v),
+            PixelValues::U16(v) => put_words(out, v, u16_bytes),
+            // Two's complement keeps its bit pattern (PS3.5 §8.1.1).
+            PixelValues::I16(v) => put_words(out, v, |x| u16_bytes(x as u16)),
+        }
+        if padded != self.len {
+            // OB/OW pad with a zero byte (PS3.5 §7.1).
+            out.push(0);
+        }
+    }
+}
+
+/// Appends two bytes per word: grows `out` once, then a loop the compiler vectorises.
+fn put_words<T: Copy>(out: &mut Vec<u8>, words: &[T], bytes: impl Fn(T) -> [u8; 2]) {
+    let start = out.len();
+    out.resize(start + 2 * words.len(), 0);
+    for (o, w) in out[start..].chunks_exact_mut(2).zip(words) {
+        o.copy_from_slice(&bytes(*w));
+    }
 }
 
 /// The Pixel Data element for `pixels` in `ts`.
@@ -259,4 +385,140 @@ fn uid_of(
         .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
         .filter(|s| !s.is_empty())
         .ok_or(DicomError::MissingSopUid { attribute })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::CharsetChoice;
+    use crate::model::{Modality, Patient, Series, SeriesSpec, Study, Vendor, build_instance};
+
+    /// One instance of `modality` with `rows` × `columns` pixels.
+    fn instance(modality: Modality, rows: u16, columns: u16, vendor: Vendor) -> Instance {
+        let patient = Patient::draw(5, 0, CharsetChoice::Latin1);
+        let study = Study::draw(5, &patient, 0, modality);
+        let mut spec = SeriesSpec::new(modality, rows, columns, 2);
+        spec.vendor = Some(vendor);
+        let series = Series::draw(5, &patient, &study, 0, 1, &spec);
+        build_instance(5, &patient, &study, &series, 1)
+    }
+
+    fn options() -> Vec<WriteOptions> {
+        let mut all = Vec::new();
+        for ts in TransferSyntax::ALL {
+            for (preamble, file_meta) in [(true, true), (false, true), (false, false)] {
+                all.push(WriteOptions {
+                    transfer_syntax: ts,
+                    preamble,
+                    file_meta,
+                });
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn appended_pixel_data_equals_dicom_rs_encoding_for_every_iod_and_syntax() {
+        // 8-bit SC with an odd pixel count exercises the pad byte; GE CT is signed, Siemens
+        // unsigned; DX and CR are 12 bits in 16 (CR is MONOCHROME1).
+        let cases = [
+            (Modality::Ct, 9, 7, Vendor::Ge),
+            (Modality::Ct, 8, 6, Vendor::Siemens),
+            (Modality::Mr, 6, 5, Vendor::Philips),
+            (Modality::Dx, 5, 7, Vendor::Ge),
+            (Modality::Cr, 4, 4, Vendor::Siemens),
+            (Modality::Sc, 3, 5, Vendor::Philips),
+            (Modality::Sc, 4, 4, Vendor::Ge),
+        ];
+        for (modality, rows, columns, vendor) in cases {
+            let inst = instance(modality, rows, columns, vendor);
+            for opts in options() {
+                // Every IOD the engine builds ends before Pixel Data, so every native syntax
+                // takes the appending route.
+                assert_eq!(
+                    appendable(&inst, opts.transfer_syntax).is_some(),
+                    opts.transfer_syntax != TransferSyntax::RleLossless,
+                    "{modality:?} {opts:?}"
+                );
+                let fast = to_bytes(&inst, &opts).expect("encodes");
+                let reference = encode(&inst, &opts, Route::Object).expect("encodes");
+                assert!(fast == reference, "{modality:?} {rows}x{columns} {opts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn odd_length_pixel_data_is_padded_with_a_zero_byte() {
+        let inst = instance(Modality::Sc, 3, 5, Vendor::Ge);
+        let bytes = to_bytes(
+            &inst,
+            &WriteOptions::new(TransferSyntax::ExplicitVrLittleEndian),
+        )
+        .expect("encodes");
+        // The last element: tag, "OB", reserved, length 16 (15 samples + pad), values, 0.
+        let tail = &bytes[bytes.len() - 28..];
+        assert_eq!(&tail[..12], b"\xE0\x7F\x10\x00OB\0\0\x10\0\0\0");
+        let Some(PixelData {
+            values: PixelValues::U8(v),
+            ..
+        }) = &inst.pixels
+        else {
+            panic!("secondary capture is 8-bit");
+        };
+        assert_eq!(&tail[12..27], v.as_slice());
+        assert_eq!(tail[27], 0);
+    }
+
+    #[test]
+    fn big_endian_swaps_each_word_and_the_header() {
+        let inst = instance(Modality::Ct, 2, 2, Vendor::Ge);
+        let bytes = to_bytes(
+            &inst,
+            &WriteOptions::new(TransferSyntax::ExplicitVrBigEndian),
+        )
+        .expect("encodes");
+        let tail = &bytes[bytes.len() - 20..];
+        assert_eq!(&tail[..12], b"\x7F\xE0\x00\x10OW\0\0\0\0\0\x08");
+        let Some(PixelData {
+            values: PixelValues::I16(v),
+            ..
+        }) = &inst.pixels
+        else {
+            panic!("GE CT is signed 16-bit");
+        };
+        let words: Vec<i16> = tail[12..]
+            .chunks_exact(2)
+            .map(|w| i16::from_be_bytes([w[0], w[1]]))
+            .collect();
+        assert_eq!(&words, v);
+    }
+
+    #[test]
+    fn anything_after_pixel_data_takes_the_general_route_in_tag_order() {
+        let mut inst = instance(Modality::Ct, 4, 4, Vendor::Siemens);
+        // Data Set Trailing Padding (FFFC,FFFC) sorts after Pixel Data (PS3.10 §7.2).
+        inst.dataset.put(DataElement::new(
+            dicom_core::Tag(0xFFFC, 0xFFFC),
+            VR::OB,
+            PrimitiveValue::from(vec![0u8; 6]),
+        ));
+        for opts in options() {
+            assert!(
+                appendable(&inst, opts.transfer_syntax).is_none(),
+                "{opts:?}"
+            );
+            let fast = to_bytes(&inst, &opts).expect("encodes");
+            let reference = encode(&inst, &opts, Route::Object).expect("encodes");
+            assert!(fast == reference, "{opts:?}");
+        }
+        let bytes = to_bytes(
+            &inst,
+            &WriteOptions::new(TransferSyntax::ExplicitVrLittleEndian),
+        )
+        .expect("encodes");
+        assert_eq!(
+            &bytes[bytes.len() - 18..],
+            b"\xFC\xFF\xFC\xFFOB\0\0\x06\0\0\0\0\0\0\0\0\0"
+        );
+    }
 }

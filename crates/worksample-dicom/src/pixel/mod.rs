@@ -11,7 +11,9 @@
 //! row by row as runs of constant tissue (its layers and structures are ellipsoids, so each row
 //! crosses each at two analytic points, settled exactly with the per-point predicates), noise is
 //! added from a fixed tile at one rng draw per row, and the per-pixel arithmetic is branch-free
-//! loops the compiler vectorises; pixels outside the reconstruction circle are only filled.
+//! loops the compiler vectorises (clamps as selects, rounding by adds and integer selects, one
+//! loop per photometric, padding and sign case); pixels outside the reconstruction circle are
+//! only filled, never sharpened.
 
 mod noise;
 mod phantom;
@@ -83,6 +85,16 @@ pub struct PixelData {
 }
 
 impl PixelData {
+    /// Length of the native Pixel Data value before padding, bytes: one per 8-bit sample, two
+    /// per 16-bit one (PS3.5 §8.1.1).
+    pub fn byte_len(&self) -> usize {
+        match &self.values {
+            PixelValues::U8(v) => v.len(),
+            PixelValues::U16(v) => 2 * v.len(),
+            PixelValues::I16(v) => 2 * v.len(),
+        }
+    }
+
     /// Native little-endian Pixel Data bytes (PS3.5 §8.1.1, Annex D): 8-bit samples one byte
     /// each, 16-bit samples two bytes, low byte first.
     pub fn le_bytes(&self) -> Vec<u8> {
@@ -218,8 +230,9 @@ struct Job<'a> {
     /// Largest stored value, for moving a native pixel off the padding value.
     stored_max: i32,
     /// MONOCHROME1 displays high values dark (PS3.3 C.7.6.3.1.2): the modality range is mirrored
-    /// (`a + b × v` with b = −1) so the image looks the same once displayed.
-    mirror: (f64, f64),
+    /// (`a + b × v` with b = −1) so the image looks the same once displayed. `None` for
+    /// MONOCHROME2.
+    mirror: Option<(f64, f64)>,
     sigma: f64,
     gain: f64,
     /// Per row: where its noise starts in the tile.
@@ -255,8 +268,8 @@ impl<'a> Job<'a> {
                 .map(|p| p.clamp(slo, shi)),
             stored_max: shi,
             mirror: match stored.photometric {
-                Photometric::Monochrome1 => (lo + hi, -1.0),
-                Photometric::Monochrome2 => (0.0, 1.0),
+                Photometric::Monochrome1 => Some((lo + hi, -1.0)),
+                Photometric::Monochrome2 => None,
             },
             sigma,
             gain: noise.edge_gain(),
@@ -320,12 +333,6 @@ impl<'a> Job<'a> {
                 &ring[slot(r)],
                 &ring[slot(below)],
             );
-            let values: &[f64] = if self.gain == 0.0 {
-                cur
-            } else {
-                noise::sharpen_row(prev, cur, next, self.gain, sums, sharp);
-                sharp
-            };
             let fov = match self.padding {
                 Some(pad) => {
                     let dy = (r as f64 - cr) * grid.spacing[0];
@@ -341,6 +348,13 @@ impl<'a> Job<'a> {
                 }
                 None => 0..columns,
             };
+            // Sharpened only where the pixels are kept: padding replaces the rest.
+            let values: &[f64] = if self.gain == 0.0 {
+                cur
+            } else {
+                noise::sharpen_row(prev, cur, next, self.gain, sums, sharp, fov.clone());
+                sharp
+            };
             self.finish_row(
                 r,
                 fov.start,
@@ -353,7 +367,9 @@ impl<'a> Job<'a> {
 
     /// Mirror, noise, quantise and padding check for the run of row `r` starting at column
     /// `first`: no branch on the pixel value but the padding collision, which compiles to a
-    /// select.
+    /// select. The loop is instantiated with and without the mirror and the padding check, so
+    /// MONOCHROME2 images (`0 + 1 × v` is `v` up to the sign of a zero, which quantises alike)
+    /// and images without padding skip that work per pixel.
     fn finish_row<T: Copy>(
         &self,
         r: usize,
@@ -362,19 +378,66 @@ impl<'a> Job<'a> {
         out: &mut [T],
         narrow: &impl Fn(i32) -> T,
     ) {
-        let (a, b) = self.mirror;
-        let q = self.quantizer;
-        let (pad, top) = (self.padding.unwrap_or(i32::MIN), self.stored_max);
-        let finish = |v: f64| {
-            let s = q.quantize(v);
-            // No native pixel may equal the padding value (PS3.3 C.7.5.1.1.2).
-            let s = if s == pad {
-                if s < top { s + 1 } else { s - 1 }
-            } else {
-                s
-            };
-            narrow(s)
+        let top = self.stored_max;
+        // No native pixel may equal the padding value (PS3.3 C.7.5.1.1.2).
+        let avoid = |pad: i32| {
+            move |s: i32| {
+                narrow(if s == pad {
+                    if s < top { s + 1 } else { s - 1 }
+                } else {
+                    s
+                })
+            }
         };
+        match (self.mirror, self.padding) {
+            (Some((a, b)), Some(pad)) => {
+                self.finish_signed(r, first, values, out, |v| a + b * v, avoid(pad));
+            }
+            (Some((a, b)), None) => {
+                self.finish_signed(r, first, values, out, |v| a + b * v, narrow);
+            }
+            (None, Some(pad)) => self.finish_signed(r, first, values, out, |v| v, avoid(pad)),
+            (None, None) => self.finish_signed(r, first, values, out, |v| v, narrow),
+        }
+    }
+
+    /// [`Job::finish_row`] with the quantiser for signed or non-negative stored values.
+    #[inline(always)]
+    fn finish_signed<T: Copy>(
+        &self,
+        r: usize,
+        first: usize,
+        values: &[f64],
+        out: &mut [T],
+        display: impl Fn(f64) -> f64,
+        store: impl Fn(i32) -> T,
+    ) {
+        let q = self.quantizer;
+        if q.non_negative() {
+            let quantize = |v| q.quantize_non_negative(v);
+            self.finish_run(r, first, values, out, display, quantize, store);
+        } else {
+            self.finish_run(r, first, values, out, display, |v| q.quantize(v), store);
+        }
+    }
+
+    /// [`Job::finish_row`] with the mirror `display`, the `quantize` step and the check and
+    /// narrowing `store` fixed: one straight loop per combination.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one loop body, monomorphised per closure"
+    )]
+    #[inline(always)]
+    fn finish_run<T: Copy>(
+        &self,
+        r: usize,
+        first: usize,
+        values: &[f64],
+        out: &mut [T],
+        display: impl Fn(f64) -> f64,
+        quantize: impl Fn(f64) -> i32,
+        store: impl Fn(i32) -> T,
+    ) {
         if self.sigma > 0.0 {
             let tile = noise::tile();
             let sigma = self.sigma;
@@ -386,13 +449,13 @@ impl<'a> Job<'a> {
                 let (v_now, v_rest) = values.split_at(n);
                 let (o_now, o_rest) = out.split_at_mut(n);
                 for ((o, &v), &z) in o_now.iter_mut().zip(v_now).zip(&tile[at..at + n]) {
-                    *o = finish(a + b * v + sigma * f64::from(z));
+                    *o = store(quantize(display(v) + sigma * f64::from(z)));
                 }
                 (values, out, at) = (v_rest, o_rest, 0);
             }
         } else {
             for (o, &v) in out.iter_mut().zip(values) {
-                *o = finish(a + b * v);
+                *o = store(quantize(display(v)));
             }
         }
     }

@@ -267,7 +267,9 @@ pub(crate) struct Line {
 impl Line {
     #[inline]
     pub(crate) fn at(&self, c: usize) -> [f64; 3] {
-        let cf = c as f64;
+        // A slice index is at most isize::MAX, so the signed conversion (one instruction on
+        // x86-64, where usize → f64 is a branchy sequence) is the same value.
+        let cf = c as i64 as f64;
         [
             self.start[0] + cf * self.step[0],
             self.start[1] + cf * self.step[1],
@@ -321,7 +323,12 @@ pub(crate) fn span(
     if lo >= hi {
         return lo..lo;
     }
-    let clamp = |t: f64| t.max(lo as f64).min(hi as f64) as usize;
+    // Selects rather than `f64::max`/`min` (which add NaN fix-ups): NaN still goes to `lo`.
+    let (lo_f, hi_f) = (lo as f64, hi as f64);
+    let clamp = |t: f64| {
+        let t = if t > lo_f { t } else { lo_f };
+        (if t < hi_f { t } else { hi_f }) as usize
+    };
     let (mut a, mut b) = (clamp(t0.ceil()), clamp(t1.floor() + 1.0));
     if a >= b {
         let mid = (t0 + t1) / 2.0;
@@ -380,11 +387,17 @@ pub(crate) fn head_row(
     let mut shells: [std::ops::Range<usize>; SHELLS] = std::array::from_fn(|_| 0..0);
     let mut within = 0..n;
     for (k, shell) in shells.iter_mut().enumerate() {
-        *shell = span(
-            within.clone(),
-            line.quadratic([0.0; 3], SHELL_INV[k]),
-            |c| in_shell(line.at(c), k),
-        );
+        // Inside an empty shell every inner one is empty too: `span` would return this very
+        // range, so the quadratic is skipped (most rows of a slice miss the inner shells).
+        *shell = if within.is_empty() {
+            within.start..within.start
+        } else {
+            span(
+                within.clone(),
+                line.quadratic([0.0; 3], SHELL_INV[k]),
+                |c| in_shell(line.at(c), k),
+            )
+        };
         within = shell.clone();
     }
     // Each layer fills its shell minus the next one: a run at each side.
@@ -419,9 +432,16 @@ pub(crate) fn head_row(
     }
     out[shells[INTERIOR_SHELL].clone()].fill(value(Tissue::White));
 
-    // Over the brain, in increasing precedence.
+    // Over the brain, in increasing precedence; nothing to do on a row that misses it (every
+    // span below lies inside the intracranial or brain range).
     let brain = shells[BRAIN_SHELL].clone();
+    if shells[INTRACRANIAL_SHELL].is_empty() {
+        return;
+    }
     let mut overlay = |e: &Ellipsoid, inv: [f64; 3], v: f64| {
+        if brain.is_empty() {
+            return;
+        }
         let estimate = line.quadratic(e.centre, inv);
         let s = span(brain.clone(), estimate, |c| e.contains(line.at(c)));
         out[s].fill(v);
@@ -452,7 +472,14 @@ pub(crate) fn head_row(
 /// A triangle wave of period 2π in −1..1, even in `x`: a cheap stand-in for a cosine.
 fn wave(x: f64) -> f64 {
     let f = (x * (0.5 / std::f64::consts::PI)).abs();
-    let t = f - (f as u64) as f64;
+    // Below 2⁵² (every point inside the head) a signed conversion, one instruction on x86-64,
+    // gives the same whole part as the unsigned one, a branchy sequence there.
+    let whole = if f < 4_503_599_627_370_496.0 {
+        (f as i64) as f64
+    } else {
+        (f as u64) as f64
+    };
+    let t = f - whole;
     4.0 * (t - 0.5).abs() - 1.0
 }
 
