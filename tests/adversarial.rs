@@ -172,7 +172,7 @@ const CASES: &[Case] = &[
             }
             // What it managed to delete is said, and regenerated for grading.
             assert_eq!(
-                notes(r).contains("changed its input folder"),
+                notes(r).contains("was changed after generation"),
                 left == 0,
                 "{}",
                 notes(r)
@@ -363,7 +363,7 @@ fn a_non_root_harness_grades_a_deleted_input_against_fresh_fixtures() {
         "as the harness's own user it deletes its input"
     );
     assert!(
-        notes(&report).contains("changed its input folder"),
+        notes(&report).contains("was changed after generation"),
         "{}",
         notes(&report)
     );

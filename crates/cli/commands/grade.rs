@@ -1,5 +1,6 @@
 //! `worksample grade`: grades an existing output folder against fixtures made by `generate`.
-//! Only the fixtures' manifest is trusted; the fixtures and key are regenerated from its seed.
+//! Only the fixtures' manifest is trusted: the key and the fixtures' digest are regenerated from
+//! its seed, and the folder is graded only if it still has that digest.
 
 use anyhow::anyhow;
 use worksample_rubric::RunSummary;
@@ -27,10 +28,10 @@ pub(crate) fn run(registry: &Registry, a: GradeArgs) -> Result<Outcome, CliError
         &progress,
     )?;
     let hidden = matches!(regen.generated.manifest.seed, PublicSeed::Hidden { .. });
-    let report = pipeline::grade(
+    let mut report = pipeline::grade(
         t,
         &regen.generated,
-        regen.trusted.path(),
+        regen.fixtures.path(),
         &a.submission,
         pipeline::GradeInputs {
             run: RunSummary::not_run(),
@@ -39,5 +40,6 @@ pub(crate) fn run(registry: &Registry, a: GradeArgs) -> Result<Outcome, CliError
         },
         &progress,
     )?;
+    report.notes.extend(regen.note);
     super::deliver(report, &a.report, hidden)
 }

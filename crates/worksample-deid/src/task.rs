@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use worksample_task::rubric::Grade;
-use worksample_task::{EmbeddedTask, GenerateContext, GradeContext, Task, TaskError};
+use worksample_task::{EmbeddedTask, GenerateContext, GradeContext, Sink, Task, TaskError};
 
 use crate::key::Key;
 use crate::params::Params;
@@ -45,10 +45,10 @@ impl Task for DeidTask {
         EMBEDDED
     }
 
-    fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<Key, TaskError> {
+    fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<Key, TaskError> {
         let params = ctx.profile.parse_checked(Params::validate)?;
         ctx.progress.start("generating deid fixtures", 1);
-        let key = generate::generate(ctx.seed.0, &params, out)
+        let key = generate::generate_into(ctx.seed.0, &params, out)
             .map_err(|e| TaskError::generate(TASK_ID, &e))?;
         ctx.progress.advance(1);
         ctx.progress.finish();

@@ -27,6 +27,7 @@ use worksample_dicom::model::{
 };
 use worksample_dicom::write::{TransferSyntax, WriteOptions, to_bytes};
 use worksample_dicom::{Instance, rng, uid};
+use worksample_task::{FolderSink, Sink, SinkError};
 
 use crate::key::{
     FileTruth, FlagTruth, GeometryTruth, InstanceId, InstanceTruth, Key, Locator, TrapCheck,
@@ -96,15 +97,9 @@ pub enum GenerateError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// Writing failed.
-    #[error("failed to write `{path}`")]
-    Io {
-        /// The path.
-        path: std::path::PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// Storing a file failed.
+    #[error(transparent)]
+    Write(#[from] SinkError),
 }
 
 /// The matrix of a series: square slices, or the taller scout of a CT localizer.
@@ -240,8 +235,13 @@ struct Planner<'a> {
     clean_ct: usize,
 }
 
-/// Generates the fixtures into `out` and returns the key.
+/// Generates the fixtures into the folder `out` and returns the key.
 pub fn generate(seed: u64, params: &Params, out: &Path) -> Result<Key, GenerateError> {
+    generate_into(seed, params, &FolderSink::new(out))
+}
+
+/// Generates the fixtures into `out` and returns the key.
+pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, GenerateError> {
     let mut plan = Planner::new(seed, params);
     plan.plan();
     plan.assign_paths();
@@ -1254,17 +1254,8 @@ impl<'a> Planner<'a> {
         Ok(bytes)
     }
 
-    fn write(&self, out: &Path) -> Result<(), GenerateError> {
-        let write = |rel: &str, bytes: &[u8]| -> Result<(), GenerateError> {
-            let path = out.join(rel);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| GenerateError::Io {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
-            }
-            std::fs::write(&path, bytes).map_err(|source| GenerateError::Io { path, source })
-        };
+    fn write(&self, out: &dyn Sink) -> Result<(), GenerateError> {
+        let write = |rel: &str, bytes: &[u8]| out.put(rel, bytes).map_err(GenerateError::from);
         let copies: BTreeMap<usize, &str> = self
             .extras
             .iter()

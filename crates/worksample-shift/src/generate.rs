@@ -12,7 +12,7 @@
 //! seed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
@@ -30,7 +30,8 @@ use worksample_dicom::pixel::{
     render_slice,
 };
 use worksample_dicom::rng::stream;
-use worksample_dicom::write::{TransferSyntax, WriteOptions, write_file};
+use worksample_dicom::write::{TransferSyntax, WriteOptions, to_bytes};
+use worksample_task::{FolderSink, Sink, SinkError};
 
 use crate::config::{
     Config, Decode, Denoise, Filter, HuOffset, Mask, ModalityLut, P0_SPACING_MM, Padding,
@@ -93,15 +94,9 @@ impl Params {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GenerateError {
-    /// Writing a file or folder failed.
-    #[error("failed to write `{}`: {source}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    /// Storing a file failed.
+    #[error(transparent)]
+    Write(#[from] SinkError),
     /// The DICOM engine failed to encode a file.
     #[error("failed to encode a fixture file")]
     Dicom(#[from] worksample_dicom::DicomError),
@@ -754,8 +749,14 @@ fn verify(units: &[UnitDesign], cases: &[Case]) -> Result<(), String> {
     Ok(())
 }
 
-/// Generates the fixtures of `seed` into `out` (an existing empty folder) and returns the key.
+/// Generates the fixtures of `seed` into the folder `out` (an existing empty folder) and
+/// returns the key.
 pub fn generate(seed: u64, params: &Params, out: &Path) -> Result<Key, GenerateError> {
+    generate_into(seed, params, &FolderSink::new(out))
+}
+
+/// Generates the fixtures of `seed` into `out` and returns the key.
+pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, GenerateError> {
     let mut last = String::new();
     for attempt in 0..MAX_DRAWS {
         let draw_seed = if attempt == 0 {
@@ -809,28 +810,16 @@ fn draw(seed: u64, params: &Params) -> (Vec<UnitDesign>, Vec<Built>) {
 }
 
 fn write(
-    out: &Path,
+    out: &dyn Sink,
     units: Vec<UnitDesign>,
     mut built: Vec<Built>,
     redraws: u32,
 ) -> Result<Key, GenerateError> {
     built.sort_by(|a, b| a.case.file.cmp(&b.case.file));
-    for dir in ["dev", "test"] {
-        let path = out.join(dir);
-        std::fs::create_dir_all(&path).map_err(|source| GenerateError::Io { path, source })?;
-    }
-    built
-        .par_iter()
-        .map(|b| {
-            write_file(
-                &b.instance,
-                &out.join(&b.case.file),
-                &WriteOptions::new(b.ts),
-            )
-            .map(|_| ())
-            .map_err(GenerateError::Dicom)
-        })
-        .collect::<Result<Vec<()>, GenerateError>>()?;
+    built.par_iter().try_for_each(|b| {
+        let bytes = to_bytes(&b.instance, &WriteOptions::new(b.ts)).map_err(GenerateError::Dicom)?;
+        out.put(&b.case.file, &bytes).map_err(GenerateError::from)
+    })?;
     let oracle = oracle_config(&units);
     let cases: Vec<Case> = built.into_iter().map(|b| b.case).collect();
     let mut labels = String::from("file,sop_instance_uid,label\n");
@@ -868,8 +857,7 @@ fn write(
         ("p0_dev.csv", p0),
         ("deployment.json", deployment),
     ] {
-        let path = out.join(name);
-        std::fs::write(&path, text).map_err(|source| GenerateError::Io { path, source })?;
+        out.put(name, text.as_bytes())?;
     }
     let planted = units
         .iter()

@@ -29,7 +29,7 @@ pub mod stats;
 
 use std::path::Path;
 
-use worksample_task::{EmbeddedTask, GenerateContext, GradeContext, Task, TaskError};
+use worksample_task::{EmbeddedTask, GenerateContext, GradeContext, Sink, Task, TaskError};
 
 pub use config::{Config, ConfigError};
 pub use folder::{FileResult, FolderError, run_folder};
@@ -95,10 +95,10 @@ impl Task for ShiftTask {
         }
     }
 
-    fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<key::Key, TaskError> {
+    fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<key::Key, TaskError> {
         let params = ctx.profile.parse_checked(generate::Params::validate)?;
         ctx.progress.start("generating shift fixtures", 1);
-        let key = generate::generate(ctx.seed.0, &params, out)
+        let key = generate::generate_into(ctx.seed.0, &params, out)
             .map_err(|e| TaskError::generate(ID, &e))?;
         ctx.progress.advance(1);
         ctx.progress.finish();

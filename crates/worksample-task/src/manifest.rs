@@ -4,18 +4,22 @@
 //! `grade` trusts nothing in a fixtures folder but this manifest, and checks even that: it
 //! regenerates the fixtures from the seed (the answer key is never on disk) and compares their
 //! digest with the one recorded here, so an edited seed, task or profile is caught rather than
-//! graded against the wrong answers.
+//! graded against the wrong answers; then it grades against the folder only if the folder's own
+//! digest is that one too.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::sink::{FileDigest, combine};
 use crate::{PublicSeed, TaskError, TaskId};
 
-/// The manifest's schema tag.
-pub const MANIFEST_SCHEMA: &str = "worksample.manifest/v1";
+/// The manifest's schema tag. v2: the digest combines per-file hashes (see `sink::combine`), so
+/// a v1 manifest's digest cannot be compared and is refused by its schema instead.
+pub const MANIFEST_SCHEMA: &str = "worksample.manifest/v2";
 /// The manifest's file name inside a fixtures folder.
 pub const MANIFEST_FILE: &str = "worksample.json";
 /// Manifests are small; anything larger is not one of ours.
@@ -123,7 +127,8 @@ pub struct FolderDigest {
     pub bytes: u64,
 }
 
-/// Hashes every regular file under `dir` except the manifest, streaming, in path order.
+/// Hashes every regular file under `dir` except the manifest, each streamed, over both cores:
+/// the same digest a [`Sink`](crate::Sink) computes while the files are generated.
 pub fn digest_folder(dir: &Path) -> Result<FolderDigest, TaskError> {
     let mut entries = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(false) {
@@ -141,43 +146,41 @@ pub fn digest_folder(dir: &Path) -> Result<FolderDigest, TaskError> {
             .path()
             .strip_prefix(dir)
             .expect("walkdir yields paths under its root")
-            .to_path_buf();
-        if rel == Path::new(MANIFEST_FILE) {
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if rel == MANIFEST_FILE {
             continue;
         }
-        entries.push(rel);
+        entries.push((rel, entry.into_path()));
     }
-    entries.sort();
+    let files = entries
+        .into_par_iter()
+        .map(|(rel, path)| hash_file(rel, &path))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(combine(files))
+}
+
+fn hash_file(rel: String, path: &Path) -> Result<FileDigest, TaskError> {
+    let mut f = std::fs::File::open(path).map_err(|e| TaskError::io("failed to open", path, e))?;
     let mut hasher = Sha256::new();
-    let mut bytes = 0u64;
-    let mut buf = vec![0u8; 256 * 1024];
-    for rel in &entries {
-        let name = rel.to_string_lossy();
-        hasher.update((name.len() as u64).to_be_bytes());
-        hasher.update(name.as_bytes());
-        let path = dir.join(rel);
-        let mut f =
-            std::fs::File::open(&path).map_err(|e| TaskError::io("failed to open", &path, e))?;
-        let len = f
-            .metadata()
-            .map_err(|e| TaskError::io("failed to stat", &path, e))?
-            .len();
-        hasher.update(len.to_be_bytes());
-        loop {
-            let n = f
-                .read(&mut buf)
-                .map_err(|e| TaskError::io("failed to read", &path, e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            bytes += n as u64;
+    let mut len = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| TaskError::io("failed to read", path, e))?;
+        if n == 0 {
+            break;
         }
+        hasher.update(&buf[..n]);
+        len += n as u64;
     }
-    Ok(FolderDigest {
-        digest: hex::encode(hasher.finalize()),
-        files: entries.len() as u64,
-        bytes,
+    Ok(FileDigest {
+        rel,
+        len,
+        sha256: hasher.finalize().into(),
     })
 }
 

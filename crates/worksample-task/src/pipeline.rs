@@ -11,8 +11,9 @@ use worksample_rubric::{Report, ReportContext, RunSummary, SeedInfo, TaskRef};
 use worksample_runner::{EnvPolicy, Limits, RunSpec};
 
 use crate::{
-    AnswerKey, CandidateId, GenerateContext, GradeContext, LimitsSpec, LoadedTask, MANIFEST_FILE,
-    Manifest, Profile, Progress, PublicSeed, ResolvedSeed, Secret, SeedSource, TaskError,
+    AnswerKey, CandidateId, DigestSink, FolderDigest, FolderSink, GenerateContext, GradeContext,
+    LimitsSpec, LoadedTask, MANIFEST_FILE, Manifest, Profile, Progress, PublicSeed, ResolvedSeed,
+    Secret, SeedSource, Sink, TaskError,
     manifest::{MANIFEST_SCHEMA, digest_folder},
 };
 
@@ -39,29 +40,10 @@ pub fn generate(
     harness_version: &str,
     progress: &dyn Progress,
 ) -> Result<Generated, TaskError> {
-    let profile = t.data.profile(profile)?;
     prepare_empty_dir(out)?;
-    let spec = &t.data.spec;
-    let resolved = seed.resolve(&spec.id, spec.version, &profile.name);
-    let ctx = GenerateContext {
-        seed: resolved.seed,
-        profile: &profile,
-        data: &t.data,
-        progress,
-    };
-    let key = t.task.generate(&ctx, out)?;
-    let digest = digest_folder(out)?;
-    let manifest = Manifest {
-        schema: MANIFEST_SCHEMA.to_owned(),
-        task: spec.id.clone(),
-        task_version: spec.version,
-        profile: profile.name.clone(),
-        seed: resolved.public.clone(),
-        harness_version: harness_version.to_owned(),
-        files: digest.files,
-        bytes: digest.bytes,
-        fixtures_digest: digest.digest,
-    };
+    let sink = FolderSink::new(out);
+    let (key, resolved, profile) = produce(t, profile, seed, &sink, progress)?;
+    let manifest = describe(t, &profile, &resolved, sink.finish(), harness_version);
     manifest.write(out)?;
     Ok(Generated {
         key,
@@ -71,17 +53,82 @@ pub fn generate(
     })
 }
 
-/// Fixtures regenerated from a manifest into a private temporary folder.
-#[derive(Debug)]
-pub struct Regenerated {
-    /// The regenerated fixtures and key.
-    pub generated: Generated,
-    /// The private copy of the fixtures, removed on drop.
-    pub trusted: tempfile::TempDir,
+/// Runs the task's generator into `sink`.
+fn produce(
+    t: &LoadedTask,
+    profile: Option<&str>,
+    seed: &SeedSource,
+    sink: &dyn Sink,
+    progress: &dyn Progress,
+) -> Result<(AnswerKey, ResolvedSeed, Profile), TaskError> {
+    let profile = t.data.profile(profile)?;
+    let spec = &t.data.spec;
+    let resolved = seed.resolve(&spec.id, spec.version, &profile.name);
+    let ctx = GenerateContext {
+        seed: resolved.seed,
+        profile: &profile,
+        data: &t.data,
+        progress,
+    };
+    let key = t.task.generate(&ctx, sink)?;
+    Ok((key, resolved, profile))
 }
 
-/// Reads `fixtures/worksample.json`, regenerates the fixtures it describes into a private
-/// folder and checks that they are the ones described. Hidden seeds need the secret.
+/// The manifest of a generated set.
+fn describe(
+    t: &LoadedTask,
+    profile: &Profile,
+    seed: &ResolvedSeed,
+    digest: FolderDigest,
+    harness_version: &str,
+) -> Manifest {
+    let spec = &t.data.spec;
+    Manifest {
+        schema: MANIFEST_SCHEMA.to_owned(),
+        task: spec.id.clone(),
+        task_version: spec.version,
+        profile: profile.name.clone(),
+        seed: seed.public.clone(),
+        harness_version: harness_version.to_owned(),
+        files: digest.files,
+        bytes: digest.bytes,
+        fixtures_digest: digest.digest,
+    }
+}
+
+/// Fixtures a grader may read: the folder it was given, checked, or a private copy.
+#[derive(Debug)]
+pub enum Fixtures {
+    /// The given folder, whose digest is the manifest's.
+    Given(PathBuf),
+    /// Generated afresh into a folder only the harness can open, removed on drop.
+    Private(tempfile::TempDir),
+}
+
+impl Fixtures {
+    /// Where the fixtures are.
+    pub fn path(&self) -> &Path {
+        match self {
+            Fixtures::Given(path) => path,
+            Fixtures::Private(dir) => dir.path(),
+        }
+    }
+}
+
+/// Fixtures and key regenerated from a manifest.
+#[derive(Debug)]
+pub struct Regenerated {
+    /// The regenerated key and manifest.
+    pub generated: Generated,
+    /// The fixtures to grade against.
+    pub fixtures: Fixtures,
+    /// Said in the report when the given folder had changed since generation.
+    pub note: Option<String>,
+}
+
+/// Reads `fixtures/worksample.json`, regenerates the key and the digest of the fixtures it
+/// describes (writing nothing) and checks that they are the ones described; then checks the
+/// folder itself. Hidden seeds need the secret.
 pub fn regenerate(
     t: &LoadedTask,
     fixtures: &Path,
@@ -100,24 +147,15 @@ pub fn regenerate(
             secret: secret.cloned().ok_or(TaskError::MissingSecret)?,
         },
     };
-    let trusted = tempfile::Builder::new()
-        .prefix("worksample-trusted-")
-        .tempdir()
-        .map_err(|e| {
-            TaskError::io(
-                "failed to create a temporary folder in",
-                std::env::temp_dir(),
-                e,
-            )
-        })?;
-    let generated = generate(
-        t,
-        Some(&manifest.profile),
-        &source,
-        trusted.path(),
-        harness_version,
-        progress,
-    )?;
+    let sink = DigestSink::new();
+    let (key, resolved, profile) =
+        produce(t, Some(&manifest.profile), &source, &sink, progress)?;
+    let generated = Generated {
+        manifest: describe(t, &profile, &resolved, sink.finish(), harness_version),
+        key,
+        seed: resolved,
+        profile,
+    };
     if generated.seed.public != manifest.seed {
         return Err(TaskError::Manifest {
             path: manifest_path,
@@ -135,7 +173,68 @@ pub fn regenerate(
             ),
         });
     }
-    Ok(Regenerated { generated, trusted })
+    let (fixtures, note) = checked_or_fresh(
+        t,
+        &generated,
+        &source,
+        fixtures,
+        harness_version,
+        progress,
+    )?;
+    Ok(Regenerated {
+        generated,
+        fixtures,
+        note,
+    })
+}
+
+/// The fixtures to grade against: `dir` when it holds exactly what was generated (the check
+/// reads it once, over both cores), otherwise the set generated afresh into a private folder,
+/// with a note saying so.
+fn checked_or_fresh(
+    t: &LoadedTask,
+    generated: &Generated,
+    seed: &SeedSource,
+    dir: &Path,
+    harness_version: &str,
+    progress: &dyn Progress,
+) -> Result<(Fixtures, Option<String>), TaskError> {
+    let expected = &generated.manifest.fixtures_digest;
+    if only_files_and_folders(dir) && digest_folder(dir).is_ok_and(|d| &d.digest == expected) {
+        return Ok((Fixtures::Given(dir.to_path_buf()), None));
+    }
+    // tempfile creates the folder with mode 0700: only the harness's user can open it.
+    let private = tempfile::Builder::new()
+        .prefix("worksample-trusted-")
+        .tempdir()
+        .map_err(|e| {
+            TaskError::io(
+                "failed to create a temporary folder in",
+                std::env::temp_dir(),
+                e,
+            )
+        })?;
+    let again = generate(
+        t,
+        Some(&generated.profile.name),
+        seed,
+        private.path(),
+        harness_version,
+        progress,
+    )?;
+    if &again.manifest.fixtures_digest != expected {
+        return Err(TaskError::Grader {
+            task: t.data.spec.id.to_string(),
+            message: "two generations from one seed differ; the generator is not deterministic"
+                .into(),
+        });
+    }
+    let note = format!(
+        "the fixtures folder `{}` was changed after generation (files edited, added or removed); \
+         graded against the fixtures generated afresh",
+        dir.display()
+    );
+    Ok((Fixtures::Private(private), Some(note)))
 }
 
 fn short(digest: &str) -> &str {
@@ -288,43 +387,18 @@ pub fn run(
     // the digest taken at generation (every process of the run is gone by now) and, if the
     // candidate changed it, the fixtures are generated afresh into a folder only the harness
     // can open.
-    let intact = only_files_and_folders(&input)
-        && digest_folder(&input).is_ok_and(|d| d.digest == generated.manifest.fixtures_digest);
-    let (fixtures, note) = if intact {
-        (input, None)
-    } else {
-        let trusted = root.path().join("fixtures");
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .mode(0o700)
-                .create(&trusted)
-                .map_err(|e| TaskError::io("failed to create", &trusted, e))?;
-        }
-        let again = generate(
-            t,
-            req.profile,
-            &req.seed,
-            &trusted,
-            &req.harness_version,
-            progress,
-        )?;
-        if again.manifest.fixtures_digest != generated.manifest.fixtures_digest {
-            return Err(TaskError::Grader {
-                task: t.data.spec.id.to_string(),
-                message: "two generations from one seed differ; the generator is not deterministic"
-                    .into(),
-            });
-        }
-        let note = "the command changed its input folder (files edited, added or removed); it \
-                    was graded against the fixtures generated afresh"
-            .to_owned();
-        (trusted, Some(note))
-    };
+    let (fixtures, note) = checked_or_fresh(
+        t,
+        &generated,
+        &req.seed,
+        &input,
+        &req.harness_version,
+        progress,
+    )?;
     let mut report = grade(
         t,
         &generated,
-        &fixtures,
+        fixtures.path(),
         &output,
         GradeInputs {
             run: summary,

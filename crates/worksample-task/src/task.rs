@@ -9,7 +9,7 @@ use std::path::Path;
 
 use worksample_rubric::Grade;
 
-use crate::{EmbeddedTask, Profile, Seed, TaskData, TaskError};
+use crate::{EmbeddedTask, Profile, Seed, Sink, TaskData, TaskError};
 
 /// Progress of a long step, drawn by the CLI (libraries never print).
 pub trait Progress: Sync {
@@ -88,9 +88,9 @@ pub trait Task: Send + Sync + 'static {
     /// The task's data files, compiled in.
     fn embedded(&self) -> EmbeddedTask;
 
-    /// Writes the candidate's input fixtures into `out` (an empty folder) and returns the key.
-    /// Must be a pure function of (task version, profile, seed).
-    fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<Self::Key, TaskError>;
+    /// Puts the candidate's input fixtures into `out` and returns the key. Must be a pure
+    /// function of (task version, profile, seed): the same files whichever sink receives them.
+    fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<Self::Key, TaskError>;
 
     /// Measures a submission against the key. Candidate output is untrusted: anything it holds
     /// becomes findings and scores, never an `Err` (errors are harness faults).
@@ -121,7 +121,7 @@ pub trait DynTask: Send + Sync {
     /// See [`Task::embedded`].
     fn embedded(&self) -> EmbeddedTask;
     /// See [`Task::generate`].
-    fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<AnswerKey, TaskError>;
+    fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<AnswerKey, TaskError>;
     /// See [`Task::grade`]; a key of another task is a harness error.
     fn grade(&self, ctx: &GradeContext<'_>, key: &AnswerKey) -> Result<Grade, TaskError>;
     /// See [`Task::starter`].
@@ -139,7 +139,7 @@ impl<T: Task> DynTask for T {
         Task::embedded(self)
     }
 
-    fn generate(&self, ctx: &GenerateContext<'_>, out: &Path) -> Result<AnswerKey, TaskError> {
+    fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<AnswerKey, TaskError> {
         let key = Task::generate(self, ctx, out)?;
         Ok(AnswerKey(Box::new(key)))
     }

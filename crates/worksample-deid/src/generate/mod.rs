@@ -24,7 +24,7 @@ mod people;
 mod pet;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
@@ -35,6 +35,7 @@ use worksample_dicom::pixel::PixelValues;
 use worksample_dicom::rng::stream;
 use worksample_dicom::write::{TransferSyntax, WriteOptions, to_bytes};
 use worksample_dicom::{DicomError, Instance};
+use worksample_task::{FolderSink, Sink, SinkError};
 
 use crate::canary::{CanaryKind, Mint, MintError};
 use crate::contract::text_band;
@@ -81,14 +82,9 @@ pub enum GenerateError {
         /// The second file with that fingerprint.
         file: String,
     },
-    /// Writing a file or folder failed.
-    #[error("writing `{path}`: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// Storing a file failed.
+    #[error(transparent)]
+    Write(#[from] SinkError),
 }
 
 /// One study as planned: the engine's study with our identifiers in it.
@@ -135,9 +131,14 @@ pub(crate) struct Run<'a> {
     series_counter: u64,
 }
 
-/// Generates the fixture set of `seed` under `params` into `out` (created if missing) and
-/// returns its answer key.
+/// Generates the fixture set of `seed` under `params` into the folder `out` (created if
+/// missing) and returns its answer key.
 pub fn generate(seed: u64, params: &Params, out: &Path) -> Result<Key, GenerateError> {
+    generate_into(seed, params, &FolderSink::new(out))
+}
+
+/// Generates the fixture set of `seed` under `params` into `out` and returns its answer key.
+pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, GenerateError> {
     params.validate().map_err(GenerateError::Params)?;
     let mut catalog = Catalog::default();
     let people = People::new(
@@ -321,7 +322,7 @@ fn finish(
     patients: Vec<PatientPlan>,
     studies: &[StudyPlan],
     built: Vec<Built>,
-    out: &Path,
+    out: &dyn Sink,
 ) -> Result<Key, GenerateError> {
     let mut registry = Registry::new();
     let mut paths = Vec::with_capacity(built.len());
@@ -384,7 +385,7 @@ fn finish(
     encoded
         .par_iter()
         .zip(&paths)
-        .try_for_each(|((bytes, _), rel)| write(out, rel, bytes))?;
+        .try_for_each(|((bytes, _), rel)| out.put(rel, bytes))?;
 
     let mut files: Vec<FileKey> = built
         .iter()
@@ -472,17 +473,6 @@ fn fingerprint(b: &Built) -> Fingerprint {
             value: elements::string(&b.instance.dataset, tags::INSTANCE_NUMBER),
         },
     }
-}
-
-fn write(out: &Path, rel: &str, bytes: &[u8]) -> Result<(), GenerateError> {
-    let path = out.join(rel);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| GenerateError::Io {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-    }
-    std::fs::write(&path, bytes).map_err(|source| GenerateError::Io { path, source })
 }
 
 #[cfg(test)]

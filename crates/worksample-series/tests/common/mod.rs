@@ -14,7 +14,7 @@ use worksample_series::output::{
 };
 use worksample_series::starter::{list_files, numbers, text};
 use worksample_task::rubric::Grade;
-use worksample_task::{GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData};
+use worksample_task::{FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData};
 
 /// The task data as compiled in.
 pub fn data() -> TaskData {
@@ -33,7 +33,7 @@ pub fn fixture(seed: u64, profile: &str) -> (tempfile::TempDir, Key) {
         progress: &NoProgress,
     };
     let key = SeriesTask
-        .generate(&ctx, dir.path())
+        .generate(&ctx, &FolderSink::new(dir.path()))
         .expect("generation succeeds");
     (dir, key)
 }

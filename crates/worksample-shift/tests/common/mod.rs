@@ -21,7 +21,7 @@ use worksample_shift::output::REQUIRED_GROUPS;
 use worksample_shift::slice::Slice;
 use worksample_shift::stats::{Confusion, Z95, auc_delong, holm, newcombe_diff, two_proportion_p};
 use worksample_task::rubric::Grade;
-use worksample_task::{GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData};
+use worksample_task::{FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData};
 
 /// The task data as compiled in.
 pub fn data() -> TaskData {
@@ -40,7 +40,7 @@ pub fn fixture(seed: u64, profile: &str) -> (tempfile::TempDir, Key) {
         progress: &NoProgress,
     };
     let key = ShiftTask
-        .generate(&ctx, dir.path())
+        .generate(&ctx, &FolderSink::new(dir.path()))
         .expect("generation succeeds");
     (dir, key)
 }
