@@ -246,18 +246,30 @@ pub fn scan_path(file: &str, registry: &Registry) -> Vec<Leak> {
 /// each identifier once however often it leaked; full marks when none of those classes was
 /// planted.
 pub fn score(leaks: &[Leak], registry: &Registry, classes: &[IdentifierClass]) -> f64 {
-    let total = registry.weight(classes);
-    if total == 0.0 {
-        return 1.0;
-    }
     let leaked: BTreeSet<&str> = leaks
         .iter()
         .filter(|l| classes.contains(&l.class))
         .map(|l| l.value.as_str())
         .collect();
+    score_values(leaked, registry, classes)
+}
+
+/// The leak score of the given classes from the distinct identifiers leaked, in ascending
+/// order (the order [`score`] sums them in); values of other classes or not planted count
+/// nothing.
+pub fn score_values<'a>(
+    leaked: impl IntoIterator<Item = &'a str>,
+    registry: &Registry,
+    classes: &[IdentifierClass],
+) -> f64 {
+    let total = registry.weight(classes);
+    if total == 0.0 {
+        return 1.0;
+    }
     let lost: f64 = leaked
-        .iter()
+        .into_iter()
         .filter_map(|v| registry.get(v))
+        .filter(|p| classes.contains(&p.class))
         .map(|p| p.class.weight())
         .sum();
     1.0 - lost / total

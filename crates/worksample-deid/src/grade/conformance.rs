@@ -19,7 +19,7 @@ use worksample_task::rubric::{CriterionGrade, Finding, Score};
 use super::inventory::Inventory;
 use super::matching::Matched;
 use super::privacy::{allowed_actions, inside_removed};
-use super::{FileReport, Pair, Tally, elem_text};
+use super::{Pair, Tally, elem_text};
 use crate::key::Key;
 use crate::markers::{self, Marker};
 use crate::paths::walk;
@@ -282,25 +282,45 @@ fn charset_problem(
     problem
 }
 
+/// Conformance measurements of the files graded so far.
+#[derive(Debug, Default)]
+pub(crate) struct ConformanceFold {
+    iod: Tally,
+    markers: Tally,
+    charset: Tally,
+}
+
+impl ConformanceFold {
+    /// Folds in the next file.
+    pub(crate) fn fold(&mut self, file: FileConformance) {
+        self.iod.absorb(&file.iod);
+        self.markers.absorb(&file.markers);
+        self.charset.absorb(&file.charset);
+    }
+}
+
 /// The conformance criteria.
 pub(crate) fn criteria(
     key: &Key,
     inventory: &Inventory,
     matched: &Matched,
-    reports: &[FileReport],
+    fold: &ConformanceFold,
     notes: &mut Vec<String>,
 ) -> Vec<CriterionGrade> {
     notes.push(
         "iod_conformance used the built-in Type 1/2 check of the fixture IODs; dciodvfy was not run"
             .to_owned(),
     );
-    let sum = |f: fn(&FileConformance) -> &Tally| {
-        super::sum_tallies(reports.iter().map(|r| f(&r.conformance)))
-    };
     vec![
-        sum(|c| &c.iod).grade("iod_conformance", "Type 1/2 attribute checks passed"),
-        sum(|c| &c.markers).grade("markers", "marker checks passed"),
-        sum(|c| &c.charset).grade("charset", "files with conforming character sets"),
+        fold.iod
+            .clone()
+            .grade("iod_conformance", "Type 1/2 attribute checks passed"),
+        fold.markers
+            .clone()
+            .grade("markers", "marker checks passed"),
+        fold.charset
+            .clone()
+            .grade("charset", "files with conforming character sets"),
         hygiene(key, inventory, matched),
     ]
 }

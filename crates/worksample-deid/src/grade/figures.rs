@@ -12,7 +12,7 @@
 //! names included: the generator plants identifiers in those too). Figures never fail grading:
 //! an image that cannot be previewed is left out and the caption says so.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use dicom_core::Tag;
@@ -24,17 +24,17 @@ use worksample_dicom::read::{ReadLimits, read_full};
 use worksample_task::rubric::figure::TreeNode;
 use worksample_task::rubric::{Figure, FigureKind, Mark, MarkKind, PngImage, Tile};
 
-use super::inventory::{self, Inventory};
+use super::inventory::{self, Inventory, LeakTally};
 use super::matching::Matched;
 use super::text;
 use crate::contract::text_band;
 use crate::key::Key;
 use crate::leak::{Leak, LeakSite};
 use crate::paths::ElementKey;
-use crate::planted::{IdentifierClass, Registry};
+use crate::planted::Registry;
 
 /// Output files shown on the leak tree; the rest are counted in the caption.
-const LEAK_FILES_SHOWN: usize = 8;
+pub(crate) const LEAK_FILES_SHOWN: usize = 8;
 
 /// Burned-in images shown; the rest are counted in the last caption.
 const BURNED_SHOWN: usize = 8;
@@ -345,33 +345,18 @@ fn band_survivors(
 
 /// The leak tree: one root per output file with leaks, most serious first, up to
 /// [`LEAK_FILES_SHOWN`]; `None` when nothing leaked.
-fn leak_figure(registry: &Registry, leaks: &[Leak]) -> Option<Figure> {
-    let mut by_file: BTreeMap<&str, Vec<&Leak>> = BTreeMap::new();
-    for l in leaks {
-        by_file.entry(l.file.as_str()).or_default().push(l);
-    }
-    if by_file.is_empty() {
+fn leak_figure(registry: &Registry, leaks: &LeakTally) -> Option<Figure> {
+    let total_files = leaks.files();
+    if total_files == 0 {
         return None;
     }
-    // Most serious first: the weight of the distinct identifiers leaked (direct counts 3).
-    let weight = |ls: &[&Leak]| -> f64 {
-        let distinct: BTreeMap<&str, IdentifierClass> =
-            ls.iter().map(|l| (l.value.as_str(), l.class)).collect();
-        distinct.values().map(|c| c.weight()).sum()
-    };
-    let mut files: Vec<(&str, Vec<&Leak>, f64)> = by_file
-        .into_iter()
-        .map(|(f, ls)| {
-            let w = weight(&ls);
-            (f, ls, w)
-        })
-        .collect();
-    files.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(b.0)));
-    let total_files = files.len();
-    let roots: Vec<TreeNode> = files
+    let roots: Vec<TreeNode> = leaks
+        .worst()
         .iter()
-        .take(LEAK_FILES_SHOWN)
-        .map(|(file, ls, _)| file_tree(registry, file, ls))
+        .map(|f| {
+            let ls: Vec<&Leak> = f.leaks.iter().collect();
+            file_tree(registry, &f.file, &ls)
+        })
         .collect();
     let mut caption = format!(
         "Where planted identifiers survive in each output file, most serious first: attribute paths with each sequence item one level deeper (the path notation of the findings), the leaked element marked with its identifier class; identifiers found only in the raw bytes (binary or undecodable elements) or in the file's path are listed as such. Every planted identifier is masked to its first {KEPT_CHARS} characters, here and in file names."
@@ -537,7 +522,7 @@ mod tests {
     use super::*;
     use crate::leak::scan_values;
     use crate::paths::AttrPath;
-    use crate::planted::Site;
+    use crate::planted::{IdentifierClass, Site};
 
     fn registry() -> Registry {
         let mut r = Registry::new();
@@ -599,7 +584,7 @@ mod tests {
             file: file.into(),
             site: LeakSite::Bytes { offset: 300 },
         });
-        let fig = leak_figure(&r, &leaks).expect("a leak figure");
+        let fig = leak_figure(&r, &LeakTally::of(&leaks)).expect("a leak figure");
         let FigureKind::Tree { roots } = &fig.kind else {
             panic!("a tree, got {:?}", fig.kind);
         };
@@ -631,7 +616,7 @@ mod tests {
         put(&mut obj, tags::STUDY_DATE, VR::DA, "20170101");
         let leaks = scan_values("out/1.dcm", [], &obj, &r);
         assert!(leaks.is_empty());
-        assert!(leak_figure(&r, &leaks).is_none());
+        assert!(leak_figure(&r, &LeakTally::of(&leaks)).is_none());
 
         let many: Vec<Leak> = (0..LEAK_FILES_SHOWN + 3)
             .map(|i| Leak {
@@ -641,7 +626,7 @@ mod tests {
                 site: LeakSite::Value(AttrPath::top(ElementKey::Tag(tags::STUDY_DATE))),
             })
             .collect();
-        let fig = leak_figure(&r, &many).expect("a leak figure");
+        let fig = leak_figure(&r, &LeakTally::of(&many)).expect("a leak figure");
         let FigureKind::Tree { roots } = &fig.kind else {
             panic!("a tree");
         };

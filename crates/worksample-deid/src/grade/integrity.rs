@@ -3,7 +3,8 @@
 //! meta, references, the series/study/patient/frame-of-reference partitions, pseudonyms, and the
 //! candidate's two map files checked against what the grader derived.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use dicom_core::header::Header;
 use dicom_core::{Tag, VR};
@@ -11,13 +12,14 @@ use dicom_dictionary_std::tags;
 use worksample_task::rubric::{CriterionGrade, Finding, Score};
 
 use super::inventory::Inventory;
+use super::matching::Matched;
 use super::privacy::{allowed_actions, dropped_with_ancestor, inside_removed, parent_of};
-use super::{FileReport, Pair, Tally, elem_text, text};
+use super::{Pair, Tally, elem_text, text};
 use crate::contract::{MAP_HEADER, PATIENT_MAP, UID_MAP, is_pseudonym};
 use crate::key::Key;
 use crate::paths::walk;
 use crate::profile::{Action, AttributeType};
-use crate::uidmap::{self, UidProblem};
+use worksample_dicom::uid::is_valid;
 
 /// Referenced SOP Class UID (0008,1150): never changes.
 const REFERENCED_SOP_CLASS: Tag = Tag(0x0008, 0x1150);
@@ -62,8 +64,6 @@ pub(crate) struct RefObs {
 /// Integrity measurements of one input file.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FileIntegrity {
-    /// Where findings point.
-    pub file: String,
     /// (original, output) at every U attribute.
     pub uid_pairs: Vec<(String, Option<String>)>,
     /// Every UID value of the input.
@@ -88,9 +88,6 @@ impl FileIntegrity {
         let out = pair.output.map(|(_, f)| f);
         let file_key = &pair.key.files[pair.index];
         let mut me = FileIntegrity {
-            file: pair
-                .output
-                .map_or_else(|| pair.input_file().to_owned(), |(rel, _)| rel.to_owned()),
             original: ID_TAGS.map(|t| text(input, t)),
             new: out.map(|o| ID_TAGS.map(|t| text(&o.dataset, t))),
             new_name: out.and_then(|o| text(&o.dataset, tags::PATIENT_NAME)),
@@ -234,192 +231,425 @@ impl FileIntegrity {
     }
 }
 
+/// Strings the cross-file checks compare (UIDs, Patient IDs and Names, attribute paths), each
+/// stored once and named by a 4-byte id, so a file's identity costs a few ids.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: HashMap<Arc<str>, u32>,
+    values: Vec<Arc<str>>,
+}
+
+impl Interner {
+    /// The id of `value`, added when new.
+    fn id(&mut self, value: &str) -> u32 {
+        if let Some(&id) = self.ids.get(value) {
+            return id;
+        }
+        let id = u32::try_from(self.values.len())
+            .expect("distinct strings are bounded by the UIDs of the trusted fixtures");
+        let value: Arc<str> = Arc::from(value);
+        self.values.push(Arc::clone(&value));
+        self.ids.insert(value, id);
+        id
+    }
+
+    /// The string of an id this interner gave out.
+    fn get(&self, id: u32) -> &str {
+        &self.values[id as usize]
+    }
+}
+
+/// What became of one original UID across every file: the new UIDs found in its place (ids,
+/// sorted, distinct) and whether it was removed or emptied somewhere.
+#[derive(Debug, Default)]
+struct UidSeen {
+    news: Vec<u32>,
+    removed: bool,
+}
+
+/// [`Ids`] as interned ids.
+type IdIds = [Option<u32>; 5];
+
+/// The identity of one input file and of its output, as ids.
+#[derive(Debug)]
+struct FileIds {
+    original: IdIds,
+    new: Option<IdIds>,
+    new_name: Option<u32>,
+}
+
+/// One reference as [`RefObs`], with ids.
+#[derive(Debug)]
+struct RefSeen {
+    /// Index of the input in [`Key::files`].
+    file: u32,
+    kind: RefKind,
+    original: u32,
+    found: Option<u32>,
+    class_found: Option<u32>,
+    location: u32,
+}
+
+/// Integrity measurements of the files graded so far: per-file identities and references as
+/// ids, the UID remap as one small record per original UID, and the class and meta tallies.
+#[derive(Debug, Default)]
+pub(crate) struct IntegrityFold {
+    strings: Interner,
+    /// Whether each interned string is a UID of the input, by id.
+    input_uid: Vec<bool>,
+    /// By original UID id.
+    uids: BTreeMap<u32, UidSeen>,
+    class: Tally,
+    meta: Tally,
+    /// By key index.
+    files: Vec<FileIds>,
+    refs: Vec<RefSeen>,
+}
+
+impl IntegrityFold {
+    /// Folds in the next file, the input of key index `index`.
+    pub(crate) fn fold(&mut self, index: usize, file: FileIntegrity) {
+        for uid in &file.input_uids {
+            let id = self.strings.id(uid) as usize;
+            if self.input_uid.len() <= id {
+                self.input_uid.resize(id + 1, false);
+            }
+            self.input_uid[id] = true;
+        }
+        for (original, new) in &file.uid_pairs {
+            let o = self.strings.id(original);
+            let n = new.as_deref().map(|n| self.strings.id(n));
+            let seen = self.uids.entry(o).or_default();
+            match n {
+                Some(n) => {
+                    if let Err(at) = seen.news.binary_search(&n) {
+                        seen.news.insert(at, n);
+                    }
+                }
+                None => seen.removed = true,
+            }
+        }
+        self.class.absorb(&file.class);
+        self.meta.absorb(&file.meta);
+        let strings = &mut self.strings;
+        let mut ids =
+            |v: &Ids| -> IdIds { v.each_ref().map(|s| s.as_deref().map(|s| strings.id(s))) };
+        let original = ids(&file.original);
+        let new = file.new.as_ref().map(&mut ids);
+        let new_name = file.new_name.as_deref().map(|n| self.strings.id(n));
+        debug_assert_eq!(self.files.len(), index, "files are folded in key order");
+        self.files.push(FileIds {
+            original,
+            new,
+            new_name,
+        });
+        let file_index = u32::try_from(index).expect("a key lists fewer than 2^32 files");
+        for r in &file.refs {
+            let seen = RefSeen {
+                file: file_index,
+                kind: r.kind,
+                original: self.strings.id(&r.original),
+                found: r.found.as_deref().map(|f| self.strings.id(f)),
+                class_found: r.class_found.as_deref().map(|c| self.strings.id(c)),
+                location: self.strings.id(&r.location),
+            };
+            self.refs.push(seen);
+        }
+    }
+
+    fn text(&self, id: u32) -> &str {
+        self.strings.get(id)
+    }
+
+    fn is_input_uid(&self, id: u32) -> bool {
+        self.input_uid.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// The original UIDs in string order (the order findings list them in).
+    fn originals_sorted(&self) -> Vec<u32> {
+        let mut originals: Vec<u32> = self.uids.keys().copied().collect();
+        originals.sort_by(|a, b| self.text(*a).cmp(self.text(*b)));
+        originals
+    }
+
+    /// The new UID an original was replaced by, when unambiguous and actually new.
+    fn replacement(&self, original: u32) -> Option<u32> {
+        match self.uids.get(&original).map(|s| s.news.as_slice()) {
+            Some([one]) if *one != original => Some(*one),
+            Some(_) | None => None,
+        }
+    }
+}
+
+/// What is wrong with the remap of one original UID (as [`UidProblem`], with ids and counts).
+enum Problem {
+    Unchanged,
+    Removed,
+    Split(usize),
+    Merged(u32, usize),
+    Invalid(u32),
+    ReusesInput(u32),
+}
+
+/// The problems of one original UID, in the order [`uidmap::audit`] lists them; `sharing`
+/// counts, for each new UID, the originals replaced by it.
+fn problems(
+    fold: &IntegrityFold,
+    original: u32,
+    seen: &UidSeen,
+    sharing: &HashMap<u32, usize>,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if seen.news.contains(&original) {
+        out.push(Problem::Unchanged);
+    }
+    if seen.removed {
+        out.push(Problem::Removed);
+    }
+    if seen.news.len() > 1 {
+        out.push(Problem::Split(seen.news.len()));
+    }
+    let mut news: Vec<u32> = seen
+        .news
+        .iter()
+        .copied()
+        .filter(|n| *n != original)
+        .collect();
+    news.sort_by(|a, b| fold.text(*a).cmp(fold.text(*b)));
+    for new in news {
+        if !is_valid(fold.text(new)) {
+            out.push(Problem::Invalid(new));
+        }
+        if fold.is_input_uid(new) {
+            out.push(Problem::ReusesInput(new));
+        }
+        let others = sharing.get(&new).copied().unwrap_or(0).saturating_sub(1);
+        if others > 0 {
+            out.push(Problem::Merged(new, others));
+        }
+    }
+    out
+}
+
 /// The integrity criteria.
 pub(crate) fn criteria(
     key: &Key,
     inventory: &Inventory,
-    reports: &[FileReport],
+    matched: &Matched,
+    fold: &IntegrityFold,
 ) -> Vec<CriterionGrade> {
-    let pairs: Vec<(String, Option<String>)> = reports
-        .iter()
-        .flat_map(|r| r.integrity.uid_pairs.iter().cloned())
-        .collect();
-    let input_uids: BTreeSet<String> = reports
-        .iter()
-        .flat_map(|r| r.integrity.input_uids.iter().cloned())
-        .collect();
-    let audit = uidmap::audit(&pairs, &input_uids);
-    let uid_map = audit.derived_map(&pairs);
+    let mut sharing: HashMap<u32, usize> = HashMap::new();
+    for (original, seen) in &fold.uids {
+        for new in seen.news.iter().filter(|n| *n != original) {
+            *sharing.entry(*new).or_default() += 1;
+        }
+    }
+    let originals = fold.originals_sorted();
     let mut uid_tally = Tally::global();
-    for (original, problems) in &audit.by_original {
-        for p in problems {
+    let mut bad = 0usize;
+    for &original in &originals {
+        let found = problems(fold, original, &fold.uids[&original], &sharing);
+        bad += usize::from(!found.is_empty());
+        for p in found {
+            if uid_tally.findings.len() >= super::PER_CRITERION_FINDINGS {
+                uid_tally.omitted += 1;
+                continue;
+            }
             let message = match p {
-                UidProblem::Unchanged => "kept unchanged; it must be replaced".to_owned(),
-                UidProblem::Removed => {
+                Problem::Unchanged => "kept unchanged; it must be replaced".to_owned(),
+                Problem::Removed => {
                     "removed or emptied somewhere (or its file is missing)".to_owned()
                 }
-                UidProblem::Split { news } => format!("became {} different new UIDs", news.len()),
-                UidProblem::Merged { new, others } => {
+                Problem::Split(n) => format!("became {n} different new UIDs"),
+                Problem::Merged(new, others) => {
                     format!(
-                        "shares new UID `{new}` with {} other original(s)",
-                        others.len()
+                        "shares new UID `{}` with {others} other original(s)",
+                        fold.text(new)
                     )
                 }
-                UidProblem::Invalid { new } => {
-                    format!("became `{new}`, not a valid UID (PS3.5 §9.1)")
+                Problem::Invalid(new) => {
+                    format!("became `{}`, not a valid UID (PS3.5 §9.1)", fold.text(new))
                 }
-                UidProblem::ReusesInput { new } => {
-                    format!("became `{new}`, another UID of the input")
+                Problem::ReusesInput(new) => {
+                    format!("became `{}`, another UID of the input", fold.text(new))
                 }
             };
             uid_tally.note(
-                Finding::new(format!("UID `{original}` {message}")),
+                Finding::new(format!("UID `{}` {message}", fold.text(original))),
                 super::PER_CRITERION_FINDINGS,
             );
         }
     }
-    let bad = audit.by_original.values().filter(|p| !p.is_empty()).count();
+    let total = originals.len();
+    let score = if total == 0 {
+        1.0
+    } else {
+        (total - bad) as f64 / total as f64
+    };
     let uid_remap = CriterionGrade::new(
         "uid_remap",
-        Score::new(audit.score()),
+        Score::new(score),
         format!(
             "{} of {} original UIDs replaced one-to-one by valid new UIDs",
-            audit.by_original.len() - bad,
-            audit.by_original.len()
+            total - bad,
+            total
         ),
     )
     .with_findings(uid_tally.into_findings());
 
-    let class = super::sum_tallies(reports.iter().map(|r| &r.integrity.class))
+    let class = fold
+        .class
+        .clone()
         .grade("class_uids", "files with class and syntax UIDs unchanged");
-    let meta = super::sum_tallies(reports.iter().map(|r| &r.integrity.meta))
+    let meta = fold
+        .meta
+        .clone()
         .grade("file_meta", "files with consistent file meta");
+    let shown = |i: usize| -> &str {
+        match (&fold.files[i].new, matched.output_of[i]) {
+            (Some(_), Some(o)) => inventory.outputs[o].rel.as_str(),
+            (Some(_), None) | (None, _) => key.files[i].path.as_str(),
+        }
+    };
     vec![
         uid_remap,
         class,
         meta,
-        references(key, reports),
-        hierarchy(reports),
-        pseudonyms(key, reports),
-        maps(key, inventory, reports, &uid_map),
+        references(key, fold, &shown),
+        hierarchy(fold),
+        pseudonyms(key, fold, &shown),
+        maps(key, inventory, fold, &originals),
     ]
 }
 
+/// Files by the patient they belong to (key index order within each).
+fn by_patient(key: &Key, fold: &IntegrityFold) -> BTreeMap<usize, Vec<usize>> {
+    let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..fold.files.len() {
+        out.entry(key.files[i].patient).or_default().push(i);
+    }
+    out
+}
+
 /// New identity by original, over matched files, for one [`Ids`] slot.
-fn remap(reports: &[FileReport], slot: usize) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in reports {
-        if let (Some(o), Some(new)) = (&r.integrity.original[slot], &r.integrity.new) {
-            let entry = out.entry(o.clone()).or_default();
-            if let Some(n) = &new[slot] {
-                entry.insert(n.clone());
+fn remap(fold: &IntegrityFold, slot: usize) -> BTreeMap<u32, BTreeSet<u32>> {
+    let mut out: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    for f in &fold.files {
+        if let (Some(o), Some(new)) = (f.original[slot], &f.new) {
+            let entry = out.entry(o).or_default();
+            if let Some(n) = new[slot] {
+                entry.insert(n);
             }
         }
     }
     out
 }
 
-fn references(key: &Key, reports: &[FileReport]) -> CriterionGrade {
-    let instances = remap(reports, 0);
-    let series = remap(reports, 1);
-    let studies = remap(reports, 2);
-    let originals: [BTreeSet<&str>; 3] = [0, 1, 2].map(|slot| {
-        reports
-            .iter()
-            .filter_map(|r| r.integrity.original[slot].as_deref())
-            .collect()
-    });
-    let known = |slot: usize, uid: &str| originals[slot].contains(uid);
-    let class_of: BTreeMap<&str, &str> = key
+fn references<'a>(
+    key: &Key,
+    fold: &IntegrityFold,
+    shown: &dyn Fn(usize) -> &'a str,
+) -> CriterionGrade {
+    let instances = remap(fold, 0);
+    let series = remap(fold, 1);
+    let studies = remap(fold, 2);
+    let originals: [BTreeSet<u32>; 3] =
+        [0, 1, 2].map(|slot| fold.files.iter().filter_map(|f| f.original[slot]).collect());
+    let known = |slot: usize, uid: u32| originals[slot].contains(&uid);
+    let class_of: HashMap<&str, &str> = key
         .files
         .iter()
         .map(|f| (f.sop_instance_uid.as_str(), f.sop_class_uid.as_str()))
         .collect();
     let mut tally = Tally::global();
-    for r in reports {
-        for obs in &r.integrity.refs {
-            let preferred = match obs.kind {
-                RefKind::Instance => 0,
-                RefKind::Series => 1,
-                RefKind::Study => 2,
-            };
-            // A reference names its target's UID whatever attribute carries it: an RT Referenced
-            // Study Sequence puts a Study Instance UID in Referenced SOP Instance UID (PS3.3
-            // §C.8.8.5), so look in every map, the attribute's own first.
-            let Some(slot) = [preferred, 0, 1, 2]
-                .into_iter()
-                .find(|s| known(*s, &obs.original))
-            else {
-                continue;
-            };
-            let (map, what) = match slot {
-                0 => (&instances, "instance"),
-                1 => (&series, "series"),
-                _ => (&studies, "study"),
-            };
-            let targets = map.get(&obs.original);
-            let expected = targets
-                .filter(|t| t.len() == 1)
-                .and_then(|t| t.iter().next());
-            let finding = |m: String| {
-                Finding::new(m)
-                    .in_file(r.integrity.file.clone())
-                    .at(obs.location.clone())
-            };
-            let (ok, why) = match (expected, &obs.found) {
-                (_, None) if r.integrity.new.is_none() => (false, "no matching output".to_owned()),
-                (None, _) => (
-                    false,
+    for obs in &fold.refs {
+        let file = obs.file as usize;
+        let preferred = match obs.kind {
+            RefKind::Instance => 0,
+            RefKind::Series => 1,
+            RefKind::Study => 2,
+        };
+        // A reference names its target's UID whatever attribute carries it: an RT Referenced
+        // Study Sequence puts a Study Instance UID in Referenced SOP Instance UID (PS3.3
+        // §C.8.8.5), so look in every map, the attribute's own first.
+        let Some(slot) = [preferred, 0, 1, 2]
+            .into_iter()
+            .find(|s| known(*s, obs.original))
+        else {
+            continue;
+        };
+        let (map, what) = match slot {
+            0 => (&instances, "instance"),
+            1 => (&series, "series"),
+            _ => (&studies, "study"),
+        };
+        let targets = map.get(&obs.original);
+        let expected = targets
+            .filter(|t| t.len() == 1)
+            .and_then(|t| t.iter().next().copied());
+        let original = fold.text(obs.original);
+        let (ok, why) = match (expected, obs.found) {
+            (_, None) if fold.files[file].new.is_none() => (false, "no matching output".to_owned()),
+            (None, _) => (
+                false,
+                format!(
+                    "the referenced {what} has no single new UID in the output (missing or split)"
+                ),
+            ),
+            (Some(_), None) => (
+                false,
+                format!("the {what} reference was removed or emptied"),
+            ),
+            (Some(e), Some(f)) if f == e && e != obs.original => {
+                let class_ok = match obs.class_found {
+                    Some(c) if slot == 0 => {
+                        class_of.get(original).is_none_or(|k| *k == fold.text(c))
+                    }
+                    Some(_) | None => true,
+                };
+                (
+                    class_ok,
                     format!(
-                        "the referenced {what} has no single new UID in the output (missing or split)"
+                        "the referenced {what} resolves but Referenced SOP Class UID differs from the target's"
                     ),
+                )
+            }
+            (Some(e), Some(f)) if f == obs.original => (
+                false,
+                format!(
+                    "the {what} reference still holds the original UID; the target is now `{}`",
+                    fold.text(e)
                 ),
-                (Some(_), None) => (
-                    false,
-                    format!("the {what} reference was removed or emptied"),
+            ),
+            (Some(e), Some(f)) => (
+                false,
+                format!(
+                    "the {what} reference is `{}`, but the target's new UID is `{}`",
+                    fold.text(f),
+                    fold.text(e)
                 ),
-                (Some(e), Some(f)) if f == e && *e != obs.original => {
-                    let class_ok = match &obs.class_found {
-                        Some(c) if slot == 0 => {
-                            class_of.get(obs.original.as_str()).is_none_or(|k| k == c)
-                        }
-                        Some(_) | None => true,
-                    };
-                    (
-                        class_ok,
-                        format!(
-                            "the referenced {what} resolves but Referenced SOP Class UID differs from the target's"
-                        ),
-                    )
-                }
-                (Some(e), Some(f)) if f == &obs.original => (
-                    false,
-                    format!(
-                        "the {what} reference still holds the original UID; the target is now `{e}`"
-                    ),
-                ),
-                (Some(e), Some(f)) => (
-                    false,
-                    format!("the {what} reference is `{f}`, but the target's new UID is `{e}`"),
-                ),
-            };
-            tally.check(ok, || finding(why));
-        }
+            ),
+        };
+        tally.check(ok, || {
+            Finding::new(why)
+                .in_file(shown(file))
+                .at(fold.text(obs.location))
+        });
     }
     tally.grade("references", "references resolved to their new targets")
 }
 
-fn hierarchy(reports: &[FileReport]) -> CriterionGrade {
-    let all_matched = reports.iter().all(|r| r.integrity.new.is_some());
+fn hierarchy(fold: &IntegrityFold) -> CriterionGrade {
+    let all_matched = fold.files.iter().all(|f| f.new.is_some());
     let names = ["series", "study", "frame of reference", "patient"];
     let slots = [1usize, 2, 3, 4];
     let mut tally = Tally::global();
     for (name, slot) in names.iter().zip(slots) {
-        let forward = remap(reports, slot);
-        let mut backward: BTreeMap<&String, usize> = BTreeMap::new();
+        let forward = remap(fold, slot);
+        let mut backward: BTreeMap<u32, usize> = BTreeMap::new();
         for news in forward.values() {
             for n in news {
-                *backward.entry(n).or_default() += 1;
+                *backward.entry(*n).or_default() += 1;
             }
         }
         let splits = forward.values().filter(|n| n.len() != 1).count();
@@ -436,27 +666,36 @@ fn hierarchy(reports: &[FileReport]) -> CriterionGrade {
     tally.grade("hierarchy", "partitions identical to the input's")
 }
 
-fn pseudonyms(key: &Key, reports: &[FileReport]) -> CriterionGrade {
+/// The distinct new Patient IDs of a patient's files (`None` for a file without one).
+fn new_patient_ids<'a>(fold: &'a IntegrityFold, files: &[usize]) -> BTreeSet<Option<&'a str>> {
+    files
+        .iter()
+        .map(|&i| {
+            fold.files[i]
+                .new
+                .as_ref()
+                .and_then(|n| n[4])
+                .map(|id| fold.text(id))
+        })
+        .collect()
+}
+
+fn pseudonyms<'a>(
+    key: &Key,
+    fold: &IntegrityFold,
+    shown: &dyn Fn(usize) -> &'a str,
+) -> CriterionGrade {
     let mut tally = Tally::global();
     let mut pseudonym_of: BTreeMap<usize, Option<String>> = BTreeMap::new();
-    for (patient, files) in super::by_patient(key, reports) {
+    for (patient, files) in by_patient(key, fold) {
         let label = key.patients.get(patient).map_or_else(
             || format!("patient {patient}"),
             |p| format!("patient `{}`", p.patient_id),
         );
-        let news: BTreeSet<Option<&String>> = files
-            .iter()
-            .map(|&i| {
-                reports[i]
-                    .integrity
-                    .new
-                    .as_ref()
-                    .and_then(|n| n[4].as_ref())
-            })
-            .collect();
+        let news = new_patient_ids(fold, &files);
         let original = key.patients.get(patient).map(|p| p.patient_id.as_str());
         let single = match news.iter().collect::<Vec<_>>().as_slice() {
-            [Some(one)] if Some(one.as_str()) != original => Some((*one).clone()),
+            [Some(one)] if Some(*one) != original => Some((*one).to_owned()),
             _ => None,
         };
         tally.check(single.is_some(), || {
@@ -479,24 +718,27 @@ fn pseudonyms(key: &Key, reports: &[FileReport]) -> CriterionGrade {
             ))
         });
     }
-    for r in reports {
-        let i = &r.integrity;
-        let file_key = &key.files[r.index];
+    // Folded once: the per-file check below compares every planted identifier.
+    let planted: Vec<String> = key
+        .registry
+        .iter()
+        .map(|p| p.value.to_lowercase())
+        .collect();
+    for (index, f) in fold.files.iter().enumerate() {
+        let file_key = &key.files[index];
         let original_id = key
             .patients
             .get(file_key.patient)
             .map(|p| p.patient_id.as_str());
-        let (ok, why) = match (&i.new, &i.new_name) {
-            (None, _) => (false, "no matching output".to_owned()),
-            (Some(new), name) => {
-                let id = new[4].clone().unwrap_or_default();
+        let (ok, why) = match &f.new {
+            None => (false, "no matching output".to_owned()),
+            Some(new) => {
+                let id = new[4].map(|i| fold.text(i)).unwrap_or_default();
+                let name = f.new_name.map(|n| fold.text(n));
                 let folded = id.to_lowercase();
-                let leaks = key
-                    .registry
-                    .iter()
-                    .any(|p| folded.contains(&p.value.to_lowercase()))
+                let leaks = planted.iter().any(|p| folded.contains(p.as_str()))
                     || original_id.is_some_and(|o| o == id);
-                if !is_pseudonym(&id) {
+                if !is_pseudonym(id) {
                     (
                         false,
                         format!("Patient ID `{id}` is not a pseudonym (1–16 of A–Z, 0–9, -)"),
@@ -506,12 +748,12 @@ fn pseudonyms(key: &Key, reports: &[FileReport]) -> CriterionGrade {
                         false,
                         format!("Patient ID `{id}` contains an input identifier"),
                     )
-                } else if name.as_deref() != Some(id.as_str()) {
+                } else if name != Some(id) {
                     (
                         false,
                         format!(
                             "Patient's Name `{}` differs from Patient ID `{id}`",
-                            name.clone().unwrap_or_default()
+                            name.unwrap_or_default()
                         ),
                     )
                 } else {
@@ -520,7 +762,7 @@ fn pseudonyms(key: &Key, reports: &[FileReport]) -> CriterionGrade {
             }
         };
         tally.check(ok, || {
-            Finding::new(why).in_file(i.file.clone()).at("(0010,0020)")
+            Finding::new(why).in_file(shown(index)).at("(0010,0020)")
         });
     }
     tally.grade("pseudonyms", "pseudonym checks passed")
@@ -551,73 +793,82 @@ fn parse_map(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
 fn maps(
     key: &Key,
     inventory: &Inventory,
-    reports: &[FileReport],
-    uid_map: &BTreeMap<String, String>,
+    fold: &IntegrityFold,
+    originals: &[u32],
 ) -> CriterionGrade {
     let mut tally = Tally::global();
     let mut expected_patients: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for (patient, files) in super::by_patient(key, reports) {
+    for (patient, files) in by_patient(key, fold) {
         let Some(p) = key.patients.get(patient) else {
             continue;
         };
-        let news: BTreeSet<Option<&String>> = files
-            .iter()
-            .map(|&i| {
-                reports[i]
-                    .integrity
-                    .new
-                    .as_ref()
-                    .and_then(|n| n[4].as_ref())
-            })
-            .collect();
+        let news = new_patient_ids(fold, &files);
         let single = match news.iter().collect::<Vec<_>>().as_slice() {
-            [Some(one)] => Some((*one).clone()),
+            [Some(one)] => Some((*one).to_owned()),
             _ => None,
         };
         expected_patients.insert(p.patient_id.clone(), single);
     }
-    let all_uids: BTreeSet<String> = reports
+    let expected_uids = originals
         .iter()
-        .flat_map(|r| r.integrity.uid_pairs.iter().map(|(o, _)| o.clone()))
-        .collect();
-    let expected_uids: BTreeMap<String, Option<String>> = all_uids
-        .into_iter()
-        .map(|o| {
-            let new = uid_map.get(&o).filter(|n| **n != o).cloned();
-            (o, new)
-        })
-        .collect();
-    for (name, expected) in [(PATIENT_MAP, &expected_patients), (UID_MAP, &expected_uids)] {
-        let rows = match inventory.maps.get(name) {
-            Some(Ok(bytes)) => parse_map(bytes).map_err(|why| Finding::new(why).in_file(name)),
-            Some(Err(f)) => Err(f.clone()),
-            None => Err(Finding::new("is missing").in_file(name)),
-        };
-        match rows {
-            Ok(rows) => {
-                for (old, new) in expected {
-                    let agrees = new.is_some() && rows.get(old) == new.as_ref();
-                    tally.check(agrees, || {
-                        let what = match (rows.get(old), new) {
-                            (None, _) => "has no row".to_owned(),
-                            (Some(_), None) => {
-                                "has a row, but the output gives no single replacement".to_owned()
-                            }
-                            (Some(got), Some(want)) => {
-                                format!("says `{got}`, the output says `{want}`")
-                            }
-                        };
-                        Finding::new(format!("`{old}`: the map {what}")).in_file(name)
-                    });
-                }
-            }
-            Err(finding) => {
-                tally.total += expected.len();
-                tally.note(finding, super::PER_CRITERION_FINDINGS);
+        .map(|&o| (fold.text(o), fold.replacement(o).map(|n| fold.text(n))));
+    check_map(
+        &mut tally,
+        inventory,
+        PATIENT_MAP,
+        expected_patients
+            .iter()
+            .map(|(o, n)| (o.as_str(), n.as_deref())),
+        expected_patients.len(),
+    );
+    check_map(
+        &mut tally,
+        inventory,
+        UID_MAP,
+        expected_uids,
+        originals.len(),
+    );
+    tally.grade("maps", "map rows agreeing with the output")
+}
+
+/// Checks the candidate's map file `name` against the `expected` rows (`count` of them), in
+/// order: each original with the single replacement the output shows, if any.
+fn check_map<'a>(
+    tally: &mut Tally,
+    inventory: &Inventory,
+    name: &str,
+    expected: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    count: usize,
+) {
+    let rows = match inventory.maps.get(name) {
+        Some(Ok(bytes)) => parse_map(bytes).map_err(|why| Finding::new(why).in_file(name)),
+        Some(Err(f)) => Err(f.clone()),
+        None => Err(Finding::new("is missing").in_file(name)),
+    };
+    match rows {
+        Ok(rows) => {
+            for (old, new) in expected {
+                let got = rows.get(old).map(String::as_str);
+                let agrees = new.is_some() && got == new;
+                tally.check(agrees, || {
+                    let what = match (got, new) {
+                        (None, _) => "has no row".to_owned(),
+                        (Some(_), None) => {
+                            "has a row, but the output gives no single replacement".to_owned()
+                        }
+                        (Some(got), Some(want)) => {
+                            format!("says `{got}`, the output says `{want}`")
+                        }
+                    };
+                    Finding::new(format!("`{old}`: the map {what}")).in_file(name)
+                });
             }
         }
+        Err(finding) => {
+            tally.total += count;
+            tally.note(finding, super::PER_CRITERION_FINDINGS);
+        }
     }
-    tally.grade("maps", "map rows agreeing with the output")
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use super::matching;
 use crate::contract::{PATIENT_MAP, UID_MAP};
 use crate::key::Key;
 use crate::leak::{self, Leak, LeakSite};
+use crate::planted::{IdentifierClass, Registry};
 
 /// Largest output file read. Fixture files are a few MiB at most; a file beyond this is a
 /// finding, not an allocation.
@@ -45,8 +46,8 @@ pub(crate) struct OutputInfo {
     pub pixel_fingerprint: Option<[u8; 32]>,
     /// Values at the key's attribute-fingerprint paths, in [`matching::attribute_paths`] order.
     pub attributes: Vec<Option<String>>,
-    /// Header fields for the fallback match of images whose pixels changed.
-    pub header: matching::HeaderKey,
+    /// The digest of the header fields for the fallback match of images whose pixels changed.
+    pub header: matching::HeaderDigest,
     /// How the file was framed (PS3.10 §7.1).
     pub framing: Framing,
 }
@@ -56,12 +57,197 @@ pub(crate) struct OutputInfo {
 pub(crate) struct Inventory {
     /// Readable DICOM output files, sorted by path.
     pub outputs: Vec<OutputInfo>,
-    /// Planted identifiers found in values, bytes and paths of every file but the two maps.
-    pub leaks: Vec<Leak>,
+    /// Planted identifiers found in values, bytes and paths of every file but the two maps,
+    /// folded file by file.
+    pub leaks: LeakTally,
     /// Entries that are not usable outputs (junk, DICOMDIR, links, unreadable files), with why.
     pub extras: Vec<Finding>,
     /// The two map files as read, by name; a finding when missing or unreadable.
     pub maps: BTreeMap<&'static str, Result<Vec<u8>, Finding>>,
+}
+
+/// The two leak criteria's shares of the identifier classes (research/deid.md §4.4 A1): direct
+/// identifiers gate the privacy category, the rest are weighed together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeakGroup {
+    /// [`IdentifierClass::Direct`].
+    Direct,
+    /// Indirect identifiers, original dates and original UIDs.
+    Indirect,
+}
+
+impl LeakGroup {
+    /// The group of a class.
+    fn of(class: IdentifierClass) -> Self {
+        match class {
+            IdentifierClass::Direct => LeakGroup::Direct,
+            IdentifierClass::Indirect | IdentifierClass::Date | IdentifierClass::Uid => {
+                LeakGroup::Indirect
+            }
+        }
+    }
+
+    /// The classes of the group.
+    pub(crate) fn classes(self) -> &'static [IdentifierClass] {
+        match self {
+            LeakGroup::Direct => &[IdentifierClass::Direct],
+            LeakGroup::Indirect => &[
+                IdentifierClass::Indirect,
+                IdentifierClass::Date,
+                IdentifierClass::Uid,
+            ],
+        }
+    }
+
+    fn slot(self) -> usize {
+        match self {
+            LeakGroup::Direct => 0,
+            LeakGroup::Indirect => 1,
+        }
+    }
+}
+
+/// Leaks of one [`LeakGroup`]: how many (identifier, file) pairs leaked, and the first leak of
+/// the pairs that sort first, the ones a criterion shows.
+#[derive(Debug, Default)]
+struct GroupLeaks {
+    /// Distinct (identifier, file) pairs.
+    pairs: usize,
+    /// The [`super::PER_CRITERION_FINDINGS`] smallest pairs, each with its first leak in the file.
+    first: BTreeMap<(String, String), Leak>,
+}
+
+/// One output file among those the leak figure shows.
+#[derive(Debug, Clone)]
+pub(crate) struct LeakyFile {
+    /// Weight of the distinct identifiers leaked (direct counts 3).
+    pub weight: f64,
+    /// The file, relative to the submission.
+    pub file: String,
+    /// Its leaks (a few per identifier and site kind).
+    pub leaks: Vec<Leak>,
+}
+
+/// Every leak of the submission folded file by file into what the leak criteria and figure
+/// need: the distinct identifiers leaked (bounded by the registry), per group a count and the
+/// first findings, and the most serious files. Nothing here grows with the number of files.
+#[derive(Debug, Default)]
+pub(crate) struct LeakTally {
+    /// Each identifier leaked anywhere, with its class.
+    distinct: BTreeMap<String, IdentifierClass>,
+    /// Per [`LeakGroup::slot`].
+    groups: [GroupLeaks; 2],
+    /// Files with at least one leak.
+    files: usize,
+    /// The [`super::figures::LEAK_FILES_SHOWN`] most serious files, most serious first.
+    worst: Vec<LeakyFile>,
+}
+
+impl LeakTally {
+    /// Folds in the leaks of one file (every leak of `leaks` names `file`).
+    pub(crate) fn add_file(&mut self, file: &str, leaks: Vec<Leak>) {
+        if leaks.is_empty() {
+            return;
+        }
+        self.files += 1;
+        let mut first_here: BTreeMap<&str, &Leak> = BTreeMap::new();
+        for l in &leaks {
+            first_here.entry(l.value.as_str()).or_insert(l);
+        }
+        for (value, l) in &first_here {
+            if !self.distinct.contains_key(*value) {
+                self.distinct.insert((*value).to_owned(), l.class);
+            }
+            let group = &mut self.groups[LeakGroup::of(l.class).slot()];
+            group.pairs += 1;
+            let full = group.first.len() >= super::PER_CRITERION_FINDINGS;
+            let sorts_after = |(last, _): (&(String, String), &Leak)| {
+                (last.0.as_str(), last.1.as_str()) < (*value, file)
+            };
+            if full && group.first.last_key_value().is_some_and(sorts_after) {
+                continue;
+            }
+            let pair = ((*value).to_owned(), file.to_owned());
+            group.first.insert(pair, (*l).clone());
+            if group.first.len() > super::PER_CRITERION_FINDINGS {
+                group.first.pop_last();
+            }
+        }
+        let classes: BTreeMap<&str, IdentifierClass> =
+            first_here.iter().map(|(v, l)| (*v, l.class)).collect();
+        let weight: f64 = classes.values().map(|c| c.weight()).sum();
+        let worse = |w: &LeakyFile| {
+            w.weight
+                .total_cmp(&weight)
+                .reverse()
+                .then_with(|| w.file.as_str().cmp(file))
+        };
+        let at = self.worst.partition_point(|w| worse(w).is_lt());
+        if at < super::figures::LEAK_FILES_SHOWN {
+            self.worst.insert(
+                at,
+                LeakyFile {
+                    weight,
+                    file: file.to_owned(),
+                    leaks,
+                },
+            );
+            self.worst.truncate(super::figures::LEAK_FILES_SHOWN);
+        }
+    }
+
+    /// Files with at least one leak.
+    pub(crate) fn files(&self) -> usize {
+        self.files
+    }
+
+    /// The most serious files, most serious first, at most
+    /// [`super::figures::LEAK_FILES_SHOWN`].
+    pub(crate) fn worst(&self) -> &[LeakyFile] {
+        &self.worst
+    }
+
+    /// Distinct identifiers of the group leaked.
+    pub(crate) fn distinct(&self, group: LeakGroup) -> usize {
+        self.distinct
+            .values()
+            .filter(|c| LeakGroup::of(**c) == group)
+            .count()
+    }
+
+    /// The group's leak score ([`leak::score_values`]).
+    pub(crate) fn score(&self, registry: &Registry, group: LeakGroup) -> f64 {
+        let leaked = self
+            .distinct
+            .iter()
+            .filter(|(_, c)| LeakGroup::of(**c) == group)
+            .map(|(v, _)| v.as_str());
+        leak::score_values(leaked, registry, group.classes())
+    }
+
+    /// Distinct (identifier, file) pairs of the group.
+    pub(crate) fn pairs(&self, group: LeakGroup) -> usize {
+        self.groups[group.slot()].pairs
+    }
+
+    /// The first leak of each of the first (identifier, file) pairs of the group, in that order.
+    pub(crate) fn first_by_value_and_file(&self, group: LeakGroup) -> impl Iterator<Item = &Leak> {
+        self.groups[group.slot()].first.values()
+    }
+
+    /// The tally of a list of leaks, for tests.
+    #[cfg(test)]
+    pub(crate) fn of(leaks: &[Leak]) -> Self {
+        let mut by_file: BTreeMap<&str, Vec<Leak>> = BTreeMap::new();
+        for l in leaks {
+            by_file.entry(l.file.as_str()).or_default().push(l.clone());
+        }
+        let mut tally = LeakTally::default();
+        for (file, leaks) in by_file {
+            tally.add_file(file, leaks);
+        }
+        tally
+    }
 }
 
 /// One listed entry before reading.
@@ -95,7 +281,9 @@ pub(crate) fn take(
             Entry::Extra(finding) => {
                 // A link or odd file is never read, but its name can still leak.
                 if let Some(file) = &finding.file {
-                    inventory.leaks.extend(leak::scan_path(file, &key.registry));
+                    inventory
+                        .leaks
+                        .add_file(file, leak::scan_path(file, &key.registry));
                 }
                 inventory.extras.push(finding);
                 None
@@ -104,22 +292,26 @@ pub(crate) fn take(
         .collect();
 
     progress.start("scanning de-identified files", files.len() as u64);
-    let scanned: Vec<Scanned> = files
-        .par_iter()
-        .map(|rel| {
-            let s = scan(key, submission, rel, &attr_paths);
-            progress.advance(1);
-            s
-        })
-        .collect();
-    progress.finish();
-    for s in scanned {
-        inventory.leaks.extend(s.leaks);
-        match s.outcome {
-            Ok(info) => inventory.outputs.push(info),
-            Err(finding) => inventory.extras.push(finding),
+    // A chunk at a time, so only one chunk's leak lists are held; each file's leaks are folded
+    // into bounded accumulators as soon as its chunk is scanned.
+    for chunk in files.chunks(super::CHUNK) {
+        let scanned: Vec<Scanned> = chunk
+            .par_iter()
+            .map(|rel| {
+                let s = scan(key, submission, rel, &attr_paths);
+                progress.advance(1);
+                s
+            })
+            .collect();
+        for (rel, s) in chunk.iter().zip(scanned) {
+            inventory.leaks.add_file(rel, s.leaks);
+            match s.outcome {
+                Ok(info) => inventory.outputs.push(info),
+                Err(finding) => inventory.extras.push(finding),
+            }
         }
     }
+    progress.finish();
     inventory.outputs.sort_by(|a, b| a.rel.cmp(&b.rel));
     inventory
 }
@@ -255,7 +447,7 @@ fn scan(key: &Key, submission: &Path, rel: &str, attr_paths: &[crate::paths::Att
                 .iter()
                 .map(|p| p.find(&dicom.dataset).and_then(super::elem_text))
                 .collect(),
-            header: matching::HeaderKey::of(&dicom.dataset),
+            header: matching::HeaderKey::of(&dicom.dataset).digest(),
             framing: dicom.framing,
         })
     };
@@ -297,4 +489,74 @@ fn thin(leaks: Vec<Leak>) -> Vec<Leak> {
             *n <= LEAKS_PER_FILE
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grade::PER_CRITERION_FINDINGS;
+    use crate::grade::figures::LEAK_FILES_SHOWN;
+
+    fn leak(value: String, class: IdentifierClass, file: &str) -> Leak {
+        Leak {
+            value,
+            class,
+            file: file.to_owned(),
+            site: LeakSite::Path,
+        }
+    }
+
+    /// What the tally holds must not grow with the files folded in: a set whose every file
+    /// leaks keeps the same few findings and figure files as a set of a few dozen.
+    #[test]
+    fn the_leak_tally_stays_bounded_however_many_files_leak() {
+        let mut tally = LeakTally::default();
+        for f in 0..2_000 {
+            let file = format!("out/{f:05}.dcm");
+            let mut leaks: Vec<Leak> = (0..20)
+                .map(|v| {
+                    let class = if v % 2 == 0 {
+                        IdentifierClass::Direct
+                    } else {
+                        IdentifierClass::Date
+                    };
+                    leak(format!("ID{v:04}XYZ"), class, &file)
+                })
+                .collect();
+            if f == 1_500 {
+                leaks.push(leak(
+                    "EXTRA-DIRECT".to_owned(),
+                    IdentifierClass::Direct,
+                    &file,
+                ));
+            }
+            // Found twice in one file: one (identifier, file) pair.
+            leaks.push(leak("ID0000XYZ".to_owned(), IdentifierClass::Direct, &file));
+            tally.add_file(&file, leaks);
+        }
+        assert_eq!(tally.files(), 2_000);
+        assert_eq!(tally.pairs(LeakGroup::Direct), 2_000 * 10 + 1);
+        assert_eq!(tally.pairs(LeakGroup::Indirect), 2_000 * 10);
+        assert_eq!(tally.distinct(LeakGroup::Direct), 11);
+        assert_eq!(tally.distinct(LeakGroup::Indirect), 10);
+        for group in [LeakGroup::Direct, LeakGroup::Indirect] {
+            assert_eq!(
+                tally.first_by_value_and_file(group).count(),
+                PER_CRITERION_FINDINGS
+            );
+        }
+        let first: Vec<(&str, &str)> = tally
+            .first_by_value_and_file(LeakGroup::Direct)
+            .map(|l| (l.value.as_str(), l.file.as_str()))
+            .collect();
+        assert_eq!(first[0], ("EXTRA-DIRECT", "out/01500.dcm"));
+        assert_eq!(first[1], ("ID0000XYZ", "out/00000.dcm"));
+        assert_eq!(first[24], ("ID0000XYZ", "out/00023.dcm"));
+        assert_eq!(tally.worst().len(), LEAK_FILES_SHOWN);
+        let worst: Vec<&str> = tally.worst().iter().map(|w| w.file.as_str()).collect();
+        assert_eq!(
+            worst[..3],
+            ["out/01500.dcm", "out/00000.dcm", "out/00001.dcm"]
+        );
+    }
 }

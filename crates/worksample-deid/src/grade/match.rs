@@ -47,7 +47,31 @@ impl HeaderKey {
     fn usable(&self) -> bool {
         self.fields[1].is_some() && self.fields[5].is_some()
     }
+
+    /// 128 bits of the SHA-256 of the fields, each absent or length-prefixed: what an output
+    /// keeps of its header key until matching, instead of six strings.
+    pub fn digest(&self) -> HeaderDigest {
+        let mut hasher = Sha256::new();
+        for field in &self.fields {
+            match field {
+                None => hasher.update([0]),
+                Some(v) => {
+                    hasher.update([1]);
+                    hasher.update((v.len() as u64).to_le_bytes());
+                    hasher.update(v.as_bytes());
+                }
+            }
+        }
+        let full: [u8; 32] = hasher.finalize().into();
+        let mut out = [0; 16];
+        out.copy_from_slice(&full[..16]);
+        HeaderDigest(out)
+    }
 }
+
+/// The digest of a [`HeaderKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct HeaderDigest([u8; 16]);
 
 /// The match of one submission.
 #[derive(Debug, Clone, Default)]
@@ -154,20 +178,20 @@ pub(crate) fn match_outputs(
         .collect();
     let mut by_header_matches = 0;
     if !leftover.is_empty() && !unmatched_inputs.is_empty() {
-        let mut inputs_by_header: BTreeMap<HeaderKey, Vec<usize>> = BTreeMap::new();
+        let mut inputs_by_header: BTreeMap<HeaderDigest, Vec<usize>> = BTreeMap::new();
         for i in unmatched_inputs {
             let path = fixtures.join(&key.files[i].path);
             if let Ok(file) = read_header(&path, &ReadLimits::default()) {
                 let h = HeaderKey::of(&file.dataset);
                 if h.usable() {
-                    inputs_by_header.entry(h).or_default().push(i);
+                    inputs_by_header.entry(h.digest()).or_default().push(i);
                 }
             }
         }
-        let mut outputs_by_header: BTreeMap<HeaderKey, Vec<usize>> = BTreeMap::new();
+        let mut outputs_by_header: BTreeMap<HeaderDigest, Vec<usize>> = BTreeMap::new();
         for &o in &leftover {
             outputs_by_header
-                .entry(outputs[o].header.clone())
+                .entry(outputs[o].header)
                 .or_default()
                 .push(o);
         }

@@ -1,16 +1,24 @@
 //! The `deid` grader: measures a candidate's de-identified output against the trusted fixture
 //! copy and the answer key, one score per criterion of tasks/deid/rubric.toml.
 //!
-//! The run has three passes, each streamed over files with both cores (rayon), so memory holds
-//! per-file summaries, never whole data sets of the set:
+//! The run has three passes, each streamed over files with both cores (rayon): a chunk of files
+//! is measured in parallel, then the chunk's per-file summaries are folded in file order into
+//! running accumulators and dropped, so memory holds one chunk's summaries and what the
+//! cross-file checks need (a few ids per file), never the set's data sets or findings:
 //! 1. [`inventory`]: walk the submission without following links, read every output file
-//!    within caps, scan it for leaks (values, raw bytes, path) and fingerprint it;
+//!    within caps, scan it for leaks (values, raw bytes, path), fold them into a bounded
+//!    [`inventory::LeakTally`] and fingerprint the file;
 //! 2. [`matching`]: match outputs to inputs by content (pixel fingerprint, planted attribute,
 //!    then a header fallback), never by the candidate's maps (research/deid.md §2.2: MIDI-B's
 //!    reliance on submitted maps is the weakness we avoid);
 //! 3. per input file, [`privacy`], [`integrity`], [`utility`] and [`conformance`] compare the
 //!    input with its matched output (or with nothing, for an unmatched input, which then fails
-//!    every check that needs an output), and the per-file summaries are folded into criteria.
+//!    every check that needs an output), and each [`FileReport`] is folded into [`Folded`]:
+//!    capped tallies, per-patient date offsets and study instants, UIDs and identities as
+//!    interned ids for the cross-file checks (UID remap, references, partitions, pseudonyms).
+//!
+//! Folding in file order makes every finding list and float sum the same whatever the thread
+//! count or scheduling.
 //!
 //! Every candidate failure is a finding and a low score; [`GradeError`] is reserved for a broken
 //! fixture copy (the harness's fault, not the candidate's). Assessor-only [`figures`] (burned-in
@@ -25,7 +33,6 @@ mod matching;
 mod privacy;
 mod utility;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -42,6 +49,10 @@ const PER_FILE_FINDINGS: usize = 3;
 
 /// Findings kept per criterion; the rest are counted in a closing finding.
 const PER_CRITERION_FINDINGS: usize = 25;
+
+/// Files measured in parallel before their summaries are folded: bounds what is held at once
+/// (one chunk's summaries, never the set's) while giving each core a dozen files between folds.
+const CHUNK: usize = 32;
 
 /// Why grading could not run at all: the trusted fixture copy is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -79,40 +90,61 @@ pub fn grade_submission(
     let matched = matching::match_outputs(key, fixtures, &inventory.outputs, &mut notes);
 
     let vocabulary = utility::vocabulary(key);
+    let mut folded = Folded::default();
     progress.start("comparing de-identified files", key.files.len() as u64);
-    let reports: Result<Vec<FileReport>, GradeError> = key
-        .files
-        .par_iter()
-        .enumerate()
-        .map(|(index, file)| {
-            let input = read_fixture(fixtures, &file.path)?;
-            let output = matched.output_of[index].and_then(|o| {
-                let rel = &inventory.outputs[o].rel;
-                inventory::read_output(submission, rel)
-                    .ok()
-                    .map(|(_, dicom)| (rel.clone(), dicom))
-            });
-            let pair = Pair {
-                key,
-                vocabulary: &vocabulary,
-                index,
-                input: &input,
-                output: output.as_ref().map(|(rel, dicom)| (rel.as_str(), dicom)),
-            };
-            let report = FileReport::measure(&pair);
-            progress.advance(1);
-            Ok(report)
-        })
-        .collect();
+    // Files are measured in parallel a chunk at a time and folded in file order, so only one
+    // chunk's summaries are held and every finding list and float sum comes out the same
+    // whatever the thread count.
+    for start in (0..key.files.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(key.files.len());
+        let reports: Vec<Result<FileReport, GradeError>> = (start..end)
+            .into_par_iter()
+            .map(|index| {
+                let input = read_fixture(fixtures, &key.files[index].path)?;
+                let output = matched.output_of[index].and_then(|o| {
+                    let rel = &inventory.outputs[o].rel;
+                    inventory::read_output(submission, rel)
+                        .ok()
+                        .map(|(_, dicom)| (rel.clone(), dicom))
+                });
+                let pair = Pair {
+                    key,
+                    vocabulary: &vocabulary,
+                    index,
+                    input: &input,
+                    output: output.as_ref().map(|(rel, dicom)| (rel.as_str(), dicom)),
+                };
+                let report = FileReport::measure(&pair);
+                progress.advance(1);
+                Ok(report)
+            })
+            .collect();
+        for report in reports {
+            folded.fold(key, report?);
+        }
+    }
     progress.finish();
-    let reports = reports?;
 
     let mut criteria = Vec::new();
-    criteria.extend(privacy::criteria(key, &inventory, &matched, &reports));
-    criteria.extend(integrity::criteria(key, &inventory, &reports));
-    criteria.extend(utility::criteria(key, &reports));
+    criteria.extend(privacy::criteria(
+        key,
+        &inventory,
+        &matched,
+        &folded.privacy,
+    ));
+    criteria.extend(integrity::criteria(
+        key,
+        &inventory,
+        &matched,
+        &folded.integrity,
+    ));
+    criteria.extend(utility::criteria(key, &folded.utility));
     criteria.extend(conformance::criteria(
-        key, &inventory, &matched, &reports, &mut notes,
+        key,
+        &inventory,
+        &matched,
+        &folded.conformance,
+        &mut notes,
     ));
     criteria.sort_by_key(|c| {
         crate::CRITERIA
@@ -297,13 +329,31 @@ impl FileReport {
     }
 }
 
-/// Sums one tally field over all file reports.
-pub(crate) fn sum_tallies<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Tally {
-    let mut total = Tally::default();
-    for t in tallies {
-        total.absorb(t);
+/// What the cross-file checks keep of every file measured so far, folded in file order: running
+/// tallies, per-patient and per-study accumulators, and compact ids; never a file's parsed data
+/// or its full findings.
+#[derive(Debug, Default)]
+pub(crate) struct Folded {
+    /// Privacy accumulators.
+    pub privacy: privacy::PrivacyFold,
+    /// Integrity accumulators.
+    pub integrity: integrity::IntegrityFold,
+    /// Utility accumulators.
+    pub utility: utility::UtilityFold,
+    /// Conformance accumulators.
+    pub conformance: conformance::ConformanceFold,
+}
+
+impl Folded {
+    /// Folds the next file's report in; reports must come in [`Key::files`] order.
+    fn fold(&mut self, key: &Key, report: FileReport) {
+        let patient = key.files[report.index].patient;
+        let study = report.integrity.original[2].clone();
+        self.privacy.fold(patient, report.privacy);
+        self.utility.fold(patient, study, report.utility);
+        self.conformance.fold(report.conformance);
+        self.integrity.fold(report.index, report.integrity);
     }
-    total
 }
 
 /// The trimmed string value of an element at `tag` (trailing space/NUL padding removed,
@@ -320,15 +370,6 @@ pub(crate) fn elem_text(elem: &dicom_object::mem::InMemElement) -> Option<String
     elem.to_str()
         .ok()
         .map(|s| s.trim_end_matches([' ', '\0']).to_owned())
-}
-
-/// Files grouped by the patient they belong to, by key index.
-pub(crate) fn by_patient(key: &Key, reports: &[FileReport]) -> BTreeMap<usize, Vec<usize>> {
-    let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (i, r) in reports.iter().enumerate() {
-        out.entry(key.files[r.index].patient).or_default().push(i);
-    }
-    out
 }
 
 #[cfg(test)]

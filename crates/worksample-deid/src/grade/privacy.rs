@@ -2,7 +2,7 @@
 //! identifiers, Table E.1-1 actions at every depth, one date offset per patient, private
 //! attributes, burned-in pixels, overlays and icons.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dicom_core::header::Header;
 use dicom_core::value::Value;
@@ -12,14 +12,13 @@ use dicom_object::InMemDicomObject;
 use dicom_object::mem::InMemElement;
 use worksample_task::rubric::{CriterionGrade, Finding, Score};
 
-use super::inventory::Inventory;
+use super::inventory::{Inventory, LeakGroup, LeakTally};
 use super::matching::Matched;
-use super::{FileReport, Pair, Tally, by_patient, elem_text, sum_tallies, text};
+use super::{PER_CRITERION_FINDINGS, Pair, Tally, elem_text, text};
 use crate::contract::{OFFSET_DAYS, text_band};
 use crate::key::Key;
-use crate::leak::{self, Leak, LeakSite};
+use crate::leak::LeakSite;
 use crate::paths::{AttrPath, ElementKey, walk};
-use crate::planted::IdentifierClass;
 use crate::profile::{
     Action, AttributeType, BasicAction, Effective, Options, Table, is_repeating_group,
 };
@@ -473,12 +472,111 @@ fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f
     )
 }
 
+/// Distinct offsets per patient whose first dates are kept for findings: one more than the
+/// findings a criterion shows, so that whichever offset turns out modal, the first
+/// [`PER_CRITERION_FINDINGS`] dates off it are among the kept ones (every untracked offset first
+/// appears after that many tracked ones).
+const TRACKED_OFFSETS: usize = PER_CRITERION_FINDINGS + 1;
+
+/// One date as a finding may need it: its place in the patient's dates, file and path.
+#[derive(Debug, Clone)]
+struct DateSeen {
+    order: usize,
+    file: String,
+    location: String,
+}
+
+/// The dates of one patient, folded: how many at each offset, and the first few of each offset
+/// for findings (the modal offset is known only once every file is in).
+#[derive(Debug, Default)]
+pub(crate) struct PatientDates {
+    /// Dates seen, in file order.
+    seen: usize,
+    /// Shiftable dates at each offset in days.
+    histogram: BTreeMap<i64, usize>,
+    /// Dates missing or unreadable in the output.
+    missing: usize,
+    /// The first [`PER_CRITERION_FINDINGS`] dates of each tracked offset (`None`: missing).
+    first: BTreeMap<Option<i64>, Vec<DateSeen>>,
+    /// Birth date checks of the patient's files.
+    birth: Tally,
+    /// Free-text date checks of the patient's files.
+    free_text: Tally,
+}
+
+impl PatientDates {
+    fn add(&mut self, offset: Option<i64>, file: &str, location: String) {
+        let order = self.seen;
+        self.seen += 1;
+        match offset {
+            Some(o) => *self.histogram.entry(o).or_default() += 1,
+            None => self.missing += 1,
+        }
+        let tracked = self.first.contains_key(&offset)
+            || offset.is_none()
+            || self.first.keys().filter(|k| k.is_some()).count() < TRACKED_OFFSETS;
+        if !tracked {
+            return;
+        }
+        let kept = self.first.entry(offset).or_default();
+        if kept.len() < PER_CRITERION_FINDINGS {
+            kept.push(DateSeen {
+                order,
+                file: file.to_owned(),
+                location,
+            });
+        }
+    }
+
+    /// The most frequent offset, ties to the smallest magnitude then the smaller value (as
+    /// [`dates::modal_offset`] over every offset).
+    fn modal(&self) -> Option<i64> {
+        let mut best: Option<(i64, usize)> = None;
+        for (&value, &count) in &self.histogram {
+            best = match best {
+                None => Some((value, count)),
+                Some(b) if count > b.1 => Some((value, count)),
+                Some(b) if count == b.1 && (value.abs(), value) < (b.0.abs(), b.0) => {
+                    Some((value, count))
+                }
+                Some(b) => Some(b),
+            };
+        }
+        best.map(|(m, _)| m)
+    }
+}
+
+/// Privacy measurements of the files graded so far.
+#[derive(Debug, Default)]
+pub(crate) struct PrivacyFold {
+    action: Tally,
+    private: Tally,
+    burned: Tally,
+    /// Dates by patient index.
+    dates: BTreeMap<usize, PatientDates>,
+}
+
+impl PrivacyFold {
+    /// Folds in the next file, of patient `patient`.
+    pub(crate) fn fold(&mut self, patient: usize, file: FilePrivacy) {
+        self.action.absorb(&file.action);
+        self.private.absorb(&file.private);
+        self.burned.absorb(&file.burned);
+        let dates = self.dates.entry(patient).or_default();
+        for (offset, location) in file.offsets {
+            dates.add(offset, &file.file, location);
+        }
+        dates.birth.absorb(&file.birth);
+        dates.free_text.absorb(&file.free_text);
+    }
+}
+
 /// The privacy criteria.
 pub(crate) fn criteria(
     key: &Key,
     inventory: &Inventory,
     matched: &Matched,
-    reports: &[FileReport],
+    fold: &PrivacyFold,
 ) -> Vec<CriterionGrade> {
     let inputs = key.files.len();
     let found = matched.output_of.iter().filter(|o| o.is_some()).count();
@@ -496,7 +594,7 @@ pub(crate) fn criteria(
         "direct_leaks",
         key,
         &inventory.leaks,
-        &[IdentifierClass::Direct],
+        LeakGroup::Direct,
         direct_coverage,
         (found, inputs),
     );
@@ -504,27 +602,27 @@ pub(crate) fn criteria(
         "indirect_leaks",
         key,
         &inventory.leaks,
-        &[
-            IdentifierClass::Indirect,
-            IdentifierClass::Date,
-            IdentifierClass::Uid,
-        ],
+        LeakGroup::Indirect,
         coverage,
         (found, inputs),
     );
-    let action = sum_tallies(reports.iter().map(|r| &r.privacy.action))
+    let action = fold
+        .action
+        .clone()
         .grade("action_compliance", "attribute actions as the profile asks");
-    let private = sum_tallies(reports.iter().map(|r| &r.privacy.private)).grade(
+    let private = fold.private.clone().grade(
         "private_tags",
         "unsafe private attributes and creators removed",
     );
-    let burned = sum_tallies(reports.iter().map(|r| &r.privacy.burned))
+    let burned = fold
+        .burned
+        .clone()
         .grade("burned_in", "band, overlay and icon checks passed");
     vec![
         direct,
         indirect,
         action,
-        date_grade(key, reports),
+        date_grade(key, fold),
         private,
         burned,
     ]
@@ -533,29 +631,20 @@ pub(crate) fn criteria(
 fn leak_grade(
     id: &str,
     key: &Key,
-    leaks: &[Leak],
-    classes: &[IdentifierClass],
+    leaks: &LeakTally,
+    group: LeakGroup,
     coverage: f64,
     (found, inputs): (usize, usize),
 ) -> CriterionGrade {
-    let raw = leak::score(leaks, &key.registry, classes);
+    let classes = group.classes();
+    let raw = leaks.score(&key.registry, group);
     let planted = key
         .registry
         .iter()
         .filter(|p| classes.contains(&p.class))
         .count();
-    let mut leaked: Vec<&Leak> = leaks
-        .iter()
-        .filter(|l| classes.contains(&l.class))
-        .collect();
-    leaked.sort_by(|a, b| (&a.value, &a.file).cmp(&(&b.value, &b.file)));
-    let distinct: BTreeSet<&str> = leaked.iter().map(|l| l.value.as_str()).collect();
     let mut tally = Tally::default();
-    let mut shown: BTreeSet<(&str, &str)> = BTreeSet::new();
-    for l in leaked {
-        if !shown.insert((l.value.as_str(), l.file.as_str())) {
-            continue;
-        }
+    for l in leaks.first_by_value_and_file(group) {
         let what = key
             .registry
             .get(&l.value)
@@ -569,12 +658,13 @@ fn leak_grade(
             Finding::new(format!("{} `{}` ({what}) found {place}", l.class, l.value))
                 .in_file(l.file.clone())
                 .at(location),
-            super::PER_CRITERION_FINDINGS,
+            PER_CRITERION_FINDINGS,
         );
     }
+    tally.omitted += leaks.pairs(group) - leaks.first_by_value_and_file(group).count();
     let mut summary = format!(
         "{} of {planted} planted identifiers leaked (leak score {:.3})",
-        distinct.len(),
+        leaks.distinct(group),
         raw
     );
     if coverage < 1.0 {
@@ -586,66 +676,68 @@ fn leak_grade(
         .with_findings(tally.into_findings())
 }
 
-fn date_grade(key: &Key, reports: &[FileReport]) -> CriterionGrade {
+fn date_grade(key: &Key, fold: &PrivacyFold) -> CriterionGrade {
     let mut scores = Vec::new();
     let mut findings = Tally::default();
-    for (patient, files) in by_patient(key, reports) {
+    for (&patient, dates) in &fold.dates {
         let name = key.patients.get(patient).map_or_else(
             || format!("patient {patient}"),
             |p| format!("patient `{}`", p.patient_id),
         );
-        let offsets: Vec<i64> = files
-            .iter()
-            .flat_map(|&i| reports[i].privacy.offsets.iter().filter_map(|(o, _)| *o))
-            .collect();
-        let n: usize = files
-            .iter()
-            .map(|&i| reports[i].privacy.offsets.len())
-            .sum();
-        let modal = dates::modal_offset(&offsets).map(|(m, _)| m);
+        let n = dates.seen;
+        let modal = dates.modal();
         let good = modal.filter(|m| OFFSET_DAYS.contains(m));
-        let mut at_modal = 0usize;
         if modal.is_some() && good.is_none() {
             findings.note(
                 Finding::new(format!(
                     "{name}: the common date offset is {} days, outside −3650..=−30",
                     modal.unwrap_or_default()
                 )),
-                super::PER_CRITERION_FINDINGS,
+                PER_CRITERION_FINDINGS,
             );
         }
-        for &i in &files {
-            let p = &reports[i].privacy;
-            for (offset, loc) in &p.offsets {
-                match (offset, good) {
-                    (Some(o), Some(m)) if *o == m => at_modal += 1,
-                    (Some(o), Some(m)) => findings.note(
-                        Finding::new(format!("date shifted by {o} days; {name}'s offset is {m}"))
-                            .in_file(p.file.clone())
-                            .at(loc.clone()),
-                        super::PER_CRITERION_FINDINGS,
-                    ),
-                    (None, _) => findings.note(
-                        Finding::new(
-                            "date missing or unreadable in the output; it must be shifted",
-                        )
-                        .in_file(p.file.clone())
-                        .at(loc.clone()),
-                        super::PER_CRITERION_FINDINGS,
-                    ),
-                    (Some(_), None) => {}
+        let at_modal = good.map_or(0, |m| dates.histogram.get(&m).copied().unwrap_or(0));
+        // Every date off the modal offset (when it is acceptable) or missing is a finding; the
+        // first ones in file order are among those kept per offset.
+        let off = match good {
+            Some(_) => n - dates.missing - at_modal,
+            None => 0,
+        };
+        let mut shown: Vec<(Option<i64>, &DateSeen)> = dates
+            .first
+            .iter()
+            .filter(|(offset, _)| match (offset, good) {
+                (None, _) => true,
+                (Some(o), Some(m)) => *o != m,
+                (Some(_), None) => false,
+            })
+            .flat_map(|(offset, seen)| seen.iter().map(move |s| (*offset, s)))
+            .collect();
+        shown.sort_by_key(|(_, s)| s.order);
+        shown.truncate(PER_CRITERION_FINDINGS);
+        for (offset, seen) in &shown {
+            let finding = match (offset, good) {
+                (Some(o), Some(m)) => {
+                    Finding::new(format!("date shifted by {o} days; {name}'s offset is {m}"))
                 }
-            }
+                (Some(_), None) | (None, _) => {
+                    Finding::new("date missing or unreadable in the output; it must be shifted")
+                }
+            };
+            findings.note(
+                finding.in_file(seen.file.clone()).at(seen.location.clone()),
+                PER_CRITERION_FINDINGS,
+            );
         }
-        let birth = sum_tallies(files.iter().map(|&i| &reports[i].privacy.birth));
-        let free = sum_tallies(files.iter().map(|&i| &reports[i].privacy.free_text));
+        findings.omitted += off + dates.missing - shown.len();
+        let (birth, free) = (&dates.birth, &dates.free_text);
         let total = n + birth.total + free.total;
         if total == 0 {
             continue;
         }
         scores.push((at_modal as f64 + birth.credit + free.credit) / total as f64);
-        findings.absorb(&birth);
-        findings.absorb(&free);
+        findings.absorb(birth);
+        findings.absorb(free);
     }
     let score = if scores.is_empty() {
         1.0
@@ -669,6 +761,33 @@ mod tests {
     use dicom_core::{DataElement, PrimitiveValue};
 
     use super::*;
+
+    /// Whatever the offsets, a patient keeps at most [`TRACKED_OFFSETS`] sampled offsets (and
+    /// the missing dates) of [`PER_CRITERION_FINDINGS`] dates each, besides the histogram.
+    #[test]
+    fn a_patient_keeps_a_bounded_sample_of_dates_whatever_the_offsets() {
+        let mut dates = PatientDates::default();
+        for i in 0..10_000i64 {
+            dates.add(Some(-30 - i % 500), "out/1.dcm", format!("date {i}"));
+            if i % 7 == 0 {
+                dates.add(None, "out/1.dcm", format!("missing {i}"));
+            }
+        }
+        assert_eq!(dates.seen, 10_000 + 1_429);
+        assert_eq!(dates.missing, 1_429);
+        assert_eq!(dates.histogram.len(), 500);
+        assert_eq!(dates.first.len(), TRACKED_OFFSETS + 1);
+        assert!(
+            dates
+                .first
+                .values()
+                .all(|kept| kept.len() <= PER_CRITERION_FINDINGS)
+        );
+        // Every offset 20 times: the tie goes to the smallest magnitude.
+        assert_eq!(dates.modal(), Some(-30));
+        dates.add(Some(-400), "out/2.dcm", "late".to_owned());
+        assert_eq!(dates.modal(), Some(-400));
+    }
 
     #[test]
     fn compound_actions_resolve_by_type_or_allow_every_branch() {

@@ -12,7 +12,7 @@ use dicom_object::InMemDicomObject;
 use worksample_task::rubric::{CriterionGrade, Finding};
 
 use super::privacy::{allowed_actions, dropped_with_ancestor, inside_removed, is_text_vr};
-use super::{FileReport, Pair, Tally, elem_text, text};
+use super::{Pair, Tally, elem_text, text};
 use crate::contract::text_band;
 use crate::dates;
 use crate::key::Key;
@@ -374,43 +374,97 @@ fn pet_interval(obj: &InMemDicomObject) -> Option<i64> {
     Some(acquisition - injection)
 }
 
+/// The study instants and PET intervals of one patient, folded.
+#[derive(Debug, Default)]
+struct PatientIntervals {
+    /// By original Study Instance UID: the first input and first output Study Date + Time seen.
+    studies: BTreeMap<String, (Option<i64>, Option<i64>)>,
+    /// Injection-to-acquisition checks of the patient's PET files, in file order.
+    pet: Tally,
+}
+
+/// Utility measurements of the files graded so far.
+#[derive(Debug, Default)]
+pub(crate) struct UtilityFold {
+    pixels: Tally,
+    minimal: Tally,
+    geometry: Tally,
+    safe: Tally,
+    descriptors: Tally,
+    /// Intervals by patient index.
+    patients: BTreeMap<usize, PatientIntervals>,
+}
+
+impl UtilityFold {
+    /// Folds in the next file, of patient `patient` and original study `study`.
+    pub(crate) fn fold(&mut self, patient: usize, study: Option<String>, file: FileUtility) {
+        self.pixels.absorb(&file.pixels);
+        self.minimal.absorb(&file.minimal);
+        self.geometry.absorb(&file.geometry);
+        self.safe.absorb(&file.safe);
+        self.descriptors.absorb(&file.descriptors);
+        let entry = self
+            .patients
+            .entry(patient)
+            .or_insert_with(|| PatientIntervals {
+                pet: Tally::global(),
+                ..PatientIntervals::default()
+            });
+        if let Some(study) = study {
+            let (a, b) = file.study_instant;
+            let instants = entry.studies.entry(study).or_insert((a, None));
+            if instants.0.is_none() {
+                instants.0 = a;
+            }
+            if instants.1.is_none() {
+                instants.1 = b;
+            }
+        }
+        if let Some((Some(a), b)) = file.pet_interval {
+            entry.pet.check(b == Some(a), || {
+                Finding::new(format!(
+                    "radiopharmaceutical start to acquisition was {a} s and is now {}",
+                    b.map_or_else(|| "unreadable".to_owned(), |b| format!("{b} s"))
+                ))
+                .in_file(file.file.clone())
+                .at("(0054,0016)[0]>(0018,1078)")
+            });
+        }
+    }
+}
+
 /// The utility criteria.
-pub(crate) fn criteria(key: &Key, reports: &[FileReport]) -> Vec<CriterionGrade> {
-    let sum =
-        |f: fn(&FileUtility) -> &Tally| super::sum_tallies(reports.iter().map(|r| f(&r.utility)));
+pub(crate) fn criteria(key: &Key, fold: &UtilityFold) -> Vec<CriterionGrade> {
     vec![
-        sum(|u| &u.pixels).grade("pixels_untouched", "images byte-identical"),
-        sum(|u| &u.minimal).grade(
+        fold.pixels
+            .clone()
+            .grade("pixels_untouched", "images byte-identical"),
+        fold.minimal.clone().grade(
             "minimal_pixel_edit",
             "burned-in images edited only in the band",
         ),
-        sum(|u| &u.geometry).grade("geometry_acquisition", "attributes unchanged"),
-        sum(|u| &u.safe).grade("safe_private", "safe private attributes kept"),
-        sum(|u| &u.descriptors).grade("descriptors", "descriptors cleaned"),
-        intervals(key, reports),
+        fold.geometry
+            .clone()
+            .grade("geometry_acquisition", "attributes unchanged"),
+        fold.safe
+            .clone()
+            .grade("safe_private", "safe private attributes kept"),
+        fold.descriptors
+            .clone()
+            .grade("descriptors", "descriptors cleaned"),
+        intervals(key, fold),
     ]
 }
 
-fn intervals(key: &Key, reports: &[FileReport]) -> CriterionGrade {
+fn intervals(key: &Key, fold: &UtilityFold) -> CriterionGrade {
     let mut tally = Tally::global();
-    for (patient, files) in super::by_patient(key, reports) {
-        // One (input, output) instant per study, from any file of it with both.
-        let mut studies: BTreeMap<&str, (Option<i64>, Option<i64>)> = BTreeMap::new();
-        for &i in &files {
-            let Some(study) = reports[i].integrity.original[2].as_deref() else {
-                continue;
-            };
-            let (a, b) = reports[i].utility.study_instant;
-            let entry = studies.entry(study).or_insert((a, None));
-            if entry.0.is_none() {
-                entry.0 = a;
-            }
-            if entry.1.is_none() {
-                entry.1 = b;
-            }
-        }
-        let mut ordered: Vec<(Option<i64>, Option<i64>)> =
-            studies.into_values().filter(|(a, _)| a.is_some()).collect();
+    for (&patient, p) in &fold.patients {
+        let mut ordered: Vec<(Option<i64>, Option<i64>)> = p
+            .studies
+            .values()
+            .copied()
+            .filter(|(a, _)| a.is_some())
+            .collect();
         ordered.sort();
         for w in ordered.windows(2) {
             let before = w[1].0.zip(w[0].0).map(|(b, a)| b - a);
@@ -426,19 +480,7 @@ fn intervals(key: &Key, reports: &[FileReport]) -> CriterionGrade {
                 ))
             });
         }
-        for &i in &files {
-            let u = &reports[i].utility;
-            if let Some((Some(a), b)) = u.pet_interval {
-                tally.check(b == Some(a), || {
-                    Finding::new(format!(
-                        "radiopharmaceutical start to acquisition was {a} s and is now {}",
-                        b.map_or_else(|| "unreadable".to_owned(), |b| format!("{b} s"))
-                    ))
-                    .in_file(u.file.clone())
-                    .at("(0054,0016)[0]>(0018,1078)")
-                });
-            }
-        }
+        tally.absorb(&p.pet);
     }
     tally.grade("intervals", "intervals preserved")
 }
