@@ -817,7 +817,8 @@ fn write(
 ) -> Result<Key, GenerateError> {
     built.sort_by(|a, b| a.case.file.cmp(&b.case.file));
     built.par_iter().try_for_each(|b| {
-        let bytes = to_bytes(&b.instance, &WriteOptions::new(b.ts)).map_err(GenerateError::Dicom)?;
+        let bytes =
+            to_bytes(&b.instance, &WriteOptions::new(b.ts)).map_err(GenerateError::Dicom)?;
         out.put(&b.case.file, &bytes).map_err(GenerateError::from)
     })?;
     let oracle = oracle_config(&units);

@@ -23,8 +23,8 @@ pub use error::{Blame, TaskError, error_chain};
 pub use manifest::{FolderDigest, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, digest_folder};
 pub use outcome::summarize;
 pub use registry::{LoadedTask, Registry};
-pub use sink::{DigestSink, FolderSink, Sink, SinkError};
 pub use seed::{CandidateId, PublicSeed, ResolvedSeed, Secret, Seed, SeedSource, commitment};
+pub use sink::{DigestSink, FolderSink, Sink, SinkError};
 pub use spec::{EmbeddedTask, LimitsSpec, Profile, ProfileSpec, TaskData, TaskId, TaskSpec};
 pub use task::{AnswerKey, DynTask, GenerateContext, GradeContext, NoProgress, Progress, Task};
 

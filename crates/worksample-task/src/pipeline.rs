@@ -148,8 +148,7 @@ pub fn regenerate(
         },
     };
     let sink = DigestSink::new();
-    let (key, resolved, profile) =
-        produce(t, Some(&manifest.profile), &source, &sink, progress)?;
+    let (key, resolved, profile) = produce(t, Some(&manifest.profile), &source, &sink, progress)?;
     let generated = Generated {
         manifest: describe(t, &profile, &resolved, sink.finish(), harness_version),
         key,
@@ -173,14 +172,8 @@ pub fn regenerate(
             ),
         });
     }
-    let (fixtures, note) = checked_or_fresh(
-        t,
-        &generated,
-        &source,
-        fixtures,
-        harness_version,
-        progress,
-    )?;
+    let (fixtures, note) =
+        checked_or_fresh(t, &generated, &source, fixtures, harness_version, progress)?;
     Ok(Regenerated {
         generated,
         fixtures,

@@ -14,7 +14,9 @@ use worksample_series::output::{
 };
 use worksample_series::starter::{list_files, numbers, text};
 use worksample_task::rubric::Grade;
-use worksample_task::{FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData};
+use worksample_task::{
+    FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData,
+};
 
 /// The task data as compiled in.
 pub fn data() -> TaskData {

@@ -21,7 +21,9 @@ use worksample_shift::output::REQUIRED_GROUPS;
 use worksample_shift::slice::Slice;
 use worksample_shift::stats::{Confusion, Z95, auc_delong, holm, newcombe_diff, two_proportion_p};
 use worksample_task::rubric::Grade;
-use worksample_task::{FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData};
+use worksample_task::{
+    FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData,
+};
 
 /// The task data as compiled in.
 pub fn data() -> TaskData {
