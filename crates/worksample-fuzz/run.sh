@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzz one parser for a time budget:  crates/worksample-fuzz/run.sh TARGET SECONDS [OPTIONS]
-# TARGET: dicom | series-json | checkfile | task-toml | rubric-toml | manifest
+# TARGET: dicom | series-json | checkfile | task-toml | rubric-toml | manifest | deid-maps | shift-json
 # OPTIONS (passed on): --dir DIR (default target/worksample-fuzz/TARGET: corpus/, crashes/),
 #   --seeds DIR (default fixtures/fuzz/TARGET), --seed N, --timeout-ms N (per input, 10000),
 #   --memory-mb N (heap growth per input, 256), --max-len BYTES (4 MiB).

@@ -15,7 +15,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 const USAGE: &str = "usage: worksample-fuzz TARGET SECONDS [--dir DIR] [--seeds DIR] [--seed N] \
 [--timeout-ms N] [--memory-mb N] [--max-len BYTES]
        worksample-fuzz TARGET replay FILE... [--memory-mb N]   (run saved inputs once, for triage)
-targets: dicom, series-json, checkfile, task-toml, rubric-toml, manifest";
+targets: dicom, series-json, checkfile, task-toml, rubric-toml, manifest, deid-maps, shift-json";
 
 struct Args {
     worker: bool,

@@ -70,9 +70,13 @@ impl Mutator {
                 (true, Shape::Dicom) => self.dicom(out),
                 (true, Shape::Json) => self.json(out),
                 (true, Shape::Toml) => self.toml(out),
+                (true, Shape::Csv) => self.csv(out),
             };
+            // Cut after every round, not only at the end: stacked rounds that each multiply
+            // the input (20,000 copies of an element, twice) once took a worker to 23 GB and
+            // the kernel's OOM killer, outside any input's heap budget.
+            out.truncate(self.max_len);
         }
-        out.truncate(self.max_len);
         out
     }
 
@@ -219,7 +223,15 @@ impl Mutator {
         let target = self.below(nodes);
         let mut replacement = Some(self.hostile_value());
         let mut seen = 0;
-        replace_node(&mut doc, target, &mut seen, &mut replacement, &mut self.rng);
+        let budget = self.max_len;
+        replace_node(
+            &mut doc,
+            target,
+            &mut seen,
+            &mut replacement,
+            &mut self.rng,
+            budget,
+        );
         serde_json::to_vec(&doc).unwrap_or(data)
     }
 
@@ -299,6 +311,84 @@ impl Mutator {
         lines.join("\n").into_bytes()
     }
 
+    /// Row and cell edits of comma-separated text, on bytes so that non-UTF-8 rows stay as
+    /// they are: duplicated, dropped and swapped rows, hostile or quoted cells, extra and
+    /// missing columns, many distinct rows (count caps), a huge cell, other line ends, a BOM.
+    fn csv(&mut self, data: Vec<u8>) -> Vec<u8> {
+        let mut rows: Vec<Vec<u8>> = data.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+        let i = self.below(rows.len());
+        match self.below(10) {
+            0 => {
+                let copy = rows[i].clone();
+                rows.insert(self.below(rows.len() + 1), copy);
+            }
+            1 => {
+                rows.remove(i);
+            }
+            2 => {
+                let j = self.below(rows.len());
+                rows.swap(i, j);
+            }
+            3 => {
+                // One cell replaced by a hostile, quoted or padded value.
+                let mut cells: Vec<Vec<u8>> =
+                    rows[i].split(|b| *b == b',').map(<[u8]>::to_vec).collect();
+                let c = self.below(cells.len());
+                let value: Vec<u8> = match self.below(4) {
+                    0 => HOSTILE_STRINGS[self.below(HOSTILE_STRINGS.len())].into(),
+                    1 => format!("\"{}\"", String::from_utf8_lossy(&cells[c])).into_bytes(),
+                    2 => b"\"a,\"\"b\"\"\"".to_vec(),
+                    _ => [b"  ", cells[c].as_slice(), b"\t "].concat(),
+                };
+                cells[c] = value;
+                rows[i] = cells.join(&b',');
+            }
+            4 => {
+                // A column more, or the separator gone.
+                if self.rng.random_bool(0.5) {
+                    rows[i].extend_from_slice(b",extra");
+                } else {
+                    rows[i].retain(|b| *b != b',');
+                }
+            }
+            5 => {
+                // Old and new swapped within the row.
+                if let Some(at) = rows[i].iter().position(|b| *b == b',') {
+                    let old = rows[i][..at].to_vec();
+                    let new = rows[i][at + 1..].to_vec();
+                    rows[i] = [new.as_slice(), b",", old.as_slice()].concat();
+                }
+            }
+            6 => {
+                // Many distinct rows: every one a new map entry.
+                let n = [10, 1000, 100_000][self.below(3)];
+                let at = self.below(rows.len() + 1);
+                let extra = (0..n).map(|k| format!("1.2.3.{k},2.25.{k}").into_bytes());
+                rows.splice(at..at, extra);
+            }
+            7 => {
+                let cell = vec![b'7'; [4096, 1 << 16, 1 << 20][self.below(3)]];
+                rows[i] = [cell.as_slice(), b",", cell.as_slice()].concat();
+            }
+            8 => {
+                // Other line ends and a byte-order mark.
+                let joined = rows.join(&b'\n');
+                return match self.below(3) {
+                    0 => String::from_utf8_lossy(&joined)
+                        .replace('\n', "\r\n")
+                        .into_bytes(),
+                    1 => joined
+                        .iter()
+                        .map(|b| if *b == b'\n' { b'\r' } else { *b })
+                        .collect(),
+                    _ => [b"\xef\xbb\xbf".as_slice(), &joined].concat(),
+                };
+            }
+            _ => rows.insert(i, b"id_old,id_new".to_vec()),
+        }
+        rows.join(&b'\n')
+    }
+
     /// Token-level edits for text that no longer parses.
     fn text(&mut self, mut data: Vec<u8>) -> Vec<u8> {
         let token = [
@@ -369,20 +459,23 @@ fn count_nodes(v: &Value, n: &mut usize) {
     }
 }
 
-/// Replaces, removes or multiplies the `target`-th node (pre-order) of `v`.
+/// Replaces, removes or multiplies the `target`-th node (pre-order) of `v`; copies add at most
+/// about `budget` bytes of JSON text.
 fn replace_node(
     v: &mut Value,
     target: usize,
     seen: &mut usize,
     replacement: &mut Option<Value>,
     rng: &mut ChaCha8Rng,
+    budget: usize,
 ) -> bool {
     if *seen == target {
         match (rng.random_range(0..4), &mut *v) {
             (0, Value::Array(items)) if !items.is_empty() => {
                 // Many copies of one element: count caps.
-                let copies = [2, 100, 20_000][rng.random_range(0..3)];
                 let first = items[0].clone();
+                let size = serde_json::to_vec(&first).map_or(budget, |t| t.len() + 1);
+                let copies = [2, 100, 20_000][rng.random_range(0..3)].min(budget / size.max(1));
                 items.extend(std::iter::repeat_n(first, copies));
             }
             (1, Value::Object(map)) if !map.is_empty() => {
@@ -399,7 +492,7 @@ fn replace_node(
     match v {
         Value::Array(items) => {
             for item in items {
-                if replace_node(item, target, seen, replacement, rng) {
+                if replace_node(item, target, seen, replacement, rng, budget) {
                     return true;
                 }
             }
@@ -407,7 +500,7 @@ fn replace_node(
         }
         Value::Object(map) => {
             for (_, item) in map.iter_mut() {
-                if replace_node(item, target, seen, replacement, rng) {
+                if replace_node(item, target, seen, replacement, rng, budget) {
                     return true;
                 }
             }
@@ -459,5 +552,43 @@ mod tests {
         assert_eq!(a, run(5));
         assert!(a.iter().all(|m| m.len() <= 4096));
         assert!(a.iter().any(|m| m.as_slice() != seed.as_slice()));
+    }
+
+    #[test]
+    fn copies_of_a_large_element_stay_within_the_length_budget() {
+        // An array whose first element is 100 KB of JSON: 20,000 copies would be 2 GB.
+        let big = json!([{ "x": "y".repeat(100_000) }, 1]);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut grown = 0;
+        for _ in 0..200 {
+            let mut v = big.clone();
+            let mut replacement = Some(Value::Null);
+            replace_node(&mut v, 0, &mut 0, &mut replacement, &mut rng, 1 << 20);
+            let len = serde_json::to_vec(&v).expect("serialises").len();
+            assert!(len <= (1 << 20) + 200_100, "{len} bytes");
+            if v.as_array().is_some_and(|a| a.len() > 2) {
+                grown += 1;
+            }
+        }
+        assert!(grown > 0, "some edits still add copies");
+    }
+
+    #[test]
+    fn csv_mutants_vary_reach_the_count_caps_and_stay_bounded() {
+        let seed = b"id_old,id_new\nP1,DEID-1\nP2,DEID-2\n";
+        let mut m = Mutator::new(ChaCha8Rng::seed_from_u64(3), 1 << 16);
+        let mutants: Vec<Vec<u8>> = (0..300).map(|_| m.csv(seed.to_vec())).collect();
+        assert!(
+            (0..300).all(|_| m.mutate(Shape::Csv, seed, b"").len() <= 1 << 16),
+            "mutants are cut at the maximum length"
+        );
+        let distinct: std::collections::BTreeSet<&Vec<u8>> = mutants.iter().collect();
+        assert!(distinct.len() > 50, "{} distinct mutants", distinct.len());
+        assert!(
+            mutants
+                .iter()
+                .any(|x| x.windows(6).filter(|w| w == b"2.25.9").count() > 100),
+            "some mutant adds many distinct rows"
+        );
     }
 }

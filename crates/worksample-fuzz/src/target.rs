@@ -12,6 +12,9 @@ use worksample_series::output::{OUTPUT_FILE, SCHEMA_VERSION};
 use worksample_series::{SCHEMA_FILE, SeriesTask};
 use worksample_task::{CheckFile, EmbeddedTask, MANIFEST_FILE, Manifest, Task, TaskData, TaskId};
 
+use crate::deid_maps::DeidMaps;
+use crate::shift_json::ShiftJson;
+
 /// Caps tight enough that every hostile input hits one quickly; the generated fixtures (32x32
 /// slices, a few KB each) fit well inside them.
 pub const TIGHT_LIMITS: ReadLimits = ReadLimits {
@@ -35,6 +38,10 @@ pub enum TargetId {
     RubricToml,
     /// The `worksample.json` manifest of a fixtures folder handed back to `grade`.
     Manifest,
+    /// The `deid` task's `patients.csv` and `uids.csv`, graded beside the reference output.
+    DeidMaps,
+    /// The `shift` task's `report.json`: read, schema-validated, graded and replayed.
+    ShiftJson,
 }
 
 /// How the engine mutates a target's inputs.
@@ -46,17 +53,21 @@ pub enum Shape {
     Json,
     /// TOML text.
     Toml,
+    /// Comma-separated rows.
+    Csv,
 }
 
 impl TargetId {
     /// Every target, in the order the documented run takes them.
-    pub const ALL: [TargetId; 6] = [
+    pub const ALL: [TargetId; 8] = [
         TargetId::Dicom,
         TargetId::SeriesJson,
         TargetId::Checkfile,
         TargetId::TaskToml,
         TargetId::RubricToml,
         TargetId::Manifest,
+        TargetId::DeidMaps,
+        TargetId::ShiftJson,
     ];
 
     /// The name used on the command line and for the seed folder under `fixtures/fuzz/`.
@@ -68,6 +79,8 @@ impl TargetId {
             TargetId::TaskToml => "task-toml",
             TargetId::RubricToml => "rubric-toml",
             TargetId::Manifest => "manifest",
+            TargetId::DeidMaps => "deid-maps",
+            TargetId::ShiftJson => "shift-json",
         }
     }
 
@@ -80,8 +93,9 @@ impl TargetId {
     pub fn shape(self) -> Shape {
         match self {
             TargetId::Dicom => Shape::Dicom,
-            TargetId::SeriesJson | TargetId::Manifest => Shape::Json,
+            TargetId::SeriesJson | TargetId::Manifest | TargetId::ShiftJson => Shape::Json,
             TargetId::Checkfile | TargetId::TaskToml | TargetId::RubricToml => Shape::Toml,
+            TargetId::DeidMaps => Shape::Csv,
         }
     }
 }
@@ -103,7 +117,7 @@ pub enum SetupError {
     Generate(String),
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SetupError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SetupError + '_ {
     move |source| SetupError::Io {
         path: path.to_path_buf(),
         source,
@@ -130,6 +144,10 @@ pub struct Harness {
     key: Key,
     schema: Value,
     embedded: EmbeddedTask,
+    /// The `deid-maps` grader and set, for that target only.
+    deid: Option<DeidMaps>,
+    /// The `shift-json` grader and set, for that target only.
+    shift: Option<ShiftJson>,
 }
 
 impl Harness {
@@ -144,7 +162,9 @@ impl Harness {
             TargetId::Checkfile
             | TargetId::TaskToml
             | TargetId::RubricToml
-            | TargetId::Manifest => false,
+            | TargetId::Manifest
+            | TargetId::DeidMaps
+            | TargetId::ShiftJson => false,
         };
         let (key, generated) = if needs_fixtures {
             generate_fixtures(&embedded, &fixtures)?
@@ -163,6 +183,12 @@ impl Harness {
             let path = scratch.join(dir);
             std::fs::create_dir_all(&path).map_err(io_error(&path))?;
         }
+        let deid = (target == TargetId::DeidMaps)
+            .then(|| DeidMaps::new(scratch))
+            .transpose()?;
+        let shift = (target == TargetId::ShiftJson)
+            .then(|| ShiftJson::new(scratch))
+            .transpose()?;
         let h = Harness {
             target,
             scratch: scratch.to_path_buf(),
@@ -170,6 +196,8 @@ impl Harness {
             key,
             schema,
             embedded,
+            deid,
+            shift,
         };
         h.write_task_dir()?;
         Ok(h)
@@ -197,6 +225,12 @@ impl Harness {
             TargetId::TaskToml => vec![self.embedded.task_toml.as_bytes().to_vec()],
             TargetId::RubricToml => vec![self.embedded.rubric_toml.as_bytes().to_vec()],
             TargetId::Manifest => Vec::new(),
+            TargetId::DeidMaps => self.deid.as_ref().map(DeidMaps::seeds).unwrap_or_default(),
+            TargetId::ShiftJson => self
+                .shift
+                .as_ref()
+                .map(ShiftJson::seeds)
+                .unwrap_or_default(),
         }
     }
 
@@ -213,6 +247,16 @@ impl Harness {
             TargetId::TaskToml => self.run_task_dir("task.toml", input),
             TargetId::RubricToml => self.run_task_dir("rubric.toml", input),
             TargetId::Manifest => self.run_manifest(input),
+            TargetId::DeidMaps => self
+                .deid
+                .as_mut()
+                .expect("Harness::new sets the deid grader up for this target")
+                .run(input),
+            TargetId::ShiftJson => self
+                .shift
+                .as_mut()
+                .expect("Harness::new sets the shift grader up for this target")
+                .run(input),
         }
     }
 

@@ -79,8 +79,21 @@ pub fn grade_submission(
             errors,
         ));
     }
-    let report: Report = serde_json::from_value(doc)
-        .map_err(|e| format!("{REPORT_FILE} passed the schema but not the typed reader: {e}"))?;
+    // JSON Schema's `integer` admits any number with a zero fraction (`20.0`, `1e308`); the
+    // typed counts are u64, which refuse them. Exact ones are read as the integers the schema
+    // accepted; what still does not fit is the candidate's value, not a harness fault.
+    let mut doc = doc;
+    integral_floats_as_integers(&mut doc);
+    let report: Report = match serde_json::from_value(doc) {
+        Ok(r) => r,
+        Err(e) => {
+            let problem = format!("passed the schema, but a value does not fit its field: {e}");
+            return Ok(failed(
+                format!("{REPORT_FILE} is unusable: {problem}; every criterion scores 0"),
+                vec![Finding::new(problem).in_file(REPORT_FILE)],
+            ));
+        }
+    };
     if report.schema != REPORT_SCHEMA {
         return Err(format!(
             "the schema let `schema: {}` through",
@@ -115,6 +128,23 @@ pub fn grade_submission(
             &intensities,
         ),
     })
+}
+
+/// Rewrites numbers with a zero fraction that an f64 holds exactly (below 2^53) as integers.
+/// Depth is bounded: the document was parsed under serde_json's recursion limit.
+fn integral_floats_as_integers(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                && n.is_f64()
+            {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
+    }
 }
 
 /// Every criterion 0 with the same findings, and a note saying why.
