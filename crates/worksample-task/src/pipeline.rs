@@ -196,17 +196,7 @@ fn checked_or_fresh(
     if only_files_and_folders(dir) && digest_folder(dir).is_ok_and(|d| &d.digest == expected) {
         return Ok((Fixtures::Given(dir.to_path_buf()), None));
     }
-    // tempfile creates the folder with mode 0700: only the harness's user can open it.
-    let private = tempfile::Builder::new()
-        .prefix("worksample-trusted-")
-        .tempdir()
-        .map_err(|e| {
-            TaskError::io(
-                "failed to create a temporary folder in",
-                std::env::temp_dir(),
-                e,
-            )
-        })?;
+    let private = private_tempdir("worksample-trusted-")?;
     let again = generate(
         t,
         Some(&generated.profile.name),
@@ -338,16 +328,7 @@ pub fn run(
     req: RunRequest<'_>,
     progress: &dyn Progress,
 ) -> Result<Report, TaskError> {
-    let root = tempfile::Builder::new()
-        .prefix("worksample-run-")
-        .tempdir()
-        .map_err(|e| {
-            TaskError::io(
-                "failed to create a temporary folder in",
-                std::env::temp_dir(),
-                e,
-            )
-        })?;
+    let root = private_tempdir("worksample-run-")?;
     let input = root.path().join("input");
     let output = match &req.keep_output {
         Some(dir) => {
@@ -402,6 +383,21 @@ pub fn run(
     )?;
     report.notes.extend(note);
     Ok(report)
+}
+
+/// A new temporary folder, removed on drop. tempfile creates it with mode 0700: only the
+/// harness's user can open it (the runner lends what the candidate needs inside it).
+fn private_tempdir(prefix: &str) -> Result<tempfile::TempDir, TaskError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|e| {
+            TaskError::io(
+                "failed to create a temporary folder in",
+                std::env::temp_dir(),
+                e,
+            )
+        })
 }
 
 /// Creates `dir`, or accepts it when it exists and is empty.
