@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::OpenFileOptions;
-
-/// The harness manifest in the input folder; not part of the set.
-const MANIFEST: &str = "worksample.json";
+use worksample_task::fixture_files;
 
 /// Why the starter could not run. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -53,28 +51,16 @@ pub enum StarterError {
 /// Copies every DICOM file under `input` to the same relative path under `output` with
 /// Patient's Name and Patient ID emptied at the top level.
 pub fn run(input: &Path, output: &Path) -> Result<(), StarterError> {
-    for entry in walkdir::WalkDir::new(input).follow_links(false) {
-        let entry = entry.map_err(|e| StarterError::Io {
-            action: "failed to list",
-            path: e
-                .path()
-                .map_or_else(|| input.to_path_buf(), Path::to_path_buf),
-            source: e.into(),
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(input)
-            .expect("walkdir yields paths under its root");
-        if rel == Path::new(MANIFEST) {
-            continue;
-        }
+    let files = fixture_files(input).map_err(|e| StarterError::Io {
+        action: "failed to list",
+        path: e.path,
+        source: e.source,
+    })?;
+    for (rel, path) in files {
         let mut obj = OpenFileOptions::new()
-            .open_file(entry.path())
+            .open_file(&path)
             .map_err(|e| StarterError::Read {
-                path: entry.path().to_path_buf(),
+                path: path.clone(),
                 source: Box::new(e),
             })?;
         // Only the two most obvious attributes, at the top level only (Table E.1-1 says Z for
@@ -112,6 +98,7 @@ mod tests {
     use dicom_dictionary_std::uids;
     use dicom_object::InMemDicomObject;
     use dicom_object::meta::FileMetaTableBuilder;
+    use worksample_task::MANIFEST_FILE as MANIFEST;
 
     use super::*;
 

@@ -47,12 +47,10 @@ impl Task for DeidTask {
 
     fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<Key, TaskError> {
         let params = ctx.profile.parse_checked(Params::validate)?;
-        ctx.progress.start("generating deid fixtures", 1);
-        let key = generate::generate_into(ctx.seed.0, &params, out)
-            .map_err(|e| TaskError::generate(TASK_ID, &e))?;
-        ctx.progress.advance(1);
-        ctx.progress.finish();
-        Ok(key)
+        ctx.one_step("generating deid fixtures", || {
+            generate::generate_into(ctx.seed.0, &params, out)
+                .map_err(|e| TaskError::generate(TASK_ID, &e))
+        })
     }
 
     fn grade(&self, ctx: &GradeContext<'_>, key: &Key) -> Result<Grade, TaskError> {

@@ -40,7 +40,7 @@ pub const CRITERIA: [&str; 7] = [
 ];
 
 /// The harness manifest the pipeline writes beside the fixtures; candidates skip it.
-pub const MANIFEST: &str = "worksample.json";
+pub const MANIFEST: &str = worksample_task::MANIFEST_FILE;
 
 /// Most findings listed per volume for one criterion, so one bad volume cannot crowd out the rest.
 const PER_VOLUME_FINDINGS: usize = 3;

@@ -71,12 +71,10 @@ impl Task for SeriesTask {
 
     fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<key::Key, TaskError> {
         let params = ctx.profile.parse_checked(generate::Params::validate)?;
-        ctx.progress.start("generating series fixtures", 1);
-        let key = generate::generate_into(ctx.seed.0, &params, out)
-            .map_err(|e| TaskError::generate(ID, &e))?;
-        ctx.progress.advance(1);
-        ctx.progress.finish();
-        Ok(key)
+        ctx.one_step("generating series fixtures", || {
+            generate::generate_into(ctx.seed.0, &params, out)
+                .map_err(|e| TaskError::generate(ID, &e))
+        })
     }
 
     fn grade(
@@ -88,13 +86,7 @@ impl Task for SeriesTask {
             task: ID.to_owned(),
             message,
         };
-        let text = ctx
-            .data
-            .files
-            .get(SCHEMA_FILE)
-            .ok_or_else(|| grader_error(format!("the task data has no {SCHEMA_FILE}")))?;
-        let schema: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| grader_error(format!("{SCHEMA_FILE} is not JSON: {e}")))?;
+        let schema = ctx.data_json(SCHEMA_FILE)?;
         grade::grade_with_figures(&schema, key, ctx.submission, ctx.fixtures).map_err(grader_error)
     }
 

@@ -11,8 +11,8 @@ use std::path::Path;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use worksample_dicom::read::{ReadLimits, read_header};
+use worksample_task::fixture_files;
 
-use crate::grade::MANIFEST;
 use crate::output::{
     Excluded, ExclusionReason, Geometry, InstanceRef, OUTPUT_FILE, Output, SCHEMA_VERSION, Volume,
 };
@@ -36,33 +36,12 @@ pub enum StarterError {
 /// Every regular file under `input` (links not followed), as sorted POSIX paths relative to it,
 /// without the harness manifest.
 pub fn list_files(input: &Path) -> Result<Vec<String>, StarterError> {
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(input).follow_links(false) {
-        let entry = entry.map_err(|e| StarterError::Io {
-            action: "failed to list",
-            path: e
-                .path()
-                .map_or_else(|| input.to_path_buf(), Path::to_path_buf),
-            source: e.into(),
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(input)
-            .expect("walkdir yields paths under its root");
-        let parts: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = parts.join("/");
-        if rel != MANIFEST {
-            files.push(rel);
-        }
-    }
-    files.sort();
-    Ok(files)
+    let files = fixture_files(input).map_err(|e| StarterError::Io {
+        action: "failed to list",
+        path: e.path,
+        source: e.source,
+    })?;
+    Ok(files.into_iter().map(|(rel, _)| rel).collect())
 }
 
 /// The text of an attribute, trimmed of DICOM padding; `None` when absent or empty.

@@ -97,12 +97,10 @@ impl Task for ShiftTask {
 
     fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<key::Key, TaskError> {
         let params = ctx.profile.parse_checked(generate::Params::validate)?;
-        ctx.progress.start("generating shift fixtures", 1);
-        let key = generate::generate_into(ctx.seed.0, &params, out)
-            .map_err(|e| TaskError::generate(ID, &e))?;
-        ctx.progress.advance(1);
-        ctx.progress.finish();
-        Ok(key)
+        ctx.one_step("generating shift fixtures", || {
+            generate::generate_into(ctx.seed.0, &params, out)
+                .map_err(|e| TaskError::generate(ID, &e))
+        })
     }
 
     fn grade(
@@ -114,20 +112,11 @@ impl Task for ShiftTask {
             task: ID.to_owned(),
             message,
         };
-        let text = ctx
-            .data
-            .files
-            .get(SCHEMA_FILE)
-            .ok_or_else(|| grader_error(format!("the task data has no {SCHEMA_FILE}")))?;
-        let schema: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| grader_error(format!("{SCHEMA_FILE} is not JSON: {e}")))?;
-        ctx.progress
-            .start("replaying the corrected configuration", 1);
-        let grade = grade::grade_submission(&schema, key, ctx.fixtures, ctx.submission)
-            .map_err(grader_error)?;
-        ctx.progress.advance(1);
-        ctx.progress.finish();
-        Ok(grade)
+        let schema = ctx.data_json(SCHEMA_FILE)?;
+        ctx.one_step("replaying the corrected configuration", || {
+            grade::grade_submission(&schema, key, ctx.fixtures, ctx.submission)
+                .map_err(grader_error)
+        })
     }
 
     fn kit(&self) -> &'static [(&'static str, &'static str)] {

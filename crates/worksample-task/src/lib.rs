@@ -20,7 +20,9 @@ mod task;
 
 pub use checkfile::{CheckFile, CheckTask, MAX_CHECKFILE_BYTES};
 pub use error::{Blame, TaskError, error_chain};
-pub use manifest::{FolderDigest, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, digest_folder};
+pub use manifest::{
+    FolderDigest, ListError, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, digest_folder, fixture_files,
+};
 pub use outcome::summarize;
 pub use registry::{LoadedTask, Registry};
 pub use seed::{CandidateId, PublicSeed, ResolvedSeed, Secret, Seed, SeedSource, commitment};

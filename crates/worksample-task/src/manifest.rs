@@ -127,17 +127,27 @@ pub struct FolderDigest {
     pub bytes: u64,
 }
 
-/// Hashes every regular file under `dir` except the manifest, each streamed, over both cores:
-/// the same digest a [`Sink`](crate::Sink) computes while the files are generated.
-pub fn digest_folder(dir: &Path) -> Result<FolderDigest, TaskError> {
-    let mut entries = Vec::new();
+/// A folder that could not be listed.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to list `{}`", path.display())]
+pub struct ListError {
+    /// The entry that could not be read.
+    pub path: PathBuf,
+    /// The system's reason.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Every regular file under `dir` (links not followed) except the manifest, as its POSIX path
+/// relative to `dir` and its full path, sorted by the former: what a fixture set consists of.
+pub fn fixture_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ListError> {
+    let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(false) {
-        let entry = entry.map_err(|e| {
-            let path = e
+        let entry = entry.map_err(|e| ListError {
+            path: e
                 .path()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| dir.into());
-            TaskError::io("failed to list", path, e.into())
+                .map_or_else(|| dir.to_path_buf(), Path::to_path_buf),
+            source: e.into(),
         })?;
         if !entry.file_type().is_file() {
             continue;
@@ -150,12 +160,20 @@ pub fn digest_folder(dir: &Path) -> Result<FolderDigest, TaskError> {
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        if rel == MANIFEST_FILE {
-            continue;
+        if rel != MANIFEST_FILE {
+            files.push((rel, entry.into_path()));
         }
-        entries.push((rel, entry.into_path()));
     }
-    let files = entries
+    files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
+/// Hashes every regular file under `dir` except the manifest, each streamed, over both cores:
+/// the same digest a [`Sink`](crate::Sink) computes while the files are generated.
+pub fn digest_folder(dir: &Path) -> Result<FolderDigest, TaskError> {
+    let files =
+        fixture_files(dir).map_err(|e| TaskError::io("failed to list", e.path, e.source))?;
+    let files = files
         .into_par_iter()
         .map(|(rel, path)| hash_file(rel, &path))
         .collect::<Result<Vec<_>, _>>()?;

@@ -52,6 +52,22 @@ impl std::fmt::Debug for GenerateContext<'_> {
     }
 }
 
+impl GenerateContext<'_> {
+    /// Runs `generate` as the single progress step `what`: every task's generator is one call.
+    pub fn one_step<T>(&self, what: &str, generate: impl FnOnce() -> T) -> T {
+        one_step(self.progress, what, generate)
+    }
+}
+
+/// Runs `work` as a progress bar of one step labelled `what`.
+fn one_step<T>(progress: &dyn Progress, what: &str, work: impl FnOnce() -> T) -> T {
+    progress.start(what, 1);
+    let out = work();
+    progress.advance(1);
+    progress.finish();
+    out
+}
+
 /// What a grader gets besides its key.
 pub struct GradeContext<'a> {
     /// The profile the fixtures were generated with.
@@ -74,6 +90,28 @@ impl std::fmt::Debug for GradeContext<'_> {
             .field("fixtures", &self.fixtures)
             .field("submission", &self.submission)
             .finish_non_exhaustive()
+    }
+}
+
+impl GradeContext<'_> {
+    /// Runs `grade` as the single progress step `what`, for graders that are one call.
+    pub fn one_step<T>(&self, what: &str, grade: impl FnOnce() -> T) -> T {
+        one_step(self.progress, what, grade)
+    }
+
+    /// The task data file `name` (an output schema) parsed as JSON. It is compiled in or an
+    /// assessor's edited copy, so a missing or broken file is a harness error naming it.
+    pub fn data_json(&self, name: &str) -> Result<serde_json::Value, TaskError> {
+        let error = |message: String| TaskError::Grader {
+            task: self.data.spec.id.to_string(),
+            message,
+        };
+        let text = self
+            .data
+            .files
+            .get(name)
+            .ok_or_else(|| error(format!("the task data has no {name}")))?;
+        serde_json::from_str(text).map_err(|e| error(format!("{name} is not JSON: {e}")))
     }
 }
 
