@@ -146,10 +146,13 @@ const fn inverse_semi<const N: usize>(list: &[Ellipsoid; N]) -> [[f64; 3]; N] {
 }
 
 impl Ellipsoid {
-    fn contains(&self, p: [f64; 3]) -> bool {
+    /// Whether `p` is inside, given the reciprocal semi-axes `inv` (products, not quotients:
+    /// a division per axis per probe showed in the render profile).
+    #[inline]
+    fn contains(&self, inv: [f64; 3], p: [f64; 3]) -> bool {
         let mut sum = 0.0;
-        for ((pi, ci), si) in p.iter().zip(self.centre).zip(self.semi) {
-            let d = (pi - ci) / si;
+        for ((pi, ci), si) in p.iter().zip(self.centre).zip(inv) {
+            let d = (pi - ci) * si;
             sum += d * d;
         }
         sum <= 1.0
@@ -225,11 +228,20 @@ fn in_falx(p: [f64; 3]) -> bool {
 /// In the cortex band (between shells 7 and 8): whether `p` is cortex. The ribbon's inner edge
 /// undulates by up to ±1.6 mm so it reads as gyri rather than a plain shell (triangle waves: no
 /// transcendental call per pixel).
+///
+/// `Σ (p_a / (H_a − depth))² > 1` with the denominators multiplied out (all of them are
+/// positive: depth ≤ 19.1 mm inside semi-axes of 75 mm and more), so a band pixel costs
+/// multiplications only and the loop over a run of them vectorises.
+#[inline(always)]
 fn band_is_cortex(p: [f64; 3]) -> bool {
-    let gyri = GYRI_MM * (wave(p[0] * 0.21) + wave(p[1] * 0.17) + wave(p[2] * 0.19)) / 3.0;
+    let gyri = GYRI_MM * (wave(p[0] * 0.21) + wave(p[1] * 0.17) + wave(p[2] * 0.19)) * (1.0 / 3.0);
     let depth = CORTEX_END + gyri;
-    let n = [0, 1, 2].map(|a| p[a] / (HEAD[a] - depth));
-    n[0] * n[0] + n[1] * n[1] + n[2] * n[2] > 1.0
+    let q = [0, 1, 2].map(|a| {
+        let d = HEAD[a] - depth;
+        d * d
+    });
+    let s = [0, 1, 2].map(|a| p[a] * p[a]);
+    s[0] * q[1] * q[2] + s[1] * q[0] * q[2] + s[2] * q[0] * q[1] > q[0] * q[1] * q[2]
 }
 
 /// The head tissue at `p`: the innermost shell containing it, then the falx, ventricles, cortex
@@ -245,12 +257,19 @@ pub(crate) fn head_tissue(x: f64, y: f64, z: f64) -> Tissue {
     if in_falx(p) {
         return Tissue::Falx;
     }
-    if VENTRICLES.iter().any(|v| v.contains(p)) {
+    if VENTRICLES
+        .iter()
+        .zip(VENTRICLES_INV)
+        .any(|(v, inv)| v.contains(inv, p))
+    {
         return Tissue::Csf;
     }
     if !in_shell(p, CORTEX_MIN_SHELL)
         || (!in_shell(p, INTERIOR_SHELL) && band_is_cortex(p))
-        || DEEP_GREY.iter().any(|e| e.contains(p))
+        || DEEP_GREY
+            .iter()
+            .zip(DEEP_GREY_INV)
+            .any(|(e, inv)| e.contains(inv, p))
     {
         return Tissue::Grey;
     }
@@ -279,7 +298,8 @@ impl Line {
 
     /// Real interval of `t` where `Σ ((start + t step − centre) × inv)² ≤ 1`; empty (start >
     /// end) when the row misses, everything when the row does not move.
-    fn quadratic(&self, centre: [f64; 3], inv: [f64; 3]) -> (f64, f64) {
+    #[inline(always)]
+    fn quadratic(&self, centre: [f64; 3], inv: [f64; 3]) -> Estimate {
         let (mut a, mut b, mut c) = (0.0, 0.0, -1.0);
         for k in 0..3 {
             let q = (self.start[k] - centre[k]) * inv[k];
@@ -289,40 +309,90 @@ impl Line {
             c += q * q;
         }
         if a <= 0.0 || !a.is_finite() {
-            return if c <= 0.0 {
+            return Estimate::unsure(if c <= 0.0 {
                 (f64::NEG_INFINITY, f64::INFINITY)
             } else {
                 (f64::INFINITY, f64::NEG_INFINITY)
-            };
+            });
         }
         let disc = b * b - 4.0 * a * c;
-        let vertex = -b / (2.0 * a);
+        // One division for the three quotients by 2a (several per row showed in the profile).
+        let inv_2a = 0.5 / a;
+        let vertex = -b * inv_2a;
         if disc < 0.0 {
             // A clear miss (most rows for most ellipsoids) is empty; a near tangent the rounding
             // may hide makes `span` probe the vertex pixel.
             if disc < -1e-9 * (b * b + (4.0 * a * c).abs()) {
-                return (f64::INFINITY, f64::NEG_INFINITY);
+                return Estimate::unsure((f64::INFINITY, f64::NEG_INFINITY));
             }
-            return (vertex, vertex - f64::MIN_POSITIVE);
+            return Estimate::unsure((vertex, vertex - f64::MIN_POSITIVE));
         }
-        let half = disc.sqrt() / (2.0 * a);
-        (vertex - half, vertex + half)
+        let root = disc.sqrt();
+        let half = root * inv_2a;
+        // How far a computed root can be from where the predicate flips: both evaluate the same
+        // polynomial, each to a few units in the last place of its terms, and the root moves by
+        // that error over the slope at the root, √disc. The bound is a million times the error
+        // (the painted-rows test holds the result to per-pixel evaluation), and infinite at a
+        // tangent, where `span` probes.
+        let t = vertex.abs() + half;
+        let terms =
+            1.0 + c.abs() + b.abs() * t + a * t * t + (b * b + (4.0 * a * c).abs()) * 2.0 * inv_2a;
+        Estimate {
+            t0: vertex - half,
+            t1: vertex + half,
+            slack: 1e-9 * (1.0 + t + terms / root),
+        }
     }
 }
 
-/// The columns in `within` where `inside` holds, given an estimate `(t0, t1)` of the real
-/// interval. The estimate only seeds the search: both edges are moved until `inside` is true just
-/// inside them and false just outside, so the result is what per-pixel evaluation would give
-/// (the set is convex, so one interval).
+/// A real interval `t0..=t1` of column positions where a predicate holds, as computed, and how
+/// far each end may be from the truth (`slack`, columns).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Estimate {
+    pub(crate) t0: f64,
+    pub(crate) t1: f64,
+    pub(crate) slack: f64,
+}
+
+impl Estimate {
+    /// An interval whose ends only seed the search.
+    pub(crate) fn unsure((t0, t1): (f64, f64)) -> Estimate {
+        Estimate {
+            t0,
+            t1,
+            slack: f64::INFINITY,
+        }
+    }
+
+    /// Whether both ends are farther than the slack from every whole column (or infinite: no
+    /// edge in the row), so the columns inside are exactly the whole numbers in `t0..=t1`, with
+    /// no predicate evaluated. Never for an unsure estimate; NaN ends are not clear.
+    #[inline(always)]
+    fn decisive(&self) -> bool {
+        let clear = |t: f64| {
+            let frac = t - t.floor();
+            t.is_infinite() || (frac > self.slack && frac < 1.0 - self.slack)
+        };
+        self.slack.is_finite() && clear(self.t0) && clear(self.t1)
+    }
+}
+
+/// The columns in `within` where `inside` holds, given an estimate of the real interval. An
+/// estimate whose ends are clear of whole columns by more than its slack decides them (the
+/// common case: the probes were most of the render profile); otherwise it only seeds the search:
+/// both edges are moved until `inside` is true just inside them and false just outside. Either
+/// way the result is what per-pixel evaluation gives (the set is convex, so one interval).
+#[inline(always)]
 pub(crate) fn span(
     within: std::ops::Range<usize>,
-    (t0, t1): (f64, f64),
+    estimate: Estimate,
     inside: impl Fn(usize) -> bool,
 ) -> std::ops::Range<usize> {
     let (lo, hi) = (within.start, within.end);
     if lo >= hi {
         return lo..lo;
     }
+    let (t0, t1) = (estimate.t0, estimate.t1);
     // Selects rather than `f64::max`/`min` (which add NaN fix-ups): NaN still goes to `lo`.
     let (lo_f, hi_f) = (lo as f64, hi as f64);
     let clamp = |t: f64| {
@@ -330,6 +400,9 @@ pub(crate) fn span(
         (if t < hi_f { t } else { hi_f }) as usize
     };
     let (mut a, mut b) = (clamp(t0.ceil()), clamp(t1.floor() + 1.0));
+    if estimate.decisive() {
+        return if a < b { a..b } else { lo..lo };
+    }
     if a >= b {
         let mid = (t0 + t1) / 2.0;
         if !mid.is_finite() {
@@ -359,17 +432,26 @@ pub(crate) fn span(
     a..b
 }
 
-/// Linear estimate of where `lo < start + t × step < hi` (open bounds; `span` settles the edges).
-fn linear(start: f64, step: f64, lo: f64, hi: f64) -> (f64, f64) {
+/// Linear estimate of where `lo < start + t × step < hi` (open bounds): a quotient and the
+/// predicate's sum are each within a few units in the last place of their operands.
+fn linear(start: f64, step: f64, lo: f64, hi: f64) -> Estimate {
     if step == 0.0 {
-        return if lo < start && start < hi {
+        // Every point of the row has this very coordinate: the comparison is the predicate's.
+        let (t0, t1) = if lo < start && start < hi {
             (f64::NEG_INFINITY, f64::INFINITY)
         } else {
             (f64::INFINITY, f64::NEG_INFINITY)
         };
+        return Estimate { t0, t1, slack: 0.0 };
     }
     let (a, b) = ((lo - start) / step, (hi - start) / step);
-    (a.min(b), a.max(b))
+    let finite = |v: f64| if v.is_finite() { v.abs() } else { 0.0 };
+    let scale = (start.abs() + finite(lo) + finite(hi)) / step.abs();
+    Estimate {
+        t0: a.min(b),
+        t1: a.max(b),
+        slack: 1e-9 * (1.0 + finite(a).max(finite(b)) + scale),
+    }
 }
 
 /// Paints one row of the head (CT or MR, by `value`) into `out`, span by span: the nested shells
@@ -377,12 +459,27 @@ fn linear(start: f64, step: f64, lo: f64, hi: f64) -> (f64, f64) {
 /// deep grey nuclei, ventricles, lesion and falx over the brain. Equal to evaluating
 /// [`head_tissue`] (and the lesion rule of [`head_ct`]) at every pixel, at a fraction of the
 /// cost: a 512-pixel row is a dozen fills.
+#[inline(always)]
 pub(crate) fn head_row(
     line: &Line,
     value: impl Fn(Tissue) -> f64,
     lesion: Option<(Lesion, f64)>,
-    out: &mut [f64],
+    out: &mut [f32],
 ) {
+    // Each tissue's value once per row, in the rows' precision.
+    let table = [
+        Tissue::Air,
+        Tissue::Skin,
+        Tissue::Fat,
+        Tissue::CorticalBone,
+        Tissue::Marrow,
+        Tissue::Csf,
+        Tissue::Grey,
+        Tissue::White,
+        Tissue::Falx,
+    ]
+    .map(|t| value(t) as f32);
+    let value = |t: Tissue| table[t as usize];
     let n = out.len();
     let mut shells: [std::ops::Range<usize>; SHELLS] = std::array::from_fn(|_| 0..0);
     let mut within = 0..n;
@@ -421,12 +518,15 @@ pub(crate) fn head_row(
             out[right].fill(v);
         } else {
             let (grey, white) = (value(Tissue::Grey), value(Tissue::White));
-            for c in left.chain(right) {
-                out[c] = if band_is_cortex(line.at(c)) {
-                    grey
-                } else {
-                    white
-                };
+            for run in [left, right] {
+                // Column positions counted in floating point (exact for whole numbers) are
+                // `line.at(c)`'s, and leave the loop free of integer conversions to vectorise.
+                let mut cf = run.start as i64 as f64;
+                for o in &mut out[run] {
+                    let p = [0, 1, 2].map(|a| line.start[a] + cf * line.step[a]);
+                    *o = if band_is_cortex(p) { grey } else { white };
+                    cf += 1.0;
+                }
             }
         }
     }
@@ -438,12 +538,12 @@ pub(crate) fn head_row(
     if shells[INTRACRANIAL_SHELL].is_empty() {
         return;
     }
-    let mut overlay = |e: &Ellipsoid, inv: [f64; 3], v: f64| {
+    let mut overlay = |e: &Ellipsoid, inv: [f64; 3], v: f32| {
         if brain.is_empty() {
             return;
         }
         let estimate = line.quadratic(e.centre, inv);
-        let s = span(brain.clone(), estimate, |c| e.contains(line.at(c)));
+        let s = span(brain.clone(), estimate, |c| e.contains(inv, line.at(c)));
         out[s].fill(v);
     };
     for (e, inv) in DEEP_GREY.iter().zip(DEEP_GREY_INV) {
@@ -459,26 +559,32 @@ pub(crate) fn head_row(
         let s = span(intracranial, line.quadratic(l.centre, inv), |c| {
             dist2(line.at(c), l.centre) <= r2
         });
-        out[s].fill(v);
+        out[s].fill(v as f32);
     }
     let (x, z) = (
         linear(line.start[0], line.step[0], -0.8, 0.8),
         linear(line.start[2], line.step[2], 28.0, f64::INFINITY),
     );
-    let falx = span(brain, (x.0.max(z.0), x.1.min(z.1)), |c| in_falx(line.at(c)));
+    let both = Estimate {
+        t0: x.t0.max(z.t0),
+        t1: x.t1.min(z.t1),
+        slack: x.slack.max(z.slack),
+    };
+    let falx = span(brain, both, |c| in_falx(line.at(c)));
     out[falx].fill(value(Tissue::Falx));
 }
 
 /// A triangle wave of period 2π in −1..1, even in `x`: a cheap stand-in for a cosine.
+#[inline(always)]
 fn wave(x: f64) -> f64 {
+    /// 2⁵²: from here on every `f64` is a whole number.
+    const WHOLE: f64 = 4_503_599_627_370_496.0;
     let f = (x * (0.5 / std::f64::consts::PI)).abs();
-    // Below 2⁵² (every point inside the head) a signed conversion, one instruction on x86-64,
-    // gives the same whole part as the unsigned one, a branchy sequence there.
-    let whole = if f < 4_503_599_627_370_496.0 {
-        (f as i64) as f64
-    } else {
-        (f as u64) as f64
-    };
+    // ⌊f⌋ by adds and a select, which vectorise (an integer round trip or `f64::floor` does not
+    // on baseline x86-64): `f + 2⁵² − 2⁵²` is f rounded to nearest, one too many if it rounded up.
+    let nearest = (f + WHOLE) - WHOLE;
+    let floor = nearest - if nearest > f { 1.0 } else { 0.0 };
+    let whole = if f < WHOLE { floor } else { f };
     let t = f - whole;
     4.0 * (t - 0.5).abs() - 1.0
 }
@@ -710,7 +816,7 @@ mod tests {
                     };
                     head_row(&line, tissue_hu, value, &mut out);
                     for (c, v) in out.iter().enumerate() {
-                        let expected = head_ct(line.at(c), Some(lesion));
+                        let expected = head_ct(line.at(c), Some(lesion)) as f32;
                         assert_eq!(*v, expected, "{dir:?} row {i},{j} column {c}");
                         distinct.insert(v.to_bits());
                     }
