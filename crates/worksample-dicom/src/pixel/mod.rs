@@ -237,6 +237,8 @@ struct Job<'a> {
     gain: f32,
     /// Per row: where its noise starts in the tile.
     offsets: Vec<u32>,
+    /// The head's inner structures this image's plane meets.
+    overlays: phantom::Overlays,
 }
 
 impl<'a> Job<'a> {
@@ -274,6 +276,15 @@ impl<'a> Job<'a> {
             sigma: sigma as f32,
             gain: noise.edge_gain() as f32,
             offsets,
+            overlays: {
+                let (u, v) = (grid.row_dir, grid.col_dir);
+                let normal = [
+                    u[1] * v[2] - u[2] * v[1],
+                    u[2] * v[0] - u[0] * v[2],
+                    u[0] * v[1] - u[1] * v[0],
+                ];
+                phantom::Overlays::meeting_plane(grid.origin, normal)
+            },
         }
     }
 
@@ -513,10 +524,12 @@ impl<'a> Job<'a> {
                 &line,
                 phantom::tissue_hu,
                 lesion.map(|l| (l, phantom::PARENCHYMA_HU + l.contrast_hu)),
+                self.overlays,
                 out,
             ),
             Phantom::MrBrain { weighting } => {
-                phantom::head_row(&line, |t| phantom::tissue_mr(t, weighting), None, out);
+                let mr = |t| phantom::tissue_mr(t, weighting);
+                phantom::head_row(&line, mr, None, self.overlays, out);
             }
             Phantom::ChestRadiograph => {
                 for (c, o) in out.iter_mut().enumerate() {
@@ -734,6 +747,31 @@ mod tests {
                 "case {i} is flat"
             );
         }
+    }
+
+    #[test]
+    fn slices_skip_only_structures_their_plane_misses() {
+        // Axial slices every 3 mm through the whole head and a tilted, oblique stack: looking
+        // for every structure on every row gives the same pixels.
+        let stored = StoredValues::ct_signed_16();
+        let mut grids: Vec<SamplingGrid> = (0..70)
+            .map(|k| axial(-104.0 + 3.0 * f64::from(k), 96, 2.0))
+            .collect();
+        for k in 0..30 {
+            let mut g = axial(-50.0 + 3.3 * f64::from(k), 96, 2.0);
+            g.row_dir = [0.96, 0.0, 0.28];
+            g.col_dir = [0.1, 0.97, -0.22];
+            grids.push(g);
+        }
+        let (phantom, mut skipped) = (head(), 0);
+        for (i, grid) in grids.iter().enumerate() {
+            let mut job = Job::new(&phantom, grid, &stored, Noise::None, &mut rng(1), true);
+            let culled = job.render_into(false, |v| v);
+            skipped += (phantom::Overlays::ALL != job.overlays) as usize;
+            job.overlays = phantom::Overlays::ALL;
+            assert_eq!(culled, job.render_into(false, |v| v), "grid {i}");
+        }
+        assert!(skipped > 40, "{skipped}");
     }
 
     #[test]

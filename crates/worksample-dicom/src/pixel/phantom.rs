@@ -209,6 +209,52 @@ const DEEP_GREY: [Ellipsoid; 4] = [
 ];
 
 const VENTRICLES_INV: [[f64; 3]; 6] = inverse_semi(&VENTRICLES);
+
+/// The deep grey nuclei and ventricles a plane meets, as a bit set (deep grey first, then the
+/// ventricles, in their tables' order): the rows of a slice that misses one need not look for it,
+/// and most slices of a series lie above or below all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Overlays(u16);
+
+impl Overlays {
+    /// Every one: for rows not known to share a plane.
+    pub(crate) const ALL: Overlays = Overlays((1 << (DEEP_GREY.len() + VENTRICLES.len())) - 1);
+
+    /// Those the plane through `origin` with normal `normal` (any length) can meet. The ellipsoid
+    /// `((p − c) / s)² ≤ 1` reaches `√Σ (n_a s_a)²` from its centre along a unit normal n; one
+    /// farther from the plane than that, with room for the rounding of each row's points (far
+    /// below a micrometre), is left out. A degenerate normal keeps them all.
+    pub(crate) fn meeting_plane(origin: [f64; 3], normal: [f64; 3]) -> Overlays {
+        let len = normal.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if !(len > 0.0 && len.is_finite()) {
+            return Overlays::ALL;
+        }
+        let n = normal.map(|v| v / len);
+        let meets = |e: &Ellipsoid| {
+            let distance = (0..3)
+                .map(|a| n[a] * (e.centre[a] - origin[a]))
+                .sum::<f64>();
+            let reach = (0..3)
+                .map(|a| (n[a] * e.semi[a]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            // A NaN distance or reach compares false: the ellipsoid is kept.
+            let misses = distance.abs() > reach * (1.0 + 1e-9) + 1e-6;
+            !misses
+        };
+        let mut bits = 0;
+        for (i, e) in DEEP_GREY.iter().chain(&VENTRICLES).enumerate() {
+            if meets(e) {
+                bits |= 1 << i;
+            }
+        }
+        Overlays(bits)
+    }
+
+    fn has(self, i: usize) -> bool {
+        self.0 & (1 << i) != 0
+    }
+}
 const DEEP_GREY_INV: [[f64; 3]; 4] = inverse_semi(&DEEP_GREY);
 
 /// Whether `p` is inside shell `k`.
@@ -464,6 +510,7 @@ pub(crate) fn head_row(
     line: &Line,
     value: impl Fn(Tissue) -> f64,
     lesion: Option<(Lesion, f64)>,
+    overlays: Overlays,
     out: &mut [f32],
 ) {
     // Each tissue's value once per row, in the rows' precision.
@@ -546,11 +593,15 @@ pub(crate) fn head_row(
         let s = span(brain.clone(), estimate, |c| e.contains(inv, line.at(c)));
         out[s].fill(v);
     };
-    for (e, inv) in DEEP_GREY.iter().zip(DEEP_GREY_INV) {
-        overlay(e, inv, value(Tissue::Grey));
+    for (i, (e, inv)) in DEEP_GREY.iter().zip(DEEP_GREY_INV).enumerate() {
+        if overlays.has(i) {
+            overlay(e, inv, value(Tissue::Grey));
+        }
     }
-    for (e, inv) in VENTRICLES.iter().zip(VENTRICLES_INV) {
-        overlay(e, inv, value(Tissue::Csf));
+    for (i, (e, inv)) in VENTRICLES.iter().zip(VENTRICLES_INV).enumerate() {
+        if overlays.has(DEEP_GREY.len() + i) {
+            overlay(e, inv, value(Tissue::Csf));
+        }
     }
     if let Some((l, v)) = lesion {
         let intracranial = shells[INTRACRANIAL_SHELL].clone();
@@ -814,7 +865,7 @@ mod tests {
                         start: [0, 1, 2].map(|k| through[k] - 137.0 * dir[k]),
                         step,
                     };
-                    head_row(&line, tissue_hu, value, &mut out);
+                    head_row(&line, tissue_hu, value, Overlays::ALL, &mut out);
                     for (c, v) in out.iter().enumerate() {
                         let expected = head_ct(line.at(c), Some(lesion)) as f32;
                         assert_eq!(*v, expected, "{dir:?} row {i},{j} column {c}");
