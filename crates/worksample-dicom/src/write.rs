@@ -301,10 +301,15 @@ impl AppendedPixels<'_> {
         } else {
             padded.to_le_bytes()
         });
+        // Little-endian words on a little-endian machine are the buffer's own bytes: one copy,
+        // without zeroing the space first and writing it word by word.
+        let native = cfg!(target_endian = "little") && !self.big_endian;
         match &self.pixels.values {
             PixelValues::U8(v) => out.extend_from_slice(v),
+            PixelValues::U16(v) if native => out.extend_from_slice(bytemuck::cast_slice(v)),
             PixelValues::U16(v) => put_words(out, v, u16_bytes),
             // Two's complement keeps its bit pattern (PS3.5 §8.1.1).
+            PixelValues::I16(v) if native => out.extend_from_slice(bytemuck::cast_slice(v)),
             PixelValues::I16(v) => put_words(out, v, |x| u16_bytes(x as u16)),
         }
         if padded != self.len {
