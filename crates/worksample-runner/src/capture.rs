@@ -5,8 +5,10 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use crate::outcome::Captured;
 
@@ -82,6 +84,8 @@ impl OutputBudget {
 pub(crate) struct Reader {
     tail: Arc<Mutex<Tail>>,
     handle: JoinHandle<()>,
+    /// Disconnected when the thread has pushed its last chunk (it drops the sender then).
+    done: Receiver<()>,
 }
 
 impl Reader {
@@ -94,6 +98,7 @@ impl Reader {
     ) -> std::io::Result<Self> {
         let tail = Arc::new(Mutex::new(Tail::new(capacity)));
         let shared = Arc::clone(&tail);
+        let (finished, done) = mpsc::channel::<()>();
         let handle = std::thread::Builder::new()
             .name(format!("worksample-runner-{stream}"))
             .spawn(move || {
@@ -113,12 +118,18 @@ impl Reader {
                         Err(_) => break,
                     }
                 }
+                drop(finished);
             })?;
-        Ok(Self { tail, handle })
+        Ok(Self { tail, handle, done })
     }
 
-    pub(crate) fn is_finished(&self) -> bool {
-        self.handle.is_finished()
+    /// Waits until the stream has ended or `deadline` has passed, whichever is first; woken by
+    /// the end itself, not by polling.
+    pub(crate) fn wait_until(&self, deadline: Instant) {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        // Nothing is ever sent: the call returns when the thread drops the sender, or at the
+        // timeout.
+        let _ = self.done.recv_timeout(timeout);
     }
 
     /// What was captured so far. If the thread has finished it is joined; otherwise (a writer
@@ -167,9 +178,9 @@ mod tests {
         let budget = Arc::new(OutputBudget::new(10));
         let reader = Reader::spawn("stdout", &b"hello world, twice"[..], 5, Arc::clone(&budget))
             .expect("thread spawn works in tests");
-        while !reader.is_finished() {
-            std::thread::yield_now();
-        }
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        reader.wait_until(deadline);
+        assert!(Instant::now() < deadline, "woken by the end of the stream");
         let captured = reader.finish();
         assert_eq!(captured.tail, b"twice");
         assert_eq!(captured.total_bytes, 18);

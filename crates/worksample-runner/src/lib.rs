@@ -70,3 +70,12 @@ pub use spec::{
 pub fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
     os::run(spec)
 }
+
+/// Sets up now the process-wide state the first [`run`] would otherwise set up on its way to
+/// starting the command: the harness becomes a child subreaper, and a forked child probes which
+/// network isolation this machine allows. Optional; a caller about to do other work first (such
+/// as generating fixtures) can call it on another thread so the probe overlaps that work and
+/// forks a process that is still small.
+pub fn prepare() {
+    os::prepare();
+}

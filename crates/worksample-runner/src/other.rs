@@ -10,6 +10,9 @@ use crate::spec::RunSpec;
 const REASON: &str =
     "the worksample runner supports only Linux (it needs procfs, prctl and namespaces)";
 
+/// Nothing to set up; see [`crate::prepare`].
+pub(crate) fn prepare() {}
+
 /// Runs the spec; see [`crate::run`].
 pub(crate) fn run(_spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
     Ok(RunOutcome {

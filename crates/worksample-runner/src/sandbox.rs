@@ -4,11 +4,12 @@
 //! isolate runs each box under its own uid (research/harness.md §3).
 //!
 //! For that user to do its job, the harness gives it, for the length of the run only: ownership
-//! of the output folder and of the private home, temporary and working folders; read access to
-//! the input tree; and search (`x`) permission on every ancestor folder of the paths it needs
-//! (a `tempfile` folder is `0700`). Dropping the [`Access`] puts back every ancestor's mode and
-//! hands the output back to the harness, so nothing outside the run's own folders stays
-//! loosened (the input is the harness's copy for this run; it stays readable).
+//! of the output folder and of the private home, temporary and working folders; and search (`x`)
+//! permission on every ancestor folder of the paths it needs (a `tempfile` folder is `0700`).
+//! Read access to the input tree is given by the walk that makes it read-only (the runner's
+//! `seal_input`; the input is the harness's copy for this run, and it stays readable). Dropping
+//! the [`Access`] puts back every ancestor's mode and hands the output back to the harness, so
+//! nothing outside the run's own folders stays loosened.
 
 use std::fs;
 use std::io;
@@ -74,25 +75,16 @@ impl Access {
         }
     }
 
-    /// Grants the sandbox user what a run needs: `owned` trees become its own, `readable` trees
-    /// become world-readable, and every ancestor of `reachable` paths (and of the other two)
-    /// becomes searchable.
-    pub(crate) fn grant(
-        demotion: Demotion,
-        owned: &[&Path],
-        readable: &[&Path],
-        reachable: &[&Path],
-    ) -> Self {
+    /// Grants the sandbox user what a run needs: `owned` trees become its own, and every
+    /// ancestor of `reachable` paths (and of the owned trees) becomes searchable.
+    pub(crate) fn grant(demotion: Demotion, owned: &[&Path], reachable: &[&Path]) -> Self {
         let mut access = Self::empty();
-        for path in owned.iter().chain(readable).chain(reachable) {
+        for path in owned.iter().chain(reachable) {
             access.make_reachable(path);
         }
         for tree in owned {
             access.complete &= chown_tree(tree, demotion.uid, demotion.gid);
             access.owned.push(tree.to_path_buf());
-        }
-        for tree in readable {
-            access.complete &= open_tree(tree);
         }
         access
     }
@@ -155,37 +147,6 @@ fn chown_tree(root: &Path, uid: u32, gid: u32) -> bool {
     ok
 }
 
-/// Makes every file of `root` world-readable and every folder world-searchable and readable
-/// (links are skipped), so the sandbox user can read fixtures the harness wrote under a strict
-/// umask.
-fn open_tree(root: &Path) -> bool {
-    let mut ok = true;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            ok = false;
-            continue;
-        };
-        if meta.file_type().is_symlink() {
-            continue;
-        }
-        let mode = meta.mode() & 0o7777;
-        let wanted = if meta.is_dir() {
-            match fs::read_dir(&path) {
-                Ok(entries) => stack.extend(entries.flatten().map(|entry| entry.path())),
-                Err(_) => ok = false,
-            }
-            mode | 0o005
-        } else {
-            mode | 0o004
-        };
-        if wanted != mode {
-            ok &= fs::set_permissions(&path, fs::Permissions::from_mode(wanted)).is_ok();
-        }
-    }
-    ok
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,15 +164,5 @@ mod tests {
         assert_eq!(mode(&closed), 0o701);
         drop(access);
         assert_eq!(mode(&closed), 0o700);
-    }
-
-    #[test]
-    fn open_tree_adds_read_bits_only() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("f");
-        fs::write(&file, b"x").expect("write");
-        fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).expect("chmod");
-        assert!(open_tree(dir.path()));
-        assert_eq!(fs::metadata(&file).expect("metadata").mode() & 0o777, 0o604);
     }
 }

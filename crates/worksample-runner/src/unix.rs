@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,8 @@ use crate::sandbox::{Access, Demotion};
 use crate::spec::{RunSpec, child_env, resolve_program, substitute};
 
 /// How often the watchdog looks at the tree; short enough to catch fast allocators early, long
-/// enough that a `/proc` walk every tick costs little.
+/// enough that a `/proc` walk every tick costs little. The main process's exit ends a tick at
+/// once (see [`ExitWatch`]), so a run does not wait out the tick after its command is done.
 const POLL: Duration = Duration::from_millis(10);
 /// How long to wait for the capture threads once the tree is gone.
 const READER_DRAIN: Duration = Duration::from_secs(1);
@@ -95,6 +97,11 @@ static HARNESS: LazyLock<Mutex<Harness>> = LazyLock::new(|| {
 
 fn harness() -> MutexGuard<'static, Harness> {
     HARNESS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Sets up the process-wide state now; see [`crate::prepare`].
+pub(crate) fn prepare() {
+    LazyLock::force(&HARNESS);
 }
 
 /// Decides the network mode before any candidate is spawned, so the reported isolation is
@@ -257,7 +264,9 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         })?;
     }
 
-    let mut input_read_only = make_read_only(&input);
+    let demotion = Demotion::for_harness();
+    // One walk seals the input and, for a demoted candidate, opens it to other users.
+    let mut input_read_only = seal_input(&input, demotion.is_some());
     let env = child_env(&spec.env, |name| std::env::var_os(name), &home, &tmp);
     let argv = substitute(&spec.argv, &input, &output);
     let net = harness().net.clone();
@@ -272,7 +281,7 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
             resolve_program(arg0, path_of(&env), &cwd).map(|program| (program, arg0, args))
         });
     // Kept until the end of this function: dropping it hands back what the run was lent.
-    let _access = Demotion::for_harness().map(|demotion| {
+    let _access = demotion.map(|demotion| {
         let mentioned: Vec<PathBuf> = argv
             .iter()
             .map(|arg| start_dir.join(arg))
@@ -287,9 +296,9 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
                 std::iter::once(path).chain(target)
             })
             .collect();
-        let mut reachable: Vec<&Path> = vec![&start_dir];
+        let mut reachable: Vec<&Path> = vec![&start_dir, &input];
         reachable.extend(mentioned.iter().map(PathBuf::as_path));
-        let access = Access::grant(demotion, &[&workdir, &output], &[&input], &reachable);
+        let access = Access::grant(demotion, &[&workdir, &output], &reachable);
         input_read_only &= access.complete;
         access
     });
@@ -323,7 +332,7 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let setup = ChildSetup::new(spec, net.flags(), Demotion::for_harness());
+    let setup = ChildSetup::new(spec, net.flags(), demotion);
     // SAFETY: the closure runs between fork and exec and only makes raw syscalls (getrlimit,
     // setrlimit, unshare, setgroups, setgid, setuid, prctl, getppid) on values computed before
     // the fork; it allocates nothing and takes no locks.
@@ -389,6 +398,7 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         budget: &budget,
         usage: &mut usage,
         start,
+        exit: ExitWatch::open(pid),
     };
     let ended = watch.until_exit_or_limit();
     let wall = start.elapsed();
@@ -396,11 +406,8 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
     drop(registration);
 
     let drain_deadline = Instant::now() + READER_DRAIN;
-    while !(stdout_reader.is_finished() && stderr_reader.is_finished())
-        && Instant::now() < drain_deadline
-    {
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    stdout_reader.wait_until(drain_deadline);
+    stderr_reader.wait_until(drain_deadline);
     let stdout = stdout_reader.finish();
     let stderr = stderr_reader.finish();
 
@@ -512,6 +519,7 @@ struct Watch<'a> {
     budget: &'a OutputBudget,
     usage: &'a mut Usage,
     start: Instant,
+    exit: ExitWatch,
 }
 
 impl Watch<'_> {
@@ -519,6 +527,10 @@ impl Watch<'_> {
     /// tree has been terminated and the main process reaped when this returns.
     fn until_exit_or_limit(&mut self) -> Ended {
         let limits = &self.spec.limits;
+        // The first scan comes one tick after the start, like every later one: a scan of a
+        // process that has only just started finds nothing to limit, and a command that is done
+        // within the tick is not kept waiting by a `/proc` walk.
+        self.exit.wait(POLL);
         let reason = loop {
             if let Some(status) = try_wait(self.pid, self.usage) {
                 return Ended::ByItself(status);
@@ -540,7 +552,7 @@ impl Watch<'_> {
             if let Some(limit) = limits.max_processes.filter(|&limit| sample.live > limit) {
                 break KillReason::Processes(limit);
             }
-            std::thread::sleep(POLL);
+            self.exit.wait(POLL);
         };
         if let KillReason::Timeout(_) = reason {
             self.terminate_gracefully();
@@ -590,6 +602,48 @@ impl Watch<'_> {
         self.usage.peak_live = self.usage.peak_live.max(sample.live);
         self.usage.polled_cpu_ticks = self.usage.polled_cpu_ticks.max(cpu_ticks);
         sample
+    }
+}
+
+/// Ends a watchdog tick early when the main process exits: a pidfd (pidfd_open(2), Linux 5.3)
+/// polls readable once its process has ended. Without one (older kernels) a tick is a sleep.
+#[derive(Debug)]
+struct ExitWatch {
+    pidfd: Option<OwnedFd>,
+}
+
+impl ExitWatch {
+    /// Watches `pid`, a child the caller has not reaped yet (so the pid cannot be reused).
+    fn open(pid: i32) -> Self {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let pidfd = i32::try_from(fd).ok().filter(|&fd| fd >= 0).map(|fd| {
+            // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
+            unsafe { OwnedFd::from_raw_fd(fd) }
+        });
+        Self { pidfd }
+    }
+
+    /// Returns when the process has ended or after `tick`, whichever is first. A process that
+    /// has ended keeps its pidfd readable until it is reaped, so after one wake-up the next ticks
+    /// sleep: the watchdog never spins if the reap it expects does not come.
+    fn wait(&mut self, tick: Duration) {
+        let Some(fd) = &self.pidfd else {
+            std::thread::sleep(tick);
+            return;
+        };
+        let mut poll = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = libc::c_int::try_from(tick.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd, owned by this frame.
+        let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
+        if ready != 0 {
+            // Ended (or poll failed): from now on a tick is a plain sleep.
+            self.pidfd = None;
+        }
     }
 }
 
@@ -699,10 +753,12 @@ fn ticks_to_duration(ticks: u64) -> Duration {
         + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second)
 }
 
-/// Removes the write bits from every file and directory under `root` (symlinks are skipped).
-/// Best effort: returns whether every change succeeded. Root ignores mode bits, which is why
-/// graders never trust the input directory after a run and regenerate fixtures from the seed.
-fn make_read_only(root: &Path) -> bool {
+/// Removes the write bits from every file and directory under `root` (symlinks are skipped) and,
+/// when `open_to_others`, makes files readable and folders readable and searchable by other
+/// users (a demoted candidate reads fixtures the harness wrote under a strict umask). Best
+/// effort: returns whether every change succeeded. Root ignores mode bits, which is why graders
+/// never trust the input directory after a run and check it against the generated digest.
+fn seal_input(root: &Path, open_to_others: bool) -> bool {
     let mut ok = true;
     let mut stack = vec![root.to_owned()];
     while let Some(path) = stack.pop() {
@@ -719,9 +775,16 @@ fn make_read_only(root: &Path) -> bool {
                 Err(_) => ok = false,
             }
         }
-        let mut permissions = meta.permissions();
-        permissions.set_mode(permissions.mode() & !0o222);
-        ok &= fs::set_permissions(&path, permissions).is_ok();
+        let mode = meta.permissions().mode() & 0o7777;
+        let opened = match (open_to_others, meta.is_dir()) {
+            (false, _) => 0,
+            (true, true) => 0o005,
+            (true, false) => 0o004,
+        };
+        let wanted = (mode & !0o222) | opened;
+        if wanted != mode {
+            ok &= fs::set_permissions(&path, fs::Permissions::from_mode(wanted)).is_ok();
+        }
     }
     ok
 }
@@ -889,15 +952,50 @@ mod tests {
         let nested = dir.path().join("a/b");
         fs::create_dir_all(&nested).expect("create nested");
         fs::write(nested.join("f.dcm"), b"x").expect("write file");
-        assert!(make_read_only(dir.path()));
+        fs::set_permissions(nested.join("f.dcm"), fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+        assert!(seal_input(dir.path(), false));
+        let mode = |path: &Path| fs::metadata(path).expect("metadata").permissions().mode();
         for path in [dir.path().to_owned(), nested.clone(), nested.join("f.dcm")] {
-            let mode = fs::metadata(&path).expect("metadata").permissions().mode();
-            assert_eq!(mode & 0o222, 0, "{}", path.display());
+            assert_eq!(mode(&path) & 0o222, 0, "{}", path.display());
         }
+        assert_eq!(
+            mode(&nested.join("f.dcm")) & 0o777,
+            0o400,
+            "no read bits added"
+        );
+        assert!(seal_input(dir.path(), true));
+        assert_eq!(
+            mode(&nested.join("f.dcm")) & 0o777,
+            0o404,
+            "readable by others"
+        );
+        assert_eq!(mode(&nested) & 0o007, 0o005, "searchable by others");
         // Give the write bits back so the temp dir can be removed by a non-root user too.
         for path in [dir.path().to_owned(), dir.path().join("a"), nested] {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("restore");
         }
+    }
+
+    #[test]
+    fn the_exit_watch_wakes_at_exit_not_at_the_end_of_the_tick() {
+        // SAFETY: the child only calls _exit; the parent reaps it below.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            // SAFETY: the forked child exits at once.
+            unsafe { libc::_exit(0) };
+        }
+        let mut watch = ExitWatch::open(pid);
+        let tick = Duration::from_secs(30);
+        if watch.pidfd.is_some() {
+            let start = Instant::now();
+            watch.wait(tick);
+            assert!(start.elapsed() < tick, "woken by the exit");
+            assert!(watch.pidfd.is_none(), "later ticks sleep");
+        }
+        let mut usage = Usage::default();
+        assert!(wait_blocking(pid, &mut usage).is_some(), "reaped");
     }
 
     #[test]

@@ -141,6 +141,32 @@ pub struct ListError {
 /// Every regular file under `dir` (links not followed) except the manifest, as its POSIX path
 /// relative to `dir` and its full path, sorted by the former: what a fixture set consists of.
 pub fn fixture_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ListError> {
+    list(dir, Others::Skip).map(|listing| listing.files)
+}
+
+/// What a walk does with an entry that is neither a regular file nor a folder (a link, a FIFO, a
+/// device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Others {
+    /// Leaves it out, as a fixture set's digest does.
+    Skip,
+    /// Stops at it: a fixtures folder that must hold exactly the generated set may not hold one,
+    /// since the digest would not see it.
+    Refuse,
+}
+
+/// The outcome of [`list`].
+#[derive(Debug)]
+pub(crate) struct Listing {
+    /// The fixture files, as [`fixture_files`] gives them; incomplete when `other` is set.
+    pub(crate) files: Vec<(String, PathBuf)>,
+    /// The entry a refusing walk stopped at, neither a regular file nor a folder.
+    pub(crate) other: Option<PathBuf>,
+}
+
+/// One walk of `dir` (links not followed) for [`fixture_files`], or for the intact check, which
+/// also refuses any entry that is not a regular file or folder.
+pub(crate) fn list(dir: &Path, others: Others) -> Result<Listing, ListError> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(false) {
         let entry = entry.map_err(|e| ListError {
@@ -149,8 +175,20 @@ pub fn fixture_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ListError> {
                 .map_or_else(|| dir.to_path_buf(), Path::to_path_buf),
             source: e.into(),
         })?;
-        if !entry.file_type().is_file() {
+        let kind = entry.file_type();
+        if kind.is_dir() {
             continue;
+        }
+        if !kind.is_file() {
+            match others {
+                Others::Skip => continue,
+                Others::Refuse => {
+                    return Ok(Listing {
+                        files,
+                        other: Some(entry.into_path()),
+                    });
+                }
+            }
         }
         let rel = entry
             .path()
@@ -165,7 +203,7 @@ pub fn fixture_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ListError> {
         }
     }
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Ok(files)
+    Ok(Listing { files, other: None })
 }
 
 /// Hashes every regular file under `dir` except the manifest, each streamed, over both cores:
@@ -173,6 +211,23 @@ pub fn fixture_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ListError> {
 pub fn digest_folder(dir: &Path) -> Result<FolderDigest, TaskError> {
     let files =
         fixture_files(dir).map_err(|e| TaskError::io("failed to list", e.path, e.source))?;
+    digest_files(files)
+}
+
+/// Whether `dir` holds exactly the fixture set with digest `expected` and nothing but regular
+/// files and folders besides the manifest (the digest covers regular files only, so a link or
+/// device left in the folder would otherwise go unnoticed). One walk, then every file hashed
+/// over both cores.
+pub(crate) fn holds_exactly(dir: &Path, expected: &str) -> bool {
+    match list(dir, Others::Refuse) {
+        Ok(Listing { files, other: None }) => {
+            digest_files(files).is_ok_and(|d| d.digest == expected)
+        }
+        Ok(Listing { other: Some(_), .. }) | Err(_) => false,
+    }
+}
+
+fn digest_files(files: Vec<(String, PathBuf)>) -> Result<FolderDigest, TaskError> {
     let files = files
         .into_par_iter()
         .map(|(rel, path)| hash_file(rel, &path))
@@ -270,5 +325,25 @@ mod tests {
         assert_eq!(digest_folder(dir.path()).expect("digest"), d1);
         std::fs::rename(dir.path().join("y.dcm"), dir.path().join("z.dcm")).expect("mv");
         assert_ne!(digest_folder(dir.path()).expect("digest"), d1);
+    }
+
+    #[test]
+    fn an_intact_folder_holds_the_digest_and_only_files_and_folders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("a")).expect("mkdir");
+        std::fs::write(dir.path().join("a/x.dcm"), b"one").expect("write");
+        manifest().write(dir.path()).expect("manifest");
+        let digest = digest_folder(dir.path()).expect("digest").digest;
+        assert!(holds_exactly(dir.path(), &digest));
+        assert!(!holds_exactly(dir.path(), "0"), "another digest");
+        std::fs::create_dir(dir.path().join("empty")).expect("mkdir");
+        assert!(
+            holds_exactly(dir.path(), &digest),
+            "an empty folder holds no file"
+        );
+        std::os::unix::fs::symlink("a/x.dcm", dir.path().join("link")).expect("symlink");
+        assert_eq!(digest_folder(dir.path()).expect("digest").digest, digest);
+        assert!(!holds_exactly(dir.path(), &digest), "a link is refused");
+        assert!(!holds_exactly(&dir.path().join("missing"), &digest));
     }
 }

@@ -10,11 +10,12 @@ use std::time::Duration;
 use worksample_rubric::{Report, ReportContext, RunSummary, SeedInfo, TaskRef};
 use worksample_runner::{EnvPolicy, Limits, RunSpec};
 
+use crate::sink::CompareSink;
 use crate::{
-    AnswerKey, CandidateId, DigestSink, FolderDigest, FolderSink, GenerateContext, GradeContext,
-    LimitsSpec, LoadedTask, MANIFEST_FILE, Manifest, Profile, Progress, PublicSeed, ResolvedSeed,
-    Secret, SeedSource, Sink, TaskError,
-    manifest::{MANIFEST_SCHEMA, digest_folder},
+    AnswerKey, CandidateId, FolderDigest, FolderSink, GenerateContext, GradeContext, LimitsSpec,
+    LoadedTask, MANIFEST_FILE, Manifest, Profile, Progress, PublicSeed, ResolvedSeed, Secret,
+    SeedSource, Sink, TaskError,
+    manifest::{MANIFEST_SCHEMA, holds_exactly},
 };
 
 /// Fixtures that were just generated, with the key that grades them.
@@ -127,8 +128,8 @@ pub struct Regenerated {
 }
 
 /// Reads `fixtures/worksample.json`, regenerates the key and the digest of the fixtures it
-/// describes (writing nothing) and checks that they are the ones described; then checks the
-/// folder itself. Hidden seeds need the secret.
+/// describes (writing nothing) and checks that they are the ones described; the folder itself
+/// is compared with the regenerated files as they are made. Hidden seeds need the secret.
 pub fn regenerate(
     t: &LoadedTask,
     fixtures: &Path,
@@ -147,10 +148,11 @@ pub fn regenerate(
             secret: secret.cloned().ok_or(TaskError::MissingSecret)?,
         },
     };
-    let sink = DigestSink::new();
+    let sink = CompareSink::new(fixtures);
     let (key, resolved, profile) = produce(t, Some(&manifest.profile), &source, &sink, progress)?;
+    let (digest, intact) = sink.finish();
     let generated = Generated {
-        manifest: describe(t, &profile, &resolved, sink.finish(), harness_version),
+        manifest: describe(t, &profile, &resolved, digest, harness_version),
         key,
         seed: resolved,
         profile,
@@ -172,8 +174,11 @@ pub fn regenerate(
             ),
         });
     }
-    let (fixtures, note) =
-        checked_or_fresh(t, &generated, &source, fixtures, harness_version, progress)?;
+    let (fixtures, note) = if intact {
+        (Fixtures::Given(fixtures.to_path_buf()), None)
+    } else {
+        fresh(t, &generated, &source, fixtures, harness_version, progress)?
+    };
     Ok(Regenerated {
         generated,
         fixtures,
@@ -182,8 +187,8 @@ pub fn regenerate(
 }
 
 /// The fixtures to grade against: `dir` when it holds exactly what was generated (the check
-/// reads it once, over both cores), otherwise the set generated afresh into a private folder,
-/// with a note saying so.
+/// walks it once and reads every file once, over both cores), otherwise the set generated afresh
+/// into a private folder, with a note saying so.
 fn checked_or_fresh(
     t: &LoadedTask,
     generated: &Generated,
@@ -192,10 +197,23 @@ fn checked_or_fresh(
     harness_version: &str,
     progress: &dyn Progress,
 ) -> Result<(Fixtures, Option<String>), TaskError> {
-    let expected = &generated.manifest.fixtures_digest;
-    if only_files_and_folders(dir) && digest_folder(dir).is_ok_and(|d| &d.digest == expected) {
+    if holds_exactly(dir, &generated.manifest.fixtures_digest) {
         return Ok((Fixtures::Given(dir.to_path_buf()), None));
     }
+    fresh(t, generated, seed, dir, harness_version, progress)
+}
+
+/// The set generated afresh into a folder only the harness can open, for a fixtures folder
+/// `dir` that no longer holds what was generated; with the note saying so.
+fn fresh(
+    t: &LoadedTask,
+    generated: &Generated,
+    seed: &SeedSource,
+    dir: &Path,
+    harness_version: &str,
+    progress: &dyn Progress,
+) -> Result<(Fixtures, Option<String>), TaskError> {
+    let expected = &generated.manifest.fixtures_digest;
     let private = private_tempdir("worksample-trusted-")?;
     let again = generate(
         t,
@@ -337,6 +355,12 @@ pub fn run(
         }
         None => root.path().join("output"),
     };
+    // The runner's one-time set-up (a forked probe of network isolation) overlaps generation,
+    // and forks the process while it is small. If no thread can be started, the first run does
+    // it instead.
+    let _ = std::thread::Builder::new()
+        .name("worksample-prepare".into())
+        .spawn(worksample_runner::prepare);
     // The fixtures are generated straight into the candidate's input: a copy would double the
     // file creations, which dominate on many-file tasks (series: ~1,000 files).
     let generated = generate(
@@ -352,8 +376,9 @@ pub fn run(
     spec.env = req.env;
     spec.cwd = req.cwd;
     let outcome = worksample_runner::run(&spec).map_err(|e| TaskError::Runner(e.to_string()))?;
-    // The runner made the input read-only; give the write bits back so the temporary folder can
-    // be removed when the harness does not run as root.
+    // The runner made the input read-only; give its folders their write bits back so the
+    // temporary folder can be removed when the harness does not run as root (removing a file
+    // needs write permission on its folder only).
     restore_write_bits(&input);
     let summary = crate::outcome::summarize(&outcome);
     // Grading must see the fixtures as generated. Root ignores read-only modes and a candidate
@@ -419,15 +444,8 @@ pub fn prepare_empty_dir(dir: &Path) -> Result<(), TaskError> {
     }
 }
 
-/// Whether `dir` holds nothing but regular files and folders: the digest covers regular files
-/// only, so a link or device the command left in its input would otherwise go unnoticed.
-fn only_files_and_folders(dir: &Path) -> bool {
-    walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .into_iter()
-        .all(|entry| entry.is_ok_and(|e| e.file_type().is_file() || e.file_type().is_dir()))
-}
-
+/// Gives every folder under `dir` (and `dir`) its owner's write bit back. Files keep their
+/// modes: unlinking a file needs write permission on its folder, not on the file.
 fn restore_write_bits(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     for entry in walkdir::WalkDir::new(dir)
@@ -435,8 +453,8 @@ fn restore_write_bits(dir: &Path) {
         .into_iter()
         .flatten()
     {
-        let ft = entry.file_type();
-        if ft.is_symlink() {
+        // Links are not followed, so a link to a folder elsewhere is not a folder here.
+        if !entry.file_type().is_dir() {
             continue;
         }
         if let Ok(meta) = entry.metadata() {
