@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde_json::Value;
 use worksample_dicom::preview::Slice;
 use worksample_dicom::read::{ReadLimits, read_full};
@@ -930,7 +931,23 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
     for m in metrics::match_iou(&truth_sets, &pred_sets) {
         matched.insert(m.truth, m.predicted);
     }
-    let mut cache: BTreeMap<InstanceId, Option<PngImage>> = BTreeMap::new();
+    // Every slice of a true volume is drawn: read and encode them over all cores up front (each
+    // is a whole-file read and a PNG), then assemble the strips in order.
+    let mut cache: BTreeMap<InstanceId, Option<PngImage>> = key
+        .volumes
+        .iter()
+        .flat_map(|v| v.instances.iter().copied())
+        .collect::<BTreeSet<InstanceId>>()
+        .into_par_iter()
+        .map(|id| {
+            let image = key
+                .instances
+                .get(id.0)
+                .and_then(|i| i.files.first())
+                .and_then(|file| thumbnail(&fixtures.join(file)));
+            (id, image)
+        })
+        .collect();
     let mut thumb = |id: InstanceId, alt: String| -> Option<PngImage> {
         let image = cache
             .entry(id)
