@@ -121,7 +121,7 @@ fn code_item(value: &str, meaning: &str) -> InMemDicomObject {
 /// the instance's input had Burned In Annotation `YES` (so its pixels had to be cleaned).
 pub fn check(obj: &InMemDicomObject, pixels_cleaned: bool) -> Vec<MarkerCheck> {
     let text = |tag: Tag| -> Option<String> {
-        let elem = obj.element_opt(tag).ok().flatten()?;
+        let elem = obj.get(tag)?;
         elem.to_str()
             .ok()
             .map(|s| s.trim_end_matches([' ', '\0']).to_owned())
@@ -162,11 +162,7 @@ pub fn check(obj: &InMemDicomObject, pixels_cleaned: bool) -> Vec<MarkerCheck> {
 }
 
 fn check_codes(obj: &InMemDicomObject, options: Options) -> Option<String> {
-    let Some(elem) = obj
-        .element_opt(DEIDENTIFICATION_METHOD_CODES)
-        .ok()
-        .flatten()
-    else {
+    let Some(elem) = obj.get(DEIDENTIFICATION_METHOD_CODES) else {
         return Some("is missing".into());
     };
     let Some(items) = elem.items() else {
@@ -175,9 +171,7 @@ fn check_codes(obj: &InMemDicomObject, options: Options) -> Option<String> {
     let mut found = Vec::new();
     for item in items {
         let field = |tag: Tag| {
-            item.element_opt(tag)
-                .ok()
-                .flatten()
+            item.get(tag)
                 .and_then(|e| e.to_str().ok().map(|s| s.trim().to_owned()))
         };
         match (field(CODE_VALUE), field(CODING_SCHEME_DESIGNATOR)) {

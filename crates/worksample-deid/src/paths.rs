@@ -47,13 +47,11 @@ impl ElementKey {
     /// The key of the element at `tag` inside `obj`: private elements whose creator is present
     /// are named by it.
     pub fn of(obj: &InMemDicomObject, tag: Tag) -> Self {
-        let creator = creator_tag(tag)
-            .and_then(|ct| obj.element_opt(ct).ok().flatten())
-            .and_then(|e| {
-                e.to_str()
-                    .ok()
-                    .map(|s| s.trim_end_matches([' ', '\0']).to_owned())
-            });
+        let creator = creator_tag(tag).and_then(|ct| obj.get(ct)).and_then(|e| {
+            e.to_str()
+                .ok()
+                .map(|s| s.trim_end_matches([' ', '\0']).to_owned())
+        });
         match creator {
             Some(creator) => ElementKey::Private {
                 group: tag.group(),
@@ -75,18 +73,16 @@ impl ElementKey {
     /// Finds the element this key names in `obj`.
     pub fn find<'a>(&self, obj: &'a InMemDicomObject) -> Option<&'a InMemElement> {
         match self {
-            ElementKey::Tag(tag) => obj.element_opt(*tag).ok().flatten(),
+            ElementKey::Tag(tag) => obj.get(*tag),
             ElementKey::Private {
                 group,
                 creator,
                 element,
             } => (0x10u16..=0xFF).find_map(|block| {
-                let c = obj.element_opt(Tag(*group, block)).ok().flatten()?;
+                let c = obj.get(Tag(*group, block))?;
                 let name = c.to_str().ok()?;
                 if name.trim_end_matches([' ', '\0']) == creator {
-                    obj.element_opt(Tag(*group, (block << 8) | u16::from(*element)))
-                        .ok()
-                        .flatten()
+                    obj.get(Tag(*group, (block << 8) | u16::from(*element)))
                 } else {
                     None
                 }

@@ -66,7 +66,7 @@ pub fn run(input: &Path, output: &Path) -> Result<(), StarterError> {
         // Only the two most obvious attributes, at the top level only (Table E.1-1 says Z for
         // both, and much more for everything else).
         for tag in [tags::PATIENT_NAME, tags::PATIENT_ID] {
-            if obj.element_opt(tag).ok().flatten().is_some() {
+            if obj.get(tag).is_some() {
                 let vr = if tag == tags::PATIENT_NAME {
                     VR::PN
                 } else {

@@ -686,8 +686,7 @@ impl Instance {
     pub fn sop_instance_uid(&self) -> Option<String> {
         let elem = self
             .dataset
-            .element_opt(dicom_dictionary_std::tags::SOP_INSTANCE_UID)
-            .ok()??;
+            .get(dicom_dictionary_std::tags::SOP_INSTANCE_UID)?;
         let uid = elem.to_str().ok()?.trim_end_matches(['\0', ' ']).to_owned();
         (!uid.is_empty()).then_some(uid)
     }

@@ -143,12 +143,7 @@ mod tests {
         )
         .expect("private group");
         assert_eq!(again, Tag(0x0029, 0x1009));
-        assert!(
-            obj.element_opt(Tag(0x0029, 0x0001))
-                .ok()
-                .flatten()
-                .is_none()
-        );
+        assert!(obj.get(Tag(0x0029, 0x0001)).is_none());
         let back = get_private(&obj, 0x0029, "SIEMENS MEDCOM HEADER2", 0x60).expect("present");
         assert_eq!(back.to_str().expect("text").trim(), "x");
     }

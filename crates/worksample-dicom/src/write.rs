@@ -383,9 +383,7 @@ fn uid_of(
     tag: dicom_core::Tag,
     attribute: &'static str,
 ) -> Result<String, DicomError> {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
+    obj.get(tag)
         .and_then(|e| e.to_str().ok())
         .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
         .filter(|s| !s.is_empty())

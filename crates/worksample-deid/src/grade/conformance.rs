@@ -171,7 +171,7 @@ impl FileConformance {
         let mut me = FileConformance::default();
         for tag in IOD_TAGS {
             let ty = type_in_iod(&file_key.sop_class_uid, tag);
-            let Some(original) = input.element_opt(tag).ok().flatten() else {
+            let Some(original) = input.get(tag) else {
                 continue;
             };
             let required_value = match ty {
@@ -179,7 +179,7 @@ impl FileConformance {
                 AttributeType::Type2 | AttributeType::Type1 => false,
                 AttributeType::Type3 | AttributeType::Unknown => continue,
             };
-            let found = out.and_then(|o| o.element_opt(tag).ok().flatten());
+            let found = out.and_then(|o| o.get(tag));
             let ok = match found {
                 None => false,
                 Some(f) => !required_value || elem_text(f).is_some_and(|v| !v.is_empty()),

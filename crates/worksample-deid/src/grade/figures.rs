@@ -308,9 +308,7 @@ fn band_survivors(
     let unit = (number(tags::SAMPLES_PER_PIXEL).unwrap_or(1) * bits.div_ceil(8)).max(1);
     let frames = number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
     let pixels = |o: &InMemDicomObject| {
-        o.element_opt(tags::PIXEL_DATA)
-            .ok()
-            .flatten()
+        o.get(tags::PIXEL_DATA)
             .and_then(|e| e.value().to_bytes().ok().map(|b| b.into_owned()))
     };
     let (Some(before), Some(after)) = (pixels(input), pixels(output)) else {

@@ -463,9 +463,7 @@ fn scan(key: &Key, submission: &Path, rel: &str, attr_paths: &[crate::paths::Att
 fn scan_region<'a>(bytes: &'a [u8], dicom: &DicomFile) -> &'a [u8] {
     let pixels = dicom
         .dataset
-        .element_opt(tags::PIXEL_DATA)
-        .ok()
-        .flatten()
+        .get(tags::PIXEL_DATA)
         .and_then(|e| e.value().to_bytes().ok());
     match pixels {
         Some(p) if !p.is_empty() && bytes.ends_with(&p) => &bytes[..bytes.len() - p.len()],

@@ -93,13 +93,7 @@ pub fn pixel_fingerprint(obj: &InMemDicomObject) -> Option<[u8; 32]> {
     let bits = number(tags::BITS_ALLOCATED)?;
     let samples = number(tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     let frames = number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
-    let bytes = obj
-        .element_opt(tags::PIXEL_DATA)
-        .ok()
-        .flatten()?
-        .value()
-        .to_bytes()
-        .ok()?;
+    let bytes = obj.get(tags::PIXEL_DATA)?.value().to_bytes().ok()?;
     let row_len = columns
         .checked_mul(samples)?
         .checked_mul(bits.div_ceil(8))?;

@@ -359,7 +359,7 @@ impl Folded {
 /// The trimmed string value of an element at `tag` (trailing space/NUL padding removed,
 /// PS3.5 §6.2), or `None` when absent or not a string.
 pub(crate) fn text(obj: &dicom_object::InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
-    let elem = obj.element_opt(tag).ok().flatten()?;
+    let elem = obj.get(tag)?;
     elem.to_str()
         .ok()
         .map(|s| s.trim_end_matches([' ', '\0']).to_owned())

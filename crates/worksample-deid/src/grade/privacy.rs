@@ -312,9 +312,7 @@ impl FilePrivacy {
             let parent = out.and_then(|o| parent_of(path, o));
             let kept = parent.is_some_and(|p| {
                 (0x10u16..=0xFF).any(|b| {
-                    p.element_opt(Tag(tag.group(), b))
-                        .ok()
-                        .flatten()
+                    p.get(Tag(tag.group(), b))
                         .and_then(elem_text)
                         .is_some_and(|v| v == creator)
                 })
@@ -425,9 +423,7 @@ fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f
     let frames = number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
     let unit = (samples * bits.div_ceil(8)).max(1);
     let pixels = |o: &InMemDicomObject| {
-        o.element_opt(tags::PIXEL_DATA)
-            .ok()
-            .flatten()
+        o.get(tags::PIXEL_DATA)
             .and_then(|e| e.value().to_bytes().ok().map(|b| b.into_owned()))
     };
     let (Some(before), Some(after)) = (pixels(input), pixels(output)) else {

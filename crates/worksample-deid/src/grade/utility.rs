@@ -113,7 +113,7 @@ pub(crate) fn vocabulary(key: &Key) -> Vocabulary {
 }
 
 fn raw(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<u8>> {
-    let e = obj.element_opt(tag).ok().flatten()?;
+    let e = obj.get(tag)?;
     let b = e.value().to_bytes().ok()?;
     let end = b
         .iter()
@@ -134,7 +134,7 @@ impl FileUtility {
                 .map_or_else(|| pair.input_file().to_owned(), |(rel, _)| rel.to_owned()),
             ..FileUtility::default()
         };
-        let has_pixels = input.element_opt(tags::PIXEL_DATA).ok().flatten().is_some();
+        let has_pixels = input.get(tags::PIXEL_DATA).is_some();
         if has_pixels && !file_key.burned_in {
             let problem = match out {
                 None => Some("no matching output".to_owned()),
@@ -251,12 +251,7 @@ impl FileUtility {
             instant(input, tags::STUDY_DATE, tags::STUDY_TIME),
             out.and_then(|o| instant(o, tags::STUDY_DATE, tags::STUDY_TIME)),
         );
-        if input
-            .element_opt(RADIOPHARMACEUTICAL_INFO)
-            .ok()
-            .flatten()
-            .is_some()
-        {
+        if input.get(RADIOPHARMACEUTICAL_INFO).is_some() {
             me.pet_interval = Some((pet_interval(input), out.and_then(pet_interval)));
         }
         me
@@ -276,9 +271,7 @@ fn outside_band_unchanged(input: &InMemDicomObject, output: &InMemDicomObject) -
     let unit = number(tags::SAMPLES_PER_PIXEL).unwrap_or(1) * bits.div_ceil(8);
     let frames = number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
     let bytes = |o: &InMemDicomObject| {
-        o.element_opt(tags::PIXEL_DATA)
-            .ok()
-            .flatten()
+        o.get(tags::PIXEL_DATA)
             .and_then(|e| e.value().to_bytes().ok().map(|b| b.into_owned()))
     };
     let (Some(a), Some(b)) = (bytes(input), bytes(output)) else {
@@ -352,12 +345,7 @@ fn dt_instant(value: &str) -> Option<i64> {
 
 /// PET injection to acquisition, in seconds (PS3.3 §C.8.9.2 timing).
 fn pet_interval(obj: &InMemDicomObject) -> Option<i64> {
-    let item = match obj
-        .element_opt(RADIOPHARMACEUTICAL_INFO)
-        .ok()
-        .flatten()?
-        .value()
-    {
+    let item = match obj.get(RADIOPHARMACEUTICAL_INFO)?.value() {
         dicom_core::value::Value::Sequence(s) => s.items().first()?.clone(),
         _ => return None,
     };
