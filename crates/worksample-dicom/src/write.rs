@@ -113,22 +113,38 @@ impl WriteOptions {
     }
 }
 
-/// Writes `inst` to `path` and returns the number of bytes written.
+/// Writes `inst` to `path` and returns the number of bytes written. Little-endian 16-bit pixels
+/// go to the file straight from the rendered buffer, after the encoded rest: the same bytes as
+/// [`to_bytes`] without copying the largest part of the file once more.
 pub fn write_file(inst: &Instance, path: &Path, opts: &WriteOptions) -> Result<u64, DicomError> {
-    let bytes = to_bytes(inst, opts).map_err(|e| DicomError::File {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })?;
-    std::fs::write(path, &bytes).map_err(|source| DicomError::Io {
+    let (head, tail) =
+        encode(inst, opts, Route::Fastest, Tail::Borrowed).map_err(|e| DicomError::File {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+    let io_err = |source| DicomError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    Ok(bytes.len() as u64)
+    };
+    let mut file = std::fs::File::create(path).map_err(io_err)?;
+    file.write_all(&head).map_err(io_err)?;
+    file.write_all(tail).map_err(io_err)?;
+    Ok((head.len() + tail.len()) as u64)
 }
 
 /// Encodes `inst` as the bytes of a file.
 pub fn to_bytes(inst: &Instance, opts: &WriteOptions) -> Result<Vec<u8>, DicomError> {
-    encode(inst, opts, Route::Fastest)
+    let (bytes, _) = encode(inst, opts, Route::Fastest, Tail::Copied)?;
+    Ok(bytes)
+}
+
+/// Whether [`encode`] may leave the pixel value out of the buffer it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Everything in the buffer.
+    Copied,
+    /// Native little-endian 16-bit pixels returned as a borrowed second part.
+    Borrowed,
 }
 
 /// How [`encode`] adds Pixel Data.
@@ -145,7 +161,14 @@ enum Route {
     Object,
 }
 
-fn encode(inst: &Instance, opts: &WriteOptions, route: Route) -> Result<Vec<u8>, DicomError> {
+/// The file's bytes: the returned buffer, then the borrowed part (empty unless `tail` is
+/// [`Tail::Borrowed`] and the pixels are native little-endian words appended after the rest).
+fn encode<'a>(
+    inst: &'a Instance,
+    opts: &WriteOptions,
+    route: Route,
+    tail: Tail,
+) -> Result<(Vec<u8>, &'a [u8]), DicomError> {
     let sop_class = uid_of(&inst.dataset, tags::SOP_CLASS_UID, "SOP Class UID")?;
     let sop_instance = uid_of(&inst.dataset, tags::SOP_INSTANCE_UID, "SOP Instance UID")?;
     let ts = opts.transfer_syntax;
@@ -204,7 +227,7 @@ fn encode(inst: &Instance, opts: &WriteOptions, route: Route) -> Result<Vec<u8>,
                 .write_dataset_with_ts(&mut plain, explicit_le)
                 .map_err(|e| encode_err(Box::new(e)))?;
             if let Some(append) = appended {
-                append.write(&mut plain);
+                append.write(&mut plain, Tail::Copied);
             }
             let mut enc =
                 flate2::write::DeflateEncoder::new(&mut out, flate2::Compression::default());
@@ -222,11 +245,12 @@ fn encode(inst: &Instance, opts: &WriteOptions, route: Route) -> Result<Vec<u8>,
                 .write_dataset_with_ts(&mut out, registered)
                 .map_err(|e| encode_err(Box::new(e)))?;
             if let Some(append) = appended {
-                append.write(&mut out);
+                let rest = append.write(&mut out, tail);
+                return Ok((out, rest));
             }
         }
     }
-    Ok(out)
+    Ok((out, &[]))
 }
 
 /// Pixel Data to append after the encoded data set, as native (uncompressed) stored values.
@@ -269,10 +293,11 @@ fn appendable(inst: &Instance, ts: TransferSyntax) -> Option<AppendedPixels<'_>>
     })
 }
 
-impl AppendedPixels<'_> {
+impl<'a> AppendedPixels<'a> {
     /// Appends the element: what dicom-rs writes for [`pixel_element`]'s value in the same
-    /// syntax, header included, in one pass over the values.
-    fn write(&self, out: &mut Vec<u8>) {
+    /// syntax, header included, in one pass over the values. With [`Tail::Borrowed`], native
+    /// little-endian words are left out of `out` and returned, to follow it.
+    fn write(&self, out: &mut Vec<u8>, tail: Tail) -> &'a [u8] {
         let (group, element) = (tags::PIXEL_DATA.group(), tags::PIXEL_DATA.element());
         let u16_bytes = |v: u16| {
             if self.big_endian {
@@ -283,7 +308,25 @@ impl AppendedPixels<'_> {
         };
         // PS3.5 §7.1: every value has even length; the header states the padded length.
         let padded = self.len + self.len % 2;
-        out.reserve(12 + padded as usize);
+        // Little-endian words on a little-endian machine are the buffer's own bytes: one copy,
+        // without zeroing the space first and writing it word by word, or none at all.
+        let native = cfg!(target_endian = "little") && !self.big_endian;
+        let words: Option<&'a [u8]> = match &self.pixels.values {
+            PixelValues::U8(_) => None,
+            PixelValues::U16(v) => native.then(|| bytemuck::cast_slice(v.as_slice())),
+            PixelValues::I16(v) => native.then(|| bytemuck::cast_slice(v.as_slice())),
+        };
+        let borrowed = match (tail, words) {
+            (Tail::Borrowed, Some(words)) => Some(words),
+            (Tail::Borrowed | Tail::Copied, _) => None,
+        };
+        out.reserve(
+            12 + if borrowed.is_some() {
+                0
+            } else {
+                padded as usize
+            },
+        );
         out.extend_from_slice(&u16_bytes(group));
         out.extend_from_slice(&u16_bytes(element));
         if self.explicit_vr {
@@ -301,21 +344,24 @@ impl AppendedPixels<'_> {
         } else {
             padded.to_le_bytes()
         });
-        // Little-endian words on a little-endian machine are the buffer's own bytes: one copy,
-        // without zeroing the space first and writing it word by word.
-        let native = cfg!(target_endian = "little") && !self.big_endian;
-        match &self.pixels.values {
-            PixelValues::U8(v) => out.extend_from_slice(v),
-            PixelValues::U16(v) if native => out.extend_from_slice(bytemuck::cast_slice(v)),
-            PixelValues::U16(v) => put_words(out, v, u16_bytes),
+        if let Some(words) = borrowed {
+            // Whole 16-bit words: an even length, no pad byte.
+            return words;
+        }
+        match (&self.pixels.values, words) {
+            (PixelValues::U8(v), _) => out.extend_from_slice(v.as_slice()),
+            (PixelValues::U16(_) | PixelValues::I16(_), Some(words)) => {
+                out.extend_from_slice(words);
+            }
+            (PixelValues::U16(v), None) => put_words(out, v, u16_bytes),
             // Two's complement keeps its bit pattern (PS3.5 §8.1.1).
-            PixelValues::I16(v) if native => out.extend_from_slice(bytemuck::cast_slice(v)),
-            PixelValues::I16(v) => put_words(out, v, |x| u16_bytes(x as u16)),
+            (PixelValues::I16(v), None) => put_words(out, v, |x| u16_bytes(x as u16)),
         }
         if padded != self.len {
             // OB/OW pad with a zero byte (PS3.5 §7.1).
             out.push(0);
         }
+        &[]
     }
 }
 
@@ -444,8 +490,16 @@ mod tests {
                     "{modality:?} {opts:?}"
                 );
                 let fast = to_bytes(&inst, &opts).expect("encodes");
-                let reference = encode(&inst, &opts, Route::Object).expect("encodes");
+                let (reference, _) =
+                    encode(&inst, &opts, Route::Object, Tail::Copied).expect("encodes");
                 assert!(fast == reference, "{modality:?} {rows}x{columns} {opts:?}");
+                // The file written in two parts is the same bytes.
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("f.dcm");
+                let len = write_file(&inst, &path, &opts).expect("writes");
+                let written = std::fs::read(&path).expect("reads back");
+                assert_eq!(len, written.len() as u64);
+                assert!(written == reference, "{modality:?} written {opts:?}");
             }
         }
     }
@@ -511,7 +565,8 @@ mod tests {
                 "{opts:?}"
             );
             let fast = to_bytes(&inst, &opts).expect("encodes");
-            let reference = encode(&inst, &opts, Route::Object).expect("encodes");
+            let (reference, _) =
+                encode(&inst, &opts, Route::Object, Tail::Copied).expect("encodes");
             assert!(fast == reference, "{opts:?}");
         }
         let bytes = to_bytes(
