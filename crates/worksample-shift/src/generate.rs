@@ -528,15 +528,18 @@ fn build_case(
     if u.burned {
         put_text(dataset, tags::BURNED_IN_ANNOTATION, VR::CS, "YES");
     }
-    dataset.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::U16(words.into()),
-    ));
-    instance.pixels = None;
-    let slice = Slice::from_dataset(&instance.dataset)
+    // The writer appends Pixel Data from the rendered values (OW, the words' bit patterns,
+    // PS3.5 §8.1.1); the model reads the same words.
+    instance.pixels = Some(pixels);
+    let slice = Slice::from_header(&instance.dataset, words)
         .expect("the generator writes every attribute a slice needs");
-    let uid = slice.sop_instance_uid.clone();
+    let p0 = predict(&Config::p0(), &slice);
+    let oracle = predict(oracle, &slice);
+    let Slice {
+        sop_instance_uid: uid,
+        attributes,
+        ..
+    } = slice;
     let name: String = (0..16)
         .map(|_| char::from_digit(r.random_range(0..16u32), 16).expect("digit below 16"))
         .collect();
@@ -551,9 +554,9 @@ fn build_case(
             split,
             label,
             unit: unit_index,
-            p0: predict(&Config::p0(), &slice),
-            oracle: predict(oracle, &slice),
-            attributes: slice.attributes.clone(),
+            p0,
+            oracle,
+            attributes,
         },
         instance,
         ts: u.ts,
@@ -646,10 +649,11 @@ fn confusion<'a>(
 }
 
 /// The self-checks of research shift.md §3.8; the error says which failed.
-fn verify(units: &[UnitDesign], cases: &[Case]) -> Result<(), String> {
+fn verify(units: &[UnitDesign], cases: &[&Case]) -> Result<(), String> {
     let of = |u: usize, split: Split| {
         cases
             .iter()
+            .copied()
             .filter(move |c| c.unit == u && c.split == split)
     };
     let p0 = |c: &Case| c.p0;
@@ -726,7 +730,11 @@ fn verify(units: &[UnitDesign], cases: &[Case]) -> Result<(), String> {
     }
     // No leakage through the null attributes: a per-value prevalence lookup must not predict.
     for key in ["PatientSex", "AgeBand"] {
-        let dev: Vec<&Case> = cases.iter().filter(|c| c.split == Split::Dev).collect();
+        let dev: Vec<&Case> = cases
+            .iter()
+            .copied()
+            .filter(|c| c.split == Split::Dev)
+            .collect();
         let mut by_value: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for c in &dev {
             let e = by_value
@@ -765,7 +773,7 @@ pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, 
             rand::RngCore::next_u64(&mut stream(seed, &format!("shift/redraw/{attempt}")))
         };
         let (units, built) = draw(draw_seed, params);
-        let cases: Vec<Case> = built.iter().map(|b| b.case.clone()).collect();
+        let cases: Vec<&Case> = built.iter().map(|b| &b.case).collect();
         match verify(&units, &cases) {
             Ok(()) => return write(out, units, built, attempt),
             Err(reason) => last = reason,
@@ -928,7 +936,7 @@ mod tests {
             }
             let seed = found.expect("every plantable cause is drawn by some seed");
             let (units, built) = draw(seed, &params());
-            let cases: Vec<Case> = built.into_iter().map(|b| b.case).collect();
+            let cases: Vec<&Case> = built.iter().map(|b| &b.case).collect();
             let result = verify(&units, &cases);
             // A draw may fail for another cause; this one must not be the reason.
             if let Err(reason) = &result {

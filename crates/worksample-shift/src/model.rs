@@ -68,32 +68,14 @@ pub fn predict(config: &Config, slice: &Slice) -> Prediction {
         };
     }
     let (rows, columns) = (slice.rows, slice.columns);
-    let header_values = decode(slice, Decode::Header);
-    let values = match config.decode {
-        Decode::U16 => decode(slice, Decode::U16),
-        Decode::Header => header_values.clone(),
-    };
-    let padded: Vec<bool> = match (config.padding, slice.padding_value) {
-        (Padding::Mask, Some(pad)) => header_values.iter().map(|v| *v == pad).collect(),
-        (Padding::Mask, None) | (Padding::Ignore, _) => vec![false; values.len()],
-    };
-    let hu = hu_values(config, slice, &values);
-    let body = match config.mask {
-        Mask::None => None,
-        Mask::Body => {
-            let inside: Vec<bool> = hu
-                .iter()
-                .zip(&padded)
-                .map(|(h, p)| *h > -500.0 && !p)
-                .collect();
-            Some(largest_component_mask(&inside, rows, columns))
-        }
-    };
-    let hu = match config.denoise_for(slice) {
-        Some(d) => match d.filter {
-            Filter::Median => median(&hu, rows, columns, d.radius_px as usize),
-        },
-        None => hu,
+    let decoder = Decoder::new(slice, config.decode);
+    let header = Decoder::new(slice, Decode::Header);
+    let modality = Modality::new(config, slice);
+    // Padding compares stored values as the header defines them, whatever the decode knob says
+    // (PS3.3 C.7.5.1.1.2); without a padding value or with the knob off nothing is padded.
+    let pad = match (config.padding, slice.padding_value) {
+        (Padding::Mask, Some(pad)) => Some(pad),
+        (Padding::Mask, None) | (Padding::Ignore, _) => None,
     };
     let (center, width) = match config.window {
         Window::Header => slice.window.unwrap_or(SITE_A_WINDOW),
@@ -103,17 +85,59 @@ pub fn predict(config: &Config, slice: &Slice) -> Prediction {
     let width = if width > 0.0 { width } else { 1.0 };
     let invert = config.photometric == Photometric::Header && slice.photometric == "MONOCHROME1";
     let [lo, hi] = config.band;
-    let candidate: Vec<bool> = hu
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let mut x = ((h - (center - width / 2.0)) / width).clamp(0.0, 1.0);
-            if invert {
-                x = 1.0 - x;
+    let bottom = center - width / 2.0;
+    let in_band = |h: f64| {
+        let mut x = ((h - bottom) / width).clamp(0.0, 1.0);
+        if invert {
+            x = 1.0 - x;
+        }
+        lo <= x && x < hi
+    };
+    // Before denoising every step is a function of the pixel's word alone, so each distinct word
+    // (a few thousand among a slice's 40,000 pixels) is decoded and tested once.
+    let flags = word_flags(&slice.raw, |word| {
+        let h = modality.hu(decoder.value(word));
+        let mut f = 0;
+        if pad.is_some_and(|pad| header.value(word) == pad) {
+            f |= PADDED;
+        }
+        if h > -500.0 {
+            f |= INSIDE;
+        }
+        if in_band(h) {
+            f |= BAND;
+        }
+        f
+    });
+    let body = match config.mask {
+        Mask::None => None,
+        Mask::Body => {
+            let inside: Vec<bool> = flags
+                .iter()
+                .map(|f| f & (INSIDE | PADDED) == INSIDE)
+                .collect();
+            Some(largest_component_mask(&inside, rows, columns))
+        }
+    };
+    let eligible = |i: usize| flags[i] & PADDED == 0 && body.as_ref().is_none_or(|b| b[i]);
+    let candidate: Vec<bool> = match config.denoise_for(slice) {
+        None => (0..flags.len())
+            .map(|i| flags[i] & BAND != 0 && eligible(i))
+            .collect(),
+        Some(d) => match d.filter {
+            Filter::Median => {
+                let hu: Vec<f64> = slice
+                    .raw
+                    .iter()
+                    .map(|w| modality.hu(decoder.value(*w)))
+                    .collect();
+                let hu = median(&hu, rows, columns, d.radius_px as usize);
+                (0..hu.len())
+                    .map(|i| eligible(i) && in_band(hu[i]))
+                    .collect()
             }
-            lo <= x && x < hi && !padded[i] && body.as_ref().is_none_or(|b| b[i])
-        })
-        .collect();
+        },
+    };
     let (n, _) = largest_component(&candidate, rows, columns);
     let [sr, sc] = match config.spacing {
         Spacing::Fixed => [P0_SPACING_MM; 2],
@@ -132,6 +156,96 @@ pub fn predict(config: &Config, slice: &Slice) -> Prediction {
     }
 }
 
+/// The pixel's stored word equals Pixel Padding Value.
+const PADDED: u8 = 1;
+/// HU above −500: a body pixel (before denoising).
+const INSIDE: u8 = 2;
+/// The windowed value lies in the candidate band (before denoising).
+const BAND: u8 = 4;
+/// The word's flags have been computed.
+const KNOWN: u8 = 8;
+
+/// `flags(word)` for every word of `raw`, computed once per distinct word.
+fn word_flags(raw: &[u16], flags: impl Fn(u16) -> u8) -> Vec<u8> {
+    let (min, max) = raw
+        .iter()
+        .fold((u16::MAX, u16::MIN), |(a, b), w| (a.min(*w), b.max(*w)));
+    let mut memo = vec![0u8; usize::from(max.saturating_sub(min)) + 1];
+    raw.iter()
+        .map(|w| {
+            let slot = &mut memo[usize::from(w - min)];
+            if *slot == 0 {
+                *slot = flags(*w) | KNOWN;
+            }
+            *slot
+        })
+        .collect()
+}
+
+/// Step 1 for one word (PS3.5 §8.1.1).
+#[derive(Debug, Clone, Copy)]
+struct Decoder {
+    mode: Decode,
+    bits: u32,
+    signed: bool,
+}
+
+impl Decoder {
+    fn new(slice: &Slice, mode: Decode) -> Decoder {
+        Decoder {
+            mode,
+            bits: u32::from(slice.bits_stored.min(slice.bits_allocated).clamp(1, 16)),
+            signed: slice.pixel_representation == 1,
+        }
+    }
+
+    fn value(self, word: u16) -> i32 {
+        match self.mode {
+            Decode::U16 => i32::from(word),
+            Decode::Header => {
+                let mask: u32 = (1u32 << self.bits) - 1;
+                let sign = 1u32 << (self.bits - 1);
+                let v = u32::from(word) & mask;
+                if self.signed && v & sign != 0 {
+                    // Two's complement in `bits` bits.
+                    v as i32 - (1i32 << self.bits)
+                } else {
+                    v as i32
+                }
+            }
+        }
+    }
+}
+
+/// Step 3 and 3b for one value: the Modality LUT, then the per-selector offset.
+#[derive(Debug, Clone, Copy)]
+struct Modality {
+    slope: f64,
+    intercept: f64,
+    add: f64,
+}
+
+impl Modality {
+    fn new(config: &Config, slice: &Slice) -> Modality {
+        let (slope, intercept) = match config.modality_lut {
+            ModalityLut::Fixed => (1.0, -P0_OFFSET),
+            ModalityLut::Header => (
+                slice.rescale_slope.unwrap_or(1.0),
+                slice.rescale_intercept.unwrap_or(0.0),
+            ),
+        };
+        Modality {
+            slope,
+            intercept,
+            add: config.offset_for(slice),
+        }
+    }
+
+    fn hu(self, v: i32) -> f64 {
+        self.slope * f64::from(v) + self.intercept + self.add
+    }
+}
+
 /// The gate's test: Rescale Type present and not HU, or Image Type value 1 DERIVED.
 pub fn out_of_scope(slice: &Slice) -> bool {
     let non_hu = slice
@@ -147,99 +261,217 @@ pub fn out_of_scope(slice: &Slice) -> bool {
 
 /// Stored values of every pixel under a decode mode (PS3.5 §8.1.1).
 pub fn decode(slice: &Slice, mode: Decode) -> Vec<i32> {
-    match mode {
-        Decode::U16 => slice.raw.iter().map(|w| i32::from(*w)).collect(),
-        Decode::Header => {
-            let bits = u32::from(slice.bits_stored.min(slice.bits_allocated).clamp(1, 16));
-            let mask: u32 = (1u32 << bits) - 1;
-            let sign = 1u32 << (bits - 1);
-            let signed = slice.pixel_representation == 1;
-            slice
-                .raw
-                .iter()
-                .map(|w| {
-                    let v = u32::from(*w) & mask;
-                    if signed && v & sign != 0 {
-                        // Two's complement in `bits` bits.
-                        v as i32 - (1i32 << bits)
-                    } else {
-                        v as i32
-                    }
-                })
-                .collect()
-        }
-    }
+    let decoder = Decoder::new(slice, mode);
+    slice.raw.iter().map(|w| decoder.value(*w)).collect()
 }
 
 /// HU of every pixel: the Modality LUT of the configuration, then the per-selector offset.
 pub fn hu_values(config: &Config, slice: &Slice, values: &[i32]) -> Vec<f64> {
-    let (slope, intercept) = match config.modality_lut {
-        ModalityLut::Fixed => (1.0, -P0_OFFSET),
-        ModalityLut::Header => (
-            slice.rescale_slope.unwrap_or(1.0),
-            slice.rescale_intercept.unwrap_or(0.0),
-        ),
-    };
-    let add = config.offset_for(slice);
-    values
-        .iter()
-        .map(|v| slope * f64::from(*v) + intercept + add)
-        .collect()
+    let modality = Modality::new(config, slice);
+    values.iter().map(|v| modality.hu(*v)).collect()
 }
 
 /// Median of the `(2r+1)²` window around each pixel, borders replicated (so every window has
-/// an odd number of values and the median is one of them).
+/// an odd number of values and the median is one of them). Values are ordered by IEEE 754
+/// `totalOrder` ([`f64::total_cmp`]), so the median is one exact value of the window.
 pub fn median(values: &[f64], rows: usize, columns: usize, r: usize) -> Vec<f64> {
-    let mut out = Vec::with_capacity(values.len());
-    let mut window = Vec::with_capacity((2 * r + 1) * (2 * r + 1));
+    if rows == 0 || columns == 0 {
+        return Vec::new();
+    }
+    let keys = padded_keys(values, rows, columns, r);
+    let out = if r == 1 {
+        median3(&keys, rows, columns)
+    } else {
+        median_select(&keys, rows, columns, r)
+    };
+    out.into_iter().map(from_key).collect()
+}
+
+/// The integer whose signed order is `f64::total_cmp`'s order (the transformation `total_cmp`
+/// itself applies); it is its own inverse.
+fn to_key(v: f64) -> i64 {
+    let bits = v.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+fn from_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+/// The keys of `values` in a `(rows + 2r) × (columns + 2r)` image whose border of width `r`
+/// replicates the nearest edge pixel.
+fn padded_keys(values: &[f64], rows: usize, columns: usize, r: usize) -> Vec<i64> {
+    let width = columns + 2 * r;
+    let mut out = Vec::with_capacity((rows + 2 * r) * width);
+    for py in 0..rows + 2 * r {
+        let y = py.saturating_sub(r).min(rows - 1);
+        let row = &values[y * columns..(y + 1) * columns];
+        let (first, last) = (to_key(row[0]), to_key(row[columns - 1]));
+        out.extend(std::iter::repeat_n(first, r));
+        out.extend(row.iter().map(|v| to_key(*v)));
+        out.extend(std::iter::repeat_n(last, r));
+    }
+    out
+}
+
+fn sort2(a: &mut i64, b: &mut i64) {
+    let (lo, hi) = ((*a).min(*b), (*a).max(*b));
+    (*a, *b) = (lo, hi);
+}
+
+fn median_of_3(a: i64, b: i64, c: i64) -> i64 {
+    a.max(b).min(a.min(b).max(c))
+}
+
+/// The 3 × 3 median over padded keys: with each window column sorted (low, middle, high), the
+/// median of the nine is the median of the largest low, the middle middle and the smallest high
+/// (the selection network of Paeth's median of nine); each sorted column serves three windows.
+fn median3(keys: &[i64], rows: usize, columns: usize) -> Vec<i64> {
+    let width = columns + 2;
+    let mut out = Vec::with_capacity(rows * columns);
+    let (mut low, mut mid, mut high) = (vec![0; width], vec![0; width], vec![0; width]);
+    for y in 0..rows {
+        let (a, rest) = keys[y * width..(y + 3) * width].split_at(width);
+        let (b, c) = rest.split_at(width);
+        for x in 0..width {
+            let (mut p, mut q, mut s) = (a[x], b[x], c[x]);
+            sort2(&mut p, &mut q);
+            sort2(&mut q, &mut s);
+            sort2(&mut p, &mut q);
+            (low[x], mid[x], high[x]) = (p, q, s);
+        }
+        for x in 0..columns {
+            let max_low = low[x].max(low[x + 1]).max(low[x + 2]);
+            let mid_mid = median_of_3(mid[x], mid[x + 1], mid[x + 2]);
+            let min_high = high[x].min(high[x + 1]).min(high[x + 2]);
+            out.push(median_of_3(max_low, mid_mid, min_high));
+        }
+    }
+    out
+}
+
+/// The median of any odd window by selection over padded keys.
+fn median_select(keys: &[i64], rows: usize, columns: usize, r: usize) -> Vec<i64> {
+    let width = columns + 2 * r;
+    let side = 2 * r + 1;
+    let mut out = Vec::with_capacity(rows * columns);
+    let mut window = Vec::with_capacity(side * side);
     for y in 0..rows {
         for x in 0..columns {
             window.clear();
-            for dy in 0..=2 * r {
-                let yy = (y + dy).saturating_sub(r).min(rows - 1);
-                for dx in 0..=2 * r {
-                    let xx = (x + dx).saturating_sub(r).min(columns - 1);
-                    window.push(values[yy * columns + xx]);
-                }
+            for dy in 0..side {
+                let start = (y + dy) * width + x;
+                window.extend_from_slice(&keys[start..start + side]);
             }
             let mid = window.len() / 2;
-            let (_, m, _) = window.select_nth_unstable_by(mid, f64::total_cmp);
+            let (_, m, _) = window.select_nth_unstable(mid);
             out.push(*m);
         }
     }
     out
 }
 
-/// 8-connected component labels of `mask` (0 = background, components numbered from 1 in
-/// raster order of their first pixel) and each component's size (index = label − 1).
-fn label(mask: &[bool], rows: usize, columns: usize) -> (Vec<u32>, Vec<usize>) {
-    let mut labels = vec![0u32; mask.len()];
-    let mut sizes = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..mask.len() {
-        if !mask[start] || labels[start] != 0 {
-            continue;
-        }
-        let id = sizes.len() as u32 + 1;
-        labels[start] = id;
-        stack.push(start);
-        let mut size = 0;
-        while let Some(i) = stack.pop() {
-            size += 1;
-            let (y, x) = (i / columns, i % columns);
-            for yy in y.saturating_sub(1)..=(y + 1).min(rows - 1) {
-                for xx in x.saturating_sub(1)..=(x + 1).min(columns - 1) {
-                    let j = yy * columns + xx;
-                    if mask[j] && labels[j] == 0 {
-                        labels[j] = id;
-                        stack.push(j);
-                    }
+/// The 8-connected components of a mask, found run by run: each row's maximal runs of set
+/// pixels, joined (union–find) with the runs of the row above they touch, diagonals included.
+struct Components {
+    columns: usize,
+    /// Runs in raster order: (row, first column, one past the last column).
+    runs: Vec<(usize, usize, usize)>,
+    /// Per run, the first run of its component; a component's first run holds its first pixel
+    /// in raster order, so roots ascend in the order components are first met.
+    root: Vec<usize>,
+}
+
+impl Components {
+    fn new(mask: &[bool], rows: usize, columns: usize) -> Components {
+        let mut runs = Vec::new();
+        let mut parent: Vec<usize> = Vec::new();
+        let mut above = 0..0;
+        for y in 0..rows {
+            let row = &mask[y * columns..(y + 1) * columns];
+            let first = runs.len();
+            // Runs of the row above ending before this run's left neighbour touch neither it
+            // nor any run further right.
+            let mut k = above.start;
+            let mut x = skip(row, 0, false);
+            while x < columns {
+                let start = x;
+                x = skip(row, x, true);
+                let id = runs.len();
+                runs.push((y, start, x));
+                parent.push(id);
+                // Runs of the row above that touch [start, x) with 8-connectivity: they end at
+                // or after column start − 1 and begin at or before column x.
+                while k < above.end && runs[k].2 < start {
+                    k += 1;
                 }
+                for (j, (_, s, _)) in runs[k..above.end].iter().enumerate() {
+                    if *s > x {
+                        break;
+                    }
+                    union(&mut parent, k + j, id);
+                }
+                x = skip(row, x, false);
+            }
+            above = first..runs.len();
+        }
+        let root = (0..runs.len()).map(|i| find(&mut parent, i)).collect();
+        Components {
+            columns,
+            runs,
+            root,
+        }
+    }
+
+    /// The largest component's size, its label (components numbered from 1 in raster order of
+    /// their first pixel) and its root run; ties go to the component met first. `(0, 0, None)`
+    /// for an empty mask.
+    fn largest(&self) -> (usize, u32, Option<usize>) {
+        let mut sizes = vec![0usize; self.runs.len()];
+        for (i, (_, s, e)) in self.runs.iter().enumerate() {
+            sizes[self.root[i]] += e - s;
+        }
+        let mut best = (0, 0, None);
+        let mut label = 0u32;
+        for (i, size) in sizes.iter().enumerate() {
+            if self.root[i] != i {
+                continue;
+            }
+            label += 1;
+            if *size > best.0 {
+                best = (*size, label, Some(i));
             }
         }
-        sizes.push(size);
+        best
     }
-    (labels, sizes)
+}
+
+/// The first index from `x` on whose value is not `value` (`row.len()` when none), eight at a
+/// time while it can.
+fn skip(row: &[bool], mut x: usize, value: bool) -> usize {
+    let block = [value; 8];
+    while x + 8 <= row.len() && row[x..x + 8] == block {
+        x += 8;
+    }
+    while x < row.len() && row[x] == value {
+        x += 1;
+    }
+    x
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Joins two sets under the smaller root, so every root is its set's first run.
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    let (lo, hi) = (ra.min(rb), ra.max(rb));
+    parent[hi] = lo;
 }
 
 /// Size of the largest 8-connected component and its label (0 when the mask is empty); ties go
@@ -248,14 +480,8 @@ pub fn largest_component(mask: &[bool], rows: usize, columns: usize) -> (usize, 
     if rows == 0 || columns == 0 {
         return (0, 0);
     }
-    let (_, sizes) = label(mask, rows, columns);
-    let mut best = (0, 0);
-    for (i, s) in sizes.iter().enumerate() {
-        if *s > best.0 {
-            best = (*s, i as u32 + 1);
-        }
-    }
-    best
+    let (size, label, _) = Components::new(mask, rows, columns).largest();
+    (size, label)
 }
 
 /// The pixels of the largest 8-connected component of `mask`.
@@ -263,14 +489,17 @@ pub fn largest_component_mask(mask: &[bool], rows: usize, columns: usize) -> Vec
     if rows == 0 || columns == 0 {
         return Vec::new();
     }
-    let (labels, sizes) = label(mask, rows, columns);
-    let mut best = (0, 0u32);
-    for (i, s) in sizes.iter().enumerate() {
-        if *s > best.0 {
-            best = (*s, i as u32 + 1);
+    let components = Components::new(mask, rows, columns);
+    let mut out = vec![false; mask.len()];
+    if let (_, _, Some(best)) = components.largest() {
+        for (i, (y, s, e)) in components.runs.iter().enumerate() {
+            if components.root[i] == best {
+                let at = y * components.columns;
+                out[at + s..at + e].fill(true);
+            }
         }
     }
-    labels.iter().map(|l| best.1 != 0 && *l == best.1).collect()
+    out
 }
 
 #[cfg(test)]
@@ -538,5 +767,94 @@ mod tests {
             "diagonal tie: (0,0),(1,1) has 2"
         );
         assert_eq!(largest_component(&[false; 4], 2, 2), (0, 0));
+    }
+
+    /// The definitions the fast versions must reproduce: the median by selection over the
+    /// replicated window, and components by flood fill numbered in raster order.
+    fn reference_median(values: &[f64], rows: usize, columns: usize, r: usize) -> Vec<f64> {
+        let mut out = Vec::new();
+        for y in 0..rows {
+            for x in 0..columns {
+                let mut window = Vec::new();
+                for dy in 0..=2 * r {
+                    let yy = (y + dy).saturating_sub(r).min(rows - 1);
+                    for dx in 0..=2 * r {
+                        let xx = (x + dx).saturating_sub(r).min(columns - 1);
+                        window.push(values[yy * columns + xx]);
+                    }
+                }
+                window.sort_by(f64::total_cmp);
+                out.push(window[window.len() / 2]);
+            }
+        }
+        out
+    }
+
+    fn reference_labels(mask: &[bool], rows: usize, columns: usize) -> (Vec<u32>, Vec<usize>) {
+        let mut labels = vec![0u32; mask.len()];
+        let mut sizes = Vec::new();
+        for start in 0..mask.len() {
+            if !mask[start] || labels[start] != 0 {
+                continue;
+            }
+            let id = sizes.len() as u32 + 1;
+            labels[start] = id;
+            let mut stack = vec![start];
+            let mut size = 0;
+            while let Some(i) = stack.pop() {
+                size += 1;
+                let (y, x) = (i / columns, i % columns);
+                for yy in y.saturating_sub(1)..=(y + 1).min(rows - 1) {
+                    for xx in x.saturating_sub(1)..=(x + 1).min(columns - 1) {
+                        let j = yy * columns + xx;
+                        if mask[j] && labels[j] == 0 {
+                            labels[j] = id;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            sizes.push(size);
+        }
+        (labels, sizes)
+    }
+
+    #[test]
+    fn fast_median_and_components_match_their_definitions() {
+        use rand::{Rng, SeedableRng};
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for round in 0..300 {
+            let (rows, columns) = (r.random_range(1..14usize), r.random_range(1..14usize));
+            let n = rows * columns;
+            // Few distinct values (ties), signed zeros and negatives exercise the total order.
+            let palette = [-0.0, 0.0, -3.5, 2.0, 7.25, -1000.0, 75.0, 1e-300];
+            let values: Vec<f64> = (0..n)
+                .map(|_| {
+                    if round % 2 == 0 {
+                        palette[r.random_range(0..palette.len())]
+                    } else {
+                        r.random_range(-50.0..50.0)
+                    }
+                })
+                .collect();
+            for radius in 1..=3 {
+                let fast = median(&values, rows, columns, radius);
+                let slow = reference_median(&values, rows, columns, radius);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fast), bits(&slow), "{rows}×{columns} r={radius}");
+            }
+            let density = r.random_range(0.1..0.9);
+            let mask: Vec<bool> = (0..n).map(|_| r.random_bool(density)).collect();
+            let (labels, sizes) = reference_labels(&mask, rows, columns);
+            let mut best = (0, 0u32);
+            for (i, s) in sizes.iter().enumerate() {
+                if *s > best.0 {
+                    best = (*s, i as u32 + 1);
+                }
+            }
+            assert_eq!(largest_component(&mask, rows, columns), best, "{mask:?}");
+            let expected: Vec<bool> = labels.iter().map(|l| best.1 != 0 && *l == best.1).collect();
+            assert_eq!(largest_component_mask(&mask, rows, columns), expected);
+        }
     }
 }

@@ -110,6 +110,29 @@ impl Slice {
 
     /// Decodes a data set; the error names the attribute.
     pub fn from_dataset(ds: &InMemDicomObject) -> Result<Slice, String> {
+        Slice::decode(ds, |bits_allocated, n| pixel_words(ds, bits_allocated, n))
+    }
+
+    /// Decodes the header of a data set whose pixel words are given apart (a generator that
+    /// leaves Pixel Data to the writer); `words` must hold at least Rows × Columns of them.
+    pub fn from_header(ds: &InMemDicomObject, mut words: Vec<u16>) -> Result<Slice, String> {
+        Slice::decode(ds, |_, n| {
+            if words.len() < n {
+                return Err(format!(
+                    "{} pixel words given, Rows × Columns needs {n}",
+                    words.len()
+                ));
+            }
+            words.truncate(n);
+            Ok(words)
+        })
+    }
+
+    /// Decodes the header; `pixels` gets Bits Allocated and Rows × Columns and returns the words.
+    fn decode(
+        ds: &InMemDicomObject,
+        pixels: impl FnOnce(u16, usize) -> Result<Vec<u16>, String>,
+    ) -> Result<Slice, String> {
         let rows = usize::from(us(ds, tags::ROWS, "Rows (0028,0010)")?);
         let columns = usize::from(us(ds, tags::COLUMNS, "Columns (0028,0011)")?);
         let bits_allocated = us(ds, tags::BITS_ALLOCATED, "Bits Allocated (0028,0100)")?;
@@ -119,7 +142,7 @@ impl Slice {
             tags::PIXEL_REPRESENTATION,
             "Pixel Representation (0028,0103)",
         )?;
-        let raw = pixel_words(ds, bits_allocated, rows * columns)?;
+        let raw = pixels(bits_allocated, rows * columns)?;
         let mut attributes = BTreeMap::new();
         for (keyword, tag) in GROUP_KEYS {
             let value = match tag {
@@ -255,7 +278,7 @@ fn pixel_words(ds: &InMemDicomObject, bits_allocated: u16, n: usize) -> Result<V
         .flatten()
         .ok_or("Pixel Data (7FE0,0010) is missing")?;
     let words: Vec<u16> = match (elem.value(), bits_allocated) {
-        (Value::Primitive(PrimitiveValue::U16(v)), 16) => v.to_vec(),
+        (Value::Primitive(PrimitiveValue::U16(v)), 16) => v[..n.min(v.len())].to_vec(),
         (Value::Primitive(PrimitiveValue::U8(b)), 16) => b
             .chunks_exact(2)
             .map(|p| u16::from_le_bytes([p[0], p[1]]))
@@ -278,7 +301,9 @@ fn pixel_words(ds: &InMemDicomObject, bits_allocated: u16, n: usize) -> Result<V
             words.len()
         ));
     }
-    Ok(words[..n].to_vec())
+    let mut words = words;
+    words.truncate(n);
+    Ok(words)
 }
 
 #[cfg(test)]
