@@ -719,10 +719,25 @@ pub fn build_instance(
             &mut r,
         ),
     };
-    let dataset = iod::build_dataset(seed, patient, study, series, index);
     Instance {
-        dataset,
         pixels: Some(pixels),
+        ..build_header(seed, patient, study, series, index)
+    }
+}
+
+/// Image `index` of `series` without its pixels (`pixels` is `None`), for a caller that draws
+/// its own: the same data set as [`build_instance`]'s, without rendering an image only to
+/// replace it.
+pub fn build_header(
+    seed: u64,
+    patient: &Patient,
+    study: &Study,
+    series: &Series,
+    index: u32,
+) -> Instance {
+    Instance {
+        dataset: iod::build_dataset(seed, patient, study, series, index),
+        pixels: None,
     }
 }
 

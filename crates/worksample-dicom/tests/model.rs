@@ -8,7 +8,8 @@ use dicom_object::InMemDicomObject;
 use worksample_dicom::geometry::SliceLocationMode;
 use worksample_dicom::identity::{CharsetChoice, age_string};
 use worksample_dicom::model::{
-    Modality, Patient, Plane, Series, SeriesSpec, Study, build_instances,
+    Modality, Patient, Plane, Series, SeriesSpec, Study, build_header, build_instance,
+    build_instances,
 };
 use worksample_dicom::read::{ReadLimits, read_header};
 use worksample_dicom::write::{TransferSyntax, WriteOptions, write_file};
@@ -180,4 +181,18 @@ fn a_task_can_edit_a_built_instance_before_writing() {
         text(&back.dataset, tags::IMAGE_COMMENTS),
         "edited by a task"
     );
+}
+
+#[test]
+fn a_header_is_the_built_instance_without_its_pixels() {
+    for plane in [Plane::Axial, Plane::Sagittal, Plane::GantryTilt(12.0)] {
+        let (patient, study, series) = series(plane, SliceLocationMode::Consistent);
+        for index in 0..series.geometry.count {
+            let full = build_instance(77, &patient, &study, &series, index);
+            let header = build_header(77, &patient, &study, &series, index);
+            assert!(header.pixels.is_none());
+            assert!(full.pixels.is_some());
+            assert!(header.dataset == full.dataset, "{plane:?} {index}");
+        }
+    }
 }

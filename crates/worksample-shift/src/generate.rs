@@ -23,7 +23,7 @@ use serde::Deserialize;
 use worksample_dicom::geometry::{Orientation, VolumeGeometry, ds};
 use worksample_dicom::identity::CharsetChoice;
 use worksample_dicom::model::{
-    Acquisition, Instance, Modality, Patient, Series, SeriesSpec, Study, Vendor, build_instance,
+    Acquisition, Instance, Modality, Patient, Series, SeriesSpec, Study, Vendor, build_header,
 };
 use worksample_dicom::pixel::{
     BurnedInText, Lesion, Noise, Phantom, PixelData, PixelValues, StoredValues, burn_in,
@@ -486,7 +486,7 @@ fn build_case(
         kernel: worksample_dicom::pixel::CtKernel::Soft,
         table_height_mm: 160.0,
     };
-    let mut instance = build_instance(seed, &patient, &study, &series, 0);
+    let mut instance = build_header(seed, &patient, &study, &series, 0);
     let lesion = draw_lesion(&mut r, label, u.pv, z);
     let mut pixels = render_slice(
         &Phantom::HeadCt { lesion },
