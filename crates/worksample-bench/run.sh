@@ -26,6 +26,10 @@
 #                generate + grade with min_files raised in a --tasks-dir copy, one run each.
 set -euo pipefail
 
+# dicom-rs captures a backtrace for each error it builds internally when these are set (a shell
+# left with RUST_BACKTRACE=1 from debugging); users run without them, so the suite does too.
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
+
 rounds="${1:-5}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/crates/worksample-bench"

@@ -141,7 +141,10 @@ impl FolderSink {
 impl Sink for FolderSink {
     fn put(&self, rel: &str, bytes: &[u8]) -> Result<(), SinkError> {
         let path = self.root.join(rel);
-        if let Some(parent) = path.parent() {
+        // A stat first: `create_dir_all` of a folder that exists is a failing mkdir, which takes
+        // the parent folder's lock exclusively, and the workers writing one flat set of files
+        // then queue on it for every file.
+        if let Some(parent) = path.parent().filter(|p| !p.is_dir()) {
             std::fs::create_dir_all(parent).map_err(|source| SinkError {
                 path: parent.to_path_buf(),
                 source,
