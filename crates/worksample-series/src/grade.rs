@@ -933,29 +933,21 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
     }
     // Every slice of a true volume is drawn: read and encode them over all cores up front (each
     // is a whole-file read and a PNG), then assemble the strips in order.
+    // A submitted volume may also show slices no true volume lists: those are drawn on demand.
+    let draw = |id: InstanceId| {
+        let file = key.instances.get(id.0)?.files.first()?;
+        thumbnail(&fixtures.join(file))
+    };
     let mut cache: BTreeMap<InstanceId, Option<PngImage>> = key
         .volumes
         .iter()
         .flat_map(|v| v.instances.iter().copied())
         .collect::<BTreeSet<InstanceId>>()
         .into_par_iter()
-        .map(|id| {
-            let image = key
-                .instances
-                .get(id.0)
-                .and_then(|i| i.files.first())
-                .and_then(|file| thumbnail(&fixtures.join(file)));
-            (id, image)
-        })
+        .map(|id| (id, draw(id)))
         .collect();
     let mut thumb = |id: InstanceId, alt: String| -> Option<PngImage> {
-        let image = cache
-            .entry(id)
-            .or_insert_with(|| {
-                let file = key.instances.get(id.0)?.files.first()?;
-                thumbnail(&fixtures.join(file))
-            })
-            .clone()?;
+        let image = cache.entry(id).or_insert_with(|| draw(id)).clone()?;
         Some(PngImage { alt, ..image })
     };
     let mut figures = Vec::with_capacity(key.volumes.len());
