@@ -8,12 +8,24 @@
 //! permission on every ancestor folder of the paths it needs (a `tempfile` folder is `0700`).
 //! Read access to the input tree is given by the walk that makes it read-only (the runner's
 //! `seal_input`; the input is the harness's copy for this run, and it stays readable). Dropping
-//! the [`Access`] puts back every ancestor's mode and hands the output back to the harness, so
-//! nothing outside the run's own folders stays loosened.
+//! the [`Access`] hands the output back to the harness and, once no other run is using them,
+//! puts back every ancestor's mode, so nothing outside the runs' own folders stays loosened.
+//!
+//! Runs may overlap (an assessor grading a cohort two at a time, CI jobs on one machine), and
+//! ancestors are shared: a run that finds `/root` already searchable because another run opened
+//! it must not lose it when that run ends. So the modes changed are kept in a [`Ledger`] shared
+//! by every root harness on the machine, and only the last run to end puts them back: each run
+//! holds a shared `flock` on the ledger's `active` file while it lives, and a run ending puts the
+//! modes back only if it can then lock that file exclusively. flock locks go with the process, so
+//! a harness killed mid-run never leaves the others waiting; its loosened modes are put back by
+//! the next run to end.
 
-use std::fs;
-use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The uid and gid a root harness runs candidates as: 65534 is `nobody` / `nogroup` on Debian
@@ -56,9 +68,11 @@ impl Demotion {
 }
 
 /// What the harness loosened for one run; dropping it puts everything back.
-#[derive(Debug)]
 pub(crate) struct Access {
-    /// Folders that got `o+x`, with their mode before.
+    /// Where the loosened ancestor modes are recorded; `None` when the ledger could not be
+    /// opened, and this run puts back what it changed itself.
+    ledger: Option<Ledger>,
+    /// Folders this run gave `o+x`, with their mode before (kept here only without a ledger).
     searchable: Vec<(PathBuf, u32)>,
     /// Trees handed to the sandbox user, to hand back.
     owned: Vec<PathBuf>,
@@ -67,8 +81,9 @@ pub(crate) struct Access {
 }
 
 impl Access {
-    fn empty() -> Self {
+    fn empty(ledger: Option<Ledger>) -> Self {
         Self {
+            ledger,
             searchable: Vec::new(),
             owned: Vec::new(),
             complete: true,
@@ -78,10 +93,8 @@ impl Access {
     /// Grants the sandbox user what a run needs: `owned` trees become its own, and every
     /// ancestor of `reachable` paths (and of the owned trees) becomes searchable.
     pub(crate) fn grant(demotion: Demotion, owned: &[&Path], reachable: &[&Path]) -> Self {
-        let mut access = Self::empty();
-        for path in owned.iter().chain(reachable) {
-            access.make_reachable(path);
-        }
+        let mut access = Self::empty(Ledger::for_harness().ok());
+        access.make_reachable(owned.iter().chain(reachable).copied());
         for tree in owned {
             access.complete &= chown_tree(tree, demotion.uid, demotion.gid);
             access.owned.push(tree.to_path_buf());
@@ -89,31 +102,43 @@ impl Access {
         access
     }
 
-    /// Adds `o+x` to every ancestor folder of `path` that lacks it (the path itself when it is
-    /// a folder).
-    fn make_reachable(&mut self, path: &Path) {
-        for dir in path.ancestors() {
+    /// Adds `o+x` to every ancestor folder of `paths` that lacks it (a path itself when it is a
+    /// folder), recording each change in the ledger (locked meanwhile, so two runs never record
+    /// one folder twice) or, without one, in this run.
+    fn make_reachable<'p>(&mut self, paths: impl Iterator<Item = &'p Path>) {
+        let mut record = match &self.ledger {
+            Some(ledger) => match ledger.lock() {
+                Ok(record) => Some(record),
+                Err(_) => {
+                    self.complete = false;
+                    return;
+                }
+            },
+            None => None,
+        };
+        for dir in paths.flat_map(Path::ancestors) {
             let Ok(meta) = fs::metadata(dir) else {
                 continue;
             };
             if !meta.is_dir() || meta.mode() & 0o001 != 0 {
                 continue;
             }
-            if self.searchable.iter().any(|(p, _)| p == dir) {
+            let before = meta.mode() & 0o7777;
+            if fs::set_permissions(dir, fs::Permissions::from_mode(before | 0o001)).is_err() {
+                self.complete = false;
                 continue;
             }
-            let before = meta.mode() & 0o7777;
-            if fs::set_permissions(dir, fs::Permissions::from_mode(before | 0o001)).is_ok() {
-                self.searchable.push((dir.to_path_buf(), before));
-            } else {
-                self.complete = false;
+            match &mut record {
+                Some(record) => self.complete &= record.append(dir, before).is_ok(),
+                None => self.searchable.push((dir.to_path_buf(), before)),
             }
         }
     }
 }
 
 impl Drop for Access {
-    /// Hands the owned trees back to the harness and puts back every mode it changed.
+    /// Hands the owned trees back to the harness and puts back every mode changed, this run's
+    /// own or, if it is the last run on the machine, the ledger's.
     fn drop(&mut self) {
         // SAFETY: geteuid/getegid have no preconditions.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -124,6 +149,142 @@ impl Drop for Access {
         for (dir, mode) in self.searchable.iter().rev() {
             let _ = fs::set_permissions(dir, fs::Permissions::from_mode(*mode));
         }
+        if let Some(ledger) = self.ledger.take() {
+            ledger.release();
+        }
+    }
+}
+
+/// The record, shared by every root harness on the machine, of the ancestor folders runs made
+/// searchable, and the liveness of those runs. A folder of the harness user's own, mode `0700`,
+/// under the temporary folder: `ledger` holds `mode path` entries, NUL-terminated (paths may hold
+/// any byte but NUL), and its lock guards them; `active` is share-locked by every live run.
+pub(crate) struct Ledger {
+    dir: PathBuf,
+    /// This run's open `active` file, share-locked until [`Ledger::release`].
+    active: File,
+}
+
+/// The ledger file, exclusively locked while held.
+struct Record {
+    file: File,
+}
+
+impl Ledger {
+    /// The machine's ledger for this user, created on first use.
+    fn for_harness() -> io::Result<Self> {
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        Self::open_in(std::env::temp_dir().join(format!("worksample-access-{uid}")))
+    }
+
+    /// The ledger in `dir`, joined as a live run. The folder must be this user's own and closed
+    /// to others, and is never followed through a symbolic link: root writes in it, and the
+    /// temporary folder is everyone's.
+    fn open_in(dir: PathBuf) -> io::Result<Self> {
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let meta = fs::symlink_metadata(&dir)?;
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{} is not a private folder of this user", dir.display()),
+            ));
+        }
+        let active = open_private(&dir.join("active"))?;
+        // Shared: blocks only while a run ending holds it exclusively to put modes back.
+        flock(&active, libc::LOCK_SH)?;
+        Ok(Self { dir, active })
+    }
+
+    /// The ledger's entries, locked exclusively while the record lives.
+    fn lock(&self) -> io::Result<Record> {
+        Record::lock(&self.dir)
+    }
+
+    /// Leaves the live runs and, if no other run is live, puts every recorded mode back (the
+    /// most recently loosened first, so a child is closed before its parent) and empties the
+    /// ledger. The ledger is locked before `active` is tried, and a starting run share-locks
+    /// `active` before it locks the ledger, so either it is seen as live here or it waits and
+    /// then loosens afresh what was just put back.
+    fn release(self) {
+        let Ledger { dir, active } = self;
+        drop(active);
+        let Ok(mut record) = Record::lock(&dir) else {
+            return;
+        };
+        let Ok(last) = open_private(&dir.join("active")) else {
+            return;
+        };
+        if flock(&last, libc::LOCK_EX | libc::LOCK_NB).is_err() {
+            return;
+        }
+        let entries = record.entries().unwrap_or_default();
+        for (dir, mode) in entries.iter().rev() {
+            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(*mode));
+        }
+        let _ = record.clear();
+    }
+}
+
+impl Record {
+    fn lock(dir: &Path) -> io::Result<Record> {
+        let file = open_private(&dir.join("ledger"))?;
+        flock(&file, libc::LOCK_EX)?;
+        Ok(Record { file })
+    }
+
+    fn append(&mut self, dir: &Path, mode: u32) -> io::Result<()> {
+        let mut entry = format!("{mode:o} ").into_bytes();
+        entry.extend_from_slice(dir.as_os_str().as_bytes());
+        entry.push(0);
+        self.file.seek(io::SeekFrom::End(0))?;
+        self.file.write_all(&entry)
+    }
+
+    fn entries(&mut self) -> io::Result<Vec<(PathBuf, u32)>> {
+        let mut bytes = Vec::new();
+        self.file.seek(io::SeekFrom::Start(0))?;
+        self.file.read_to_end(&mut bytes)?;
+        Ok(bytes
+            .split(|b| *b == 0)
+            .filter_map(|entry| {
+                let space = entry.iter().position(|b| *b == b' ')?;
+                let mode = std::str::from_utf8(&entry[..space]).ok()?;
+                let mode = u32::from_str_radix(mode, 8).ok()?;
+                Some((PathBuf::from(OsStr::from_bytes(&entry[space + 1..])), mode))
+            })
+            .collect())
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.file.set_len(0)
+    }
+}
+
+/// Opens (creating, `0600`) a file of the ledger, never through a symbolic link.
+fn open_private(path: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+fn flock(file: &File, operation: libc::c_int) -> io::Result<()> {
+    // SAFETY: flock on a descriptor this File owns.
+    if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -151,18 +312,70 @@ fn chown_tree(root: &Path, uid: u32, gid: u32) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn reachability_is_granted_and_put_back() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let closed = dir.path().join("closed");
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).expect("metadata").mode() & 0o7777
+    }
+
+    /// A folder closed to others with a folder inside.
+    fn closed_tree(root: &Path) -> (PathBuf, PathBuf) {
+        let closed = root.join("closed");
         let inner = closed.join("inner");
         fs::create_dir_all(&inner).expect("mkdir");
         fs::set_permissions(&closed, fs::Permissions::from_mode(0o700)).expect("chmod");
-        let mut access = Access::empty();
-        access.make_reachable(&inner);
-        let mode = |p: &Path| fs::metadata(p).expect("metadata").mode() & 0o7777;
+        (closed, inner)
+    }
+
+    #[test]
+    fn reachability_is_granted_and_put_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (closed, inner) = closed_tree(dir.path());
+        for ledger in [None, Some(dir.path().join("ledger"))] {
+            let ledger = ledger.map(|l| Ledger::open_in(l).expect("ledger"));
+            let mut access = Access::empty(ledger);
+            access.make_reachable([inner.as_path()].into_iter());
+            assert!(access.complete);
+            assert_eq!(mode(&closed), 0o701);
+            drop(access);
+            assert_eq!(mode(&closed), 0o700);
+        }
+    }
+
+    #[test]
+    fn overlapping_runs_keep_what_the_other_still_uses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (closed, inner) = closed_tree(dir.path());
+        let ledger = dir.path().join("ledger");
+        let run = || Access::empty(Some(Ledger::open_in(ledger.clone()).expect("ledger")));
+        // The first run opens the folder; the second finds it open and changes nothing.
+        let (mut first, mut second) = (run(), run());
+        first.make_reachable([inner.as_path()].into_iter());
+        second.make_reachable([inner.as_path()].into_iter());
+        // The first ends while the second still runs: the folder stays open for it.
+        drop(first);
         assert_eq!(mode(&closed), 0o701);
-        drop(access);
+        // The last run to end closes it.
+        drop(second);
         assert_eq!(mode(&closed), 0o700);
+        // A killed harness: its lock goes with the process, its entries stay; the next run to
+        // end puts them back.
+        let mut killed = run();
+        killed.make_reachable([inner.as_path()].into_iter());
+        drop(killed.ledger.take().map(|l| l.active));
+        drop(killed);
+        assert_eq!(mode(&closed), 0o701);
+        drop(run());
+        assert_eq!(mode(&closed), 0o700);
+    }
+
+    #[test]
+    fn a_ledger_folder_open_to_others_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = dir.path().join("shared");
+        fs::create_dir(&shared).expect("mkdir");
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).expect("chmod");
+        assert!(Ledger::open_in(shared).is_err());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path(), &link).expect("symlink");
+        assert!(Ledger::open_in(link).is_err());
     }
 }
