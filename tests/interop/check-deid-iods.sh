@@ -2,10 +2,10 @@
 # Interop checks of the `deid` fixtures against external DICOM tools (not run by cargo test; CI
 # installs dicom3tools, dcmtk and libgdcm-tools, then runs this script).
 #
-# Usage: tests/interop/check-deid-iods.sh [SEEDS...]   (default seeds: 1 2 3)
+# Usage: tests/interop/check-deid-iods.sh WORKSAMPLE_BIN [SEEDS...]   (default seeds: 1 2 3)
 #
 # For both profiles (standard, hard) and every seed it writes a fixture set with
-# `cargo run -p worksample-deid --example deid_fixtures` and checks every file with:
+# `worksample generate deid` and checks every file with:
 #   dciodvfy   zero "Error" lines, and no "Warning" line other than the justified ones below;
 #   dcmdump    parses with no "W:" or "E:" lines;
 #   gdcminfo   exit status 0.
@@ -19,8 +19,8 @@
 #   "Dicom dataset contains retired attributes": the consequence of the curve group.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+bin=${1:?usage: check-deid-iods.sh WORKSAMPLE_BIN [SEEDS...]}
+shift
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
 for tool in dciodvfy dcmdump gdcminfo; do
@@ -29,8 +29,6 @@ done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$root" && cargo build -q -p worksample-deid --example deid_fixtures)
-example="$root/target/debug/examples/deid_fixtures"
 
 justified='Patient'"'"'s Address|Patient'"'"'s Telephone Numbers|Standard Extended SOP Class|\(0x5000,0x[0-9a-f]{4}\)|contains retired attributes'
 passed=0
@@ -43,7 +41,7 @@ fail() {
 for profile in standard hard; do
     for seed in "${seeds[@]}"; do
         out="$work/$profile-$seed"
-        if ! "$example" --seed "$seed" --profile "$profile" --out "$out" >"$work/summary" 2>"$work/stderr"; then
+        if ! "$bin" generate deid --seed "$seed" --profile "$profile" --out "$out" >"$work/summary" 2>"$work/stderr"; then
             fail "$profile seed $seed: generation failed"
             cat "$work/stderr" >&2
             continue

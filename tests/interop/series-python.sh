@@ -5,10 +5,5 @@ set -euo pipefail
 bin="$1"
 py="$2"
 cd "$(dirname "$0")/../.."
-for profile in standard hard; do
-  for seed in 1 2 3; do
-    echo "series: pydicom reference, profile $profile, seed $seed"
-    "$bin" run series --seed "$seed" --profile "$profile" --fail-under 99 -- \
-      "$py" tests/python/series_reference.py {input} {output}
-  done
-done
+source tests/interop/reference-runs.sh
+reference_runs series 99 tests/python/series_reference.py
