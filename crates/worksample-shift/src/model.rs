@@ -119,11 +119,10 @@ pub fn predict(config: &Config, slice: &Slice) -> Prediction {
             Some(largest_component_mask(&inside, rows, columns))
         }
     };
-    let eligible = |i: usize| flags[i] & PADDED == 0 && body.as_ref().is_none_or(|b| b[i]);
+    // A pixel is eligible when it is not padding and lies in the body (when masked). Zipped
+    // slices rather than indexing closures: no bounds check per pixel, so the loops vectorise.
     let candidate: Vec<bool> = match config.denoise_for(slice) {
-        None => (0..flags.len())
-            .map(|i| flags[i] & BAND != 0 && eligible(i))
-            .collect(),
+        None => masked(&flags, body.as_deref(), |f, _| f & BAND != 0),
         Some(d) => match d.filter {
             Filter::Median => {
                 let hu: Vec<f64> = slice
@@ -132,9 +131,7 @@ pub fn predict(config: &Config, slice: &Slice) -> Prediction {
                     .map(|w| modality.hu(decoder.value(*w)))
                     .collect();
                 let hu = median(&hu, rows, columns, d.radius_px as usize);
-                (0..hu.len())
-                    .map(|i| eligible(i) && in_band(hu[i]))
-                    .collect()
+                masked(&flags, body.as_deref(), |_, i| in_band(hu[i]))
             }
         },
     };
@@ -165,12 +162,34 @@ const BAND: u8 = 4;
 /// The word's flags have been computed.
 const KNOWN: u8 = 8;
 
+/// Per pixel: not padded, inside `body` when there is one, and `test(flags, index)`.
+fn masked(flags: &[u8], body: Option<&[bool]>, test: impl Fn(u8, usize) -> bool) -> Vec<bool> {
+    let keep = |i: usize, f: u8| f & PADDED == 0 && test(f, i);
+    match body {
+        None => flags.iter().enumerate().map(|(i, &f)| keep(i, f)).collect(),
+        Some(body) => flags
+            .iter()
+            .zip(body)
+            .enumerate()
+            .map(|(i, (&f, &b))| b && keep(i, f))
+            .collect(),
+    }
+}
+
 /// `flags(word)` for every word of `raw`, computed once per distinct word.
 fn word_flags(raw: &[u16], flags: impl Fn(u16) -> u8) -> Vec<u8> {
     let (min, max) = raw
         .iter()
         .fold((u16::MAX, u16::MIN), |(a, b), w| (a.min(*w), b.max(*w)));
-    let mut memo = vec![0u8; usize::from(max.saturating_sub(min)) + 1];
+    let span = usize::from(max.saturating_sub(min)) + 1;
+    if span <= raw.len() {
+        // The words span no more values than there are pixels (a CT slice's few thousand
+        // against tens of thousands of pixels): every value of the span is computed once, in
+        // one straight loop, and each pixel is a lookup without the memo's first-seen branch.
+        let table: Vec<u8> = (min..=max).map(|w| flags(w) | KNOWN).collect();
+        return raw.iter().map(|w| table[usize::from(w - min)]).collect();
+    }
+    let mut memo = vec![0u8; span];
     raw.iter()
         .map(|w| {
             let slot = &mut memo[usize::from(w - min)];
@@ -554,6 +573,21 @@ mod tests {
 
     fn area(side: usize, spacing: f64) -> f64 {
         (side * side) as f64 * spacing * spacing
+    }
+
+    #[test]
+    fn word_flags_table_and_memo_give_each_pixel_its_words_flags() {
+        let flags = |w: u16| (w.wrapping_mul(2_654_435_761_u32 as u16) >> 13) as u8 & 7;
+        // A narrow span takes the table, a wide one (two words far apart) the memo.
+        for raw in [
+            (0..600u16).map(|i| 1000 + i * 7 % 300).collect::<Vec<_>>(),
+            vec![3, 60_000, 3, 17, 60_000],
+            vec![5],
+        ] {
+            let got = word_flags(&raw, flags);
+            let want: Vec<u8> = raw.iter().map(|w| flags(*w) | KNOWN).collect();
+            assert_eq!(got, want, "{raw:?}");
+        }
     }
 
     #[test]
