@@ -42,8 +42,7 @@ pub(crate) struct Demotion {
 impl Demotion {
     /// The demotion for this harness: `Some` exactly when it runs as root.
     pub(crate) fn for_harness() -> Option<Self> {
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = euid() == 0;
         root.then_some(Self {
             uid: SANDBOX_ID,
             gid: SANDBOX_ID,
@@ -173,9 +172,7 @@ struct Record {
 impl Ledger {
     /// The machine's ledger for this user, created on first use.
     fn for_harness() -> io::Result<Self> {
-        // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc::geteuid() };
-        Self::open_in(std::env::temp_dir().join(format!("worksample-access-{uid}")))
+        Self::open_in(std::env::temp_dir().join(format!("worksample-access-{}", euid())))
     }
 
     /// The ledger in `dir`, joined as a live run. The folder must be this user's own and closed
@@ -188,9 +185,7 @@ impl Ledger {
             Err(e) => return Err(e),
         }
         let meta = fs::symlink_metadata(&dir)?;
-        // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc::geteuid() };
-        if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        if !meta.is_dir() || meta.uid() != euid() || meta.mode() & 0o077 != 0 {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!("{} is not a private folder of this user", dir.display()),
@@ -209,19 +204,16 @@ impl Ledger {
 
     /// Leaves the live runs and, if no other run is live, puts every recorded mode back (the
     /// most recently loosened first, so a child is closed before its parent) and empties the
-    /// ledger. The ledger is locked before `active` is tried, and a starting run share-locks
-    /// `active` before it locks the ledger, so either it is seen as live here or it waits and
-    /// then loosens afresh what was just put back.
+    /// ledger. The ledger is locked first; then this run's shared lock on `active` is turned
+    /// into an exclusive one without waiting, which succeeds only when no other run holds it. A
+    /// starting run share-locks `active` before it locks the ledger, so either it is seen as live
+    /// here or it waits and then loosens afresh what was just put back. (A failed conversion may
+    /// drop the shared lock, flock(2); this run is leaving anyway.)
     fn release(self) {
-        let Ledger { dir, active } = self;
-        drop(active);
-        let Ok(mut record) = Record::lock(&dir) else {
+        let Ok(mut record) = self.lock() else {
             return;
         };
-        let Ok(last) = open_private(&dir.join("active")) else {
-            return;
-        };
-        if flock(&last, libc::LOCK_EX | libc::LOCK_NB).is_err() {
+        if flock(&self.active, libc::LOCK_EX | libc::LOCK_NB).is_err() {
             return;
         }
         let entries = record.entries().unwrap_or_default();
@@ -277,6 +269,12 @@ fn open_private(path: &Path) -> io::Result<File> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
+}
+
+/// The harness's effective user id.
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() }
 }
 
 fn flock(file: &File, operation: libc::c_int) -> io::Result<()> {
