@@ -566,14 +566,7 @@ pub(crate) fn head_row(
         } else {
             let (grey, white) = (value(Tissue::Grey), value(Tissue::White));
             for run in [left, right] {
-                // Column positions counted in floating point (exact for whole numbers) are
-                // `line.at(c)`'s, and leave the loop free of integer conversions to vectorise.
-                let mut cf = run.start as i64 as f64;
-                for o in &mut out[run] {
-                    let p = [0, 1, 2].map(|a| line.start[a] + cf * line.step[a]);
-                    *o = if band_is_cortex(p) { grey } else { white };
-                    cf += 1.0;
-                }
+                paint_band(line, run, grey, white, out);
             }
         }
     }
@@ -624,6 +617,99 @@ pub(crate) fn head_row(
     let falx = span(brain, both, |c| in_falx(line.at(c)));
     out[falx].fill(value(Tissue::Falx));
 }
+
+/// Paints the columns `run` of the cortex band: grey where [`band_is_cortex`], white elsewhere,
+/// four pixels at a time through [`band_is_cortex_lanes`]. Written per pixel, the compiler packed
+/// the three axes of one pixel into a register and went one pixel per step, with a branch for the
+/// choice (the band was about a tenth of a head slice's render; four lanes took 8–10 % off the
+/// whole render, the same bits). Columns come from 32-bit integers, which AVX2 converts to `f64`
+/// four at once, and are the same whole numbers as [`Line::at`]'s.
+#[inline(always)]
+fn paint_band(line: &Line, run: std::ops::Range<usize>, grey: f32, white: f32, out: &mut [f32]) {
+    let Some(out) = out.get_mut(run.clone()) else {
+        return;
+    };
+    let (Ok(first), Ok(last)) = (i32::try_from(run.start), i32::try_from(run.end)) else {
+        // Wider than any DICOM image (Columns is 16-bit); kept exact all the same.
+        for (c, o) in run.zip(out) {
+            *o = if band_is_cortex(line.at(c)) {
+                grey
+            } else {
+                white
+            };
+        }
+        return;
+    };
+    let at = |c: i32| {
+        let cf = f64::from(c);
+        [
+            line.start[0] + cf * line.step[0],
+            line.start[1] + cf * line.step[1],
+            line.start[2] + cf * line.step[2],
+        ]
+    };
+    let mut quads = out.chunks_exact_mut(LANES);
+    let mut c = first;
+    for quad in quads.by_ref() {
+        // Plain loops over the lanes: `array::map` and `from_fn` go through a fallible mapping
+        // the optimiser did not always see through here.
+        let mut p = [[0.0; LANES]; 3];
+        for (a, axis) in p.iter_mut().enumerate() {
+            for (v, lane) in axis.iter_mut().zip(c..) {
+                *v = line.start[a] + f64::from(lane) * line.step[a];
+            }
+        }
+        let cortex = band_is_cortex_lanes(&p);
+        for (o, is) in quad.iter_mut().zip(cortex) {
+            *o = if is { grey } else { white };
+        }
+        c += LANES as i32;
+    }
+    for o in quads.into_remainder() {
+        *o = if band_is_cortex(at(c)) { grey } else { white };
+        c += 1;
+    }
+    debug_assert_eq!(c, last);
+}
+
+/// [`band_is_cortex`] for [`LANES`] points at once, coordinates by axis then lane: every step
+/// one operation over the lanes, so the compiler packs each into one vector instruction. The
+/// same operations in the same order as the scalar predicate, so the same answers (a test holds
+/// the two to each other).
+#[inline(always)]
+fn band_is_cortex_lanes(p: &[[f64; LANES]; 3]) -> [bool; LANES] {
+    const FREQUENCY: [f64; 3] = [0.21, 0.17, 0.19];
+    let mut sum = [0.0; LANES];
+    for (a, axis) in p.iter().enumerate() {
+        for (s, &v) in sum.iter_mut().zip(axis) {
+            // The first axis starts the sum, as `wave(x) + wave(y) + wave(z)` does (adding it
+            // to 0.0 would differ for −0.0 only, which `wave` never returns, but say it plainly).
+            *s = if a == 0 {
+                wave(v * FREQUENCY[a])
+            } else {
+                *s + wave(v * FREQUENCY[a])
+            };
+        }
+    }
+    let mut q = [[0.0; LANES]; 3];
+    for (a, qa) in q.iter_mut().enumerate() {
+        for (q, &s) in qa.iter_mut().zip(&sum) {
+            let depth = CORTEX_END + GYRI_MM * s * (1.0 / 3.0);
+            let d = HEAD[a] - depth;
+            *q = d * d;
+        }
+    }
+    let mut out = [false; LANES];
+    for (i, o) in out.iter_mut().enumerate() {
+        let s = [0, 1, 2].map(|a| p[a][i] * p[a][i]);
+        *o = s[0] * q[1][i] * q[2][i] + s[1] * q[0][i] * q[2][i] + s[2] * q[0][i] * q[1][i]
+            > q[0][i] * q[1][i] * q[2][i];
+    }
+    out
+}
+
+/// Pixels per step of [`paint_band`]: four `f64` lanes, one AVX2 register.
+const LANES: usize = 4;
 
 /// A triangle wave of period 2π in −1..1, even in `x`: a cheap stand-in for a cosine.
 #[inline(always)]
@@ -878,6 +964,30 @@ mod tests {
         assert_eq!(rows, 5 * 70 * 55);
         // Every tissue and the lesion appear.
         assert_eq!(distinct.len(), 10, "{distinct:?}");
+    }
+
+    #[test]
+    fn band_lanes_answer_as_the_scalar_predicate() {
+        // Points over the band's whole range on every axis, on a lattice that is not aligned
+        // with the gyri's period, four at a time.
+        let mut agree = [0_usize; 2];
+        for i in 0..20_000_u32 {
+            let p: [[f64; LANES]; 3] = std::array::from_fn(|a| {
+                std::array::from_fn(|l| {
+                    let k = f64::from(i * 4 + l as u32);
+                    let half = HEAD[a];
+                    -half + (k * (0.7373 + 0.11 * a as f64)) % (2.0 * half)
+                })
+            });
+            let lanes = band_is_cortex_lanes(&p);
+            for (l, is) in lanes.into_iter().enumerate() {
+                let scalar = band_is_cortex([p[0][l], p[1][l], p[2][l]]);
+                assert_eq!(is, scalar, "{:?}", [p[0][l], p[1][l], p[2][l]]);
+                agree[usize::from(is)] += 1;
+            }
+        }
+        // Both answers occur, so the comparison says something.
+        assert!(agree[0] > 1000 && agree[1] > 1000, "{agree:?}");
     }
 
     #[test]
