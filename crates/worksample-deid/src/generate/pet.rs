@@ -58,6 +58,7 @@ impl Run<'_> {
             window_width: 16000.0,
             photometric: Photometric::Monochrome2,
         };
+        let blob = Blob::new(rows, columns);
         for i in 0..slices {
             let mut obj = InMemDicomObject::new_empty();
             self.patient_study(&mut obj, si);
@@ -269,7 +270,7 @@ impl Run<'_> {
             )
             .map_err(private_err)?;
 
-            let mut pixels = uptake(self.seed, index, i, rows, columns, stored);
+            let mut pixels = uptake(self.seed, index, i, &blob, stored);
             stamp(&mut pixels, self.built.len());
             self.built.push(Built {
                 kind: ObjectKind::Pet,
@@ -291,28 +292,49 @@ impl Run<'_> {
     }
 }
 
-/// A smooth uptake blob over a low background with seeded Poisson-like noise: one stream per
-/// slice, so every slice differs.
-fn uptake(
-    seed: u64,
-    series: u64,
-    slice: u32,
+/// The uptake blob's mean and its square root at every pixel, row-major: the same for every slice
+/// of a series, so worked out once (an exponential and a square root per pixel were most of a
+/// PET slice's cost), with the same expressions and so the same values.
+struct Blob {
     rows: u16,
     columns: u16,
-    stored: StoredValues,
-) -> PixelData {
-    let mut r = stream(seed, &format!("deid/pet-pixels/{series}/{slice}"));
-    let (cy, cx) = (f64::from(rows) / 2.0, f64::from(columns) / 2.0);
-    let sigma = f64::from(rows.min(columns)) / 5.0;
-    let mut values = Vec::with_capacity(usize::from(rows) * usize::from(columns));
-    for y in 0..rows {
-        for x in 0..columns {
-            let d2 = (f64::from(y) - cy).powi(2) + (f64::from(x) - cx).powi(2);
-            let mean = 400.0 + 12_000.0 * (-d2 / (2.0 * sigma * sigma)).exp();
-            let noise: f64 = r.random_range(-1.0..1.0) * mean.sqrt() * 3.0;
-            values.push((mean + noise).clamp(0.0, 65_535.0) as u16);
+    /// `(mean, √mean)` per pixel.
+    mean: Vec<(f64, f64)>,
+}
+
+impl Blob {
+    fn new(rows: u16, columns: u16) -> Self {
+        let (cy, cx) = (f64::from(rows) / 2.0, f64::from(columns) / 2.0);
+        let sigma = f64::from(rows.min(columns)) / 5.0;
+        let mut mean = Vec::with_capacity(usize::from(rows) * usize::from(columns));
+        for y in 0..rows {
+            for x in 0..columns {
+                let d2 = (f64::from(y) - cy).powi(2) + (f64::from(x) - cx).powi(2);
+                let m = 400.0 + 12_000.0 * (-d2 / (2.0 * sigma * sigma)).exp();
+                mean.push((m, m.sqrt()));
+            }
+        }
+        Blob {
+            rows,
+            columns,
+            mean,
         }
     }
+}
+
+/// A smooth uptake blob over a low background with seeded Poisson-like noise: one stream per
+/// slice, so every slice differs.
+fn uptake(seed: u64, series: u64, slice: u32, blob: &Blob, stored: StoredValues) -> PixelData {
+    let mut r = stream(seed, &format!("deid/pet-pixels/{series}/{slice}"));
+    let (rows, columns) = (blob.rows, blob.columns);
+    let values = blob
+        .mean
+        .iter()
+        .map(|&(mean, root)| {
+            let noise: f64 = r.random_range(-1.0..1.0) * root * 3.0;
+            (mean + noise).clamp(0.0, 65_535.0) as u16
+        })
+        .collect();
     PixelData {
         rows,
         columns,
