@@ -9,8 +9,10 @@
 #        RSS_FILES  file counts of the memory rows (default "100 1000 5000")
 #        BENCH_VERBOSE  non-empty: print every timing as it is taken
 #
-# What each row times (whole process unless marked, page cache, `rm` + `sync` before every
-# generation so earlier dirty pages do not skew it):
+# What each row times (whole process unless marked, page cache, `sync` before every generation
+# so earlier dirty pages do not skew it; each generation writes into a new folder and those are
+# deleted only after the rounds, since on ext4 files created just after mass deletions cost
+# more, see next_out):
 #   generation   `worksample generate TASK --profile hard` for every task `worksample list` prints,
 #                and `worksample synth` of a 300-slice 512×512 CT; against `plain_write` (the same
 #                file sizes with std::fs::write) and pydicom writing the same objects
@@ -89,20 +91,27 @@ timed() {
 }
 loop_time() { T[$1]+="$(awk '/^loop_seconds/ {print $2}' "$scratch/last") "; }
 fresh() { rm -rf "$scratch/out"; sync; }
+# next_out: a new, empty folder in $out for the next timed write, earlier writes flushed first.
+# Nothing the timed writes made is deleted before the rounds end: ext4 passes over inodes freed
+# in the last ~30 s when it allocates one (`recently_deleted`), so files created just after
+# thousands of deletions cost several times more, on both sides of a ratio, by an amount that
+# depends on what ran before (the plain CT write took 0.04 s alone and 0.14–0.24 s in suites
+# that deleted before every write).
+writes=0
+next_out() { writes=$((writes + 1)); out="$scratch/write.$writes"; sync; }
 
 for ((i = 1; i <= rounds; i++)); do
     echo "round $i/$rounds…" >&2
     for t in $tasks ct300; do
         if [[ "$t" == ct300 ]]; then
-            fresh; timed "gen|$t|ws" "$ws" "${ct[@]}" --out "$scratch/out"
+            next_out; timed "gen|$t|ws" "$ws" "${ct[@]}" --out "$out"
         else
-            fresh; timed "gen|$t|ws" "$ws" generate "$t" --profile hard --seed 1 --out "$scratch/out"
+            next_out; timed "gen|$t|ws" "$ws" generate "$t" --profile hard --seed 1 --out "$out"
         fi
-        fresh; timed "gen|$t|plain" "$plain" "$ref/$t" "$scratch/out"
-        fresh; timed "gen|$t|pyproc" "$PYTHON" "$here/pydicom_bench.py" write "$ref/$t" "$scratch/out"
+        next_out; timed "gen|$t|plain" "$plain" "$ref/$t" "$out"
+        next_out; timed "gen|$t|pyproc" "$PYTHON" "$here/pydicom_bench.py" write "$ref/$t" "$out"
         loop_time "gen|$t|py"
     done
-    rm -rf "$scratch/out"
     for t in $tasks; do
         timed "grade|$t|ws" "$ws" grade "$t" --fixtures "$ref/$t" --submission "$(submission "$t")" --format json --out "$scratch/report.json"
         timed "grade|$t|rs" "$dread" "$ref/$t"
@@ -113,12 +122,15 @@ for ((i = 1; i <= rounds; i++)); do
         else
             timed "grade|$t|py" "$PYTHON" "$here/pydicom_bench.py" read "$ref/$t"
         fi
-        fresh; timed "run|$t|gen" "$ws" generate "$t" --profile hard --seed 1 --out "$scratch/out"
-        rm -rf "$scratch/out"
+        # Back to back, neither after a deletion of this task's files (see next_out); `run`
+        # removes its own staging folder, a cost its users pay too.
+        next_out; timed "run|$t|gen" "$ws" generate "$t" --profile hard --seed 1 --out "$out"
         sync
         timed "run|$t|run" "$ws" run "$t" --profile hard --seed 1 -- true
     done
 done
+# The timed writes (about 0.65 GB a round) go only now.
+rm -rf "$scratch"/write.*
 
 # Peak memory, one run per size.
 rss_files="${RSS_FILES:-100 1000 5000}"
