@@ -118,6 +118,22 @@ pub(crate) enum Format {
     Html,
 }
 
+impl ReportArgs {
+    /// Whether any requested report shows figures: the JSON report (what `cohort` and the HTML
+    /// page are made from) and the HTML page carry them; terminal, Markdown and JUnit do not.
+    pub(crate) fn figures(&self) -> worksample_task::Figures {
+        let shows = |f: &Format| match f {
+            Format::Json | Format::Html => true,
+            Format::Terminal | Format::Markdown | Format::Junit => false,
+        };
+        if self.format.iter().any(shows) {
+            worksample_task::Figures::Draw
+        } else {
+            worksample_task::Figures::Skip
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AudienceArg {
     Candidate,

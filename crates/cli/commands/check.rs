@@ -17,7 +17,7 @@ use worksample_rubric::{
     render::{self, MarkdownOptions},
 };
 use worksample_task::{
-    CandidateId, CheckFile, Registry, Seed, SeedSource, TaskError, pipeline,
+    CandidateId, CheckFile, Figures, Registry, Seed, SeedSource, TaskError, pipeline,
     runner::{self, EnvPolicy, RunSpec, RunStatus},
 };
 
@@ -99,6 +99,8 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
                 harness_version: super::HARNESS_VERSION.to_owned(),
                 keep_output: None,
                 cwd: Some(repo.clone()),
+                // `report.json` carries them.
+                figures: Figures::Draw,
             },
             &Bar::default(),
         )?;

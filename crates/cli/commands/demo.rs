@@ -4,7 +4,7 @@
 
 use anyhow::{Context, anyhow};
 use worksample_rubric::render::{self, Style};
-use worksample_task::{Registry, Seed, SeedSource, pipeline, runner::EnvPolicy};
+use worksample_task::{Figures, Registry, Seed, SeedSource, pipeline, runner::EnvPolicy};
 
 use crate::args::{DemoArgs, Format};
 use crate::exit::{CliError, Outcome};
@@ -48,6 +48,8 @@ pub(crate) fn run(registry: &Registry, a: DemoArgs) -> Result<Outcome, CliError>
                 harness_version: super::HARNESS_VERSION.to_owned(),
                 keep_output: None,
                 cwd: None,
+                // The demo writes JSON reports among others.
+                figures: Figures::Draw,
             },
             &Bar::default(),
         )?;

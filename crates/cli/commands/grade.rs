@@ -37,6 +37,7 @@ pub(crate) fn run(registry: &Registry, a: GradeArgs) -> Result<Outcome, CliError
             run: RunSummary::not_run(),
             threshold: a.report.fail_under,
             harness_version: super::HARNESS_VERSION.to_owned(),
+            figures: a.report.figures(),
         },
         &progress,
     )?;

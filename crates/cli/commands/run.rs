@@ -32,6 +32,7 @@ pub(crate) fn run(registry: &Registry, a: RunArgs) -> Result<Outcome, CliError> 
             harness_version: super::HARNESS_VERSION.to_owned(),
             keep_output: a.keep_output,
             cwd: std::env::current_dir().ok(),
+            figures: a.report.figures(),
         },
         &Bar::default(),
     )?;

@@ -18,7 +18,9 @@ pub mod truth;
 
 use std::path::Path;
 
-use worksample_task::{EmbeddedTask, GenerateContext, GradeContext, Sink, Task, TaskError};
+use worksample_task::{
+    EmbeddedTask, Figures, GenerateContext, GradeContext, Sink, Task, TaskError,
+};
 
 /// The task id.
 pub const ID: &str = "series";
@@ -87,7 +89,11 @@ impl Task for SeriesTask {
             message,
         };
         let schema = ctx.data_json(SCHEMA_FILE)?;
-        grade::grade_with_figures(&schema, key, ctx.submission, ctx.fixtures).map_err(grader_error)
+        match ctx.figures {
+            Figures::Draw => grade::grade_with_figures(&schema, key, ctx.submission, ctx.fixtures),
+            Figures::Skip => grade::grade_submission(&schema, key, ctx.submission),
+        }
+        .map_err(grader_error)
     }
 
     fn kit(&self) -> &'static [(&'static str, &'static str)] {

@@ -93,6 +93,26 @@ fn standard_reference_scores_at_least_99_and_naive_lands_in_its_band() {
 }
 
 #[test]
+fn skipping_figures_leaves_every_score_and_finding_alone() {
+    let (dir, key) = common::fixture(3, "standard");
+    let sub = tempfile::tempdir().expect("tempdir");
+    common::write(sub.path(), &common::reference(dir.path()));
+    let grade = |f| common::grade_with(dir.path(), sub.path(), &key, "standard", f);
+    let (drawn, skipped) = (
+        grade(worksample_task::Figures::Draw),
+        grade(worksample_task::Figures::Skip),
+    );
+    assert_eq!(drawn.figures.len(), key.volumes.len());
+    assert!(skipped.figures.is_empty());
+    assert_eq!(
+        serde_json::to_value(&drawn.criteria).expect("criteria serialise"),
+        serde_json::to_value(&skipped.criteria).expect("criteria serialise"),
+    );
+    assert_eq!(drawn.cards, skipped.cards);
+    assert_eq!(drawn.notes, skipped.notes);
+}
+
+#[test]
 fn hard_reference_scores_at_least_99() {
     let problems: Vec<String> = (0..SEEDS)
         .into_par_iter()

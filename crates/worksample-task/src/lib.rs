@@ -28,7 +28,9 @@ pub use registry::{LoadedTask, Registry};
 pub use seed::{CandidateId, PublicSeed, ResolvedSeed, Secret, Seed, SeedSource, commitment};
 pub use sink::{DigestSink, FolderSink, Sink, SinkError};
 pub use spec::{EmbeddedTask, LimitsSpec, Profile, ProfileSpec, TaskData, TaskId, TaskSpec};
-pub use task::{AnswerKey, DynTask, GenerateContext, GradeContext, NoProgress, Progress, Task};
+pub use task::{
+    AnswerKey, DynTask, Figures, GenerateContext, GradeContext, NoProgress, Progress, Task,
+};
 
 /// Re-exported so task crates and the CLI name one version of the rubric and runner types.
 pub use worksample_rubric as rubric;

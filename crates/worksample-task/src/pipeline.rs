@@ -12,9 +12,9 @@ use worksample_runner::{EnvPolicy, Limits, RunSpec};
 
 use crate::sink::CompareSink;
 use crate::{
-    AnswerKey, CandidateId, FolderDigest, FolderSink, GenerateContext, GradeContext, LimitsSpec,
-    LoadedTask, MANIFEST_FILE, Manifest, Profile, Progress, PublicSeed, ResolvedSeed, Secret,
-    SeedSource, Sink, TaskError,
+    AnswerKey, CandidateId, Figures, FolderDigest, FolderSink, GenerateContext, GradeContext,
+    LimitsSpec, LoadedTask, MANIFEST_FILE, Manifest, Profile, Progress, PublicSeed, ResolvedSeed,
+    Secret, SeedSource, Sink, TaskError,
     manifest::{MANIFEST_SCHEMA, holds_exactly},
 };
 
@@ -251,6 +251,8 @@ pub struct GradeInputs {
     pub threshold: Option<f64>,
     /// The harness version.
     pub harness_version: String,
+    /// Whether any report will show figures.
+    pub figures: Figures,
 }
 
 /// Grades a submission against generated fixtures and scores it. The report is the assessor
@@ -269,6 +271,7 @@ pub fn grade(
         fixtures,
         submission,
         progress,
+        figures: inputs.figures,
     };
     let grade = t.task.grade(&ctx, &generated.key)?;
     let spec = &t.data.spec;
@@ -337,6 +340,8 @@ pub struct RunRequest<'a> {
     pub keep_output: Option<PathBuf>,
     /// Folder the command starts in (the candidate's repository); by default a private one.
     pub cwd: Option<PathBuf>,
+    /// Whether any report will show figures.
+    pub figures: Figures,
 }
 
 /// Generates fixtures into a private folder, gives the candidate a copy, runs the command under
@@ -403,6 +408,7 @@ pub fn run(
             run: summary,
             threshold: req.threshold,
             harness_version: req.harness_version,
+            figures: req.figures,
         },
         progress,
     )?;

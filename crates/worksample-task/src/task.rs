@@ -68,6 +68,18 @@ fn one_step<T>(progress: &dyn Progress, what: &str, work: impl FnOnce() -> T) ->
     out
 }
 
+/// Whether a grade's figures will be shown. Only the JSON report (which `cohort` and the HTML
+/// page are rendered from) and the HTML page carry figures; drawing them reads fixtures again
+/// (series reads and encodes a thumbnail of every slice, most of its grading time), so a grader
+/// may skip them when every report is text. Series does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figures {
+    /// Draw the figures.
+    Draw,
+    /// Leave [`Grade::figures`](crate::rubric::Grade::figures) empty: no report shows them.
+    Skip,
+}
+
 /// What a grader gets besides its key.
 pub struct GradeContext<'a> {
     /// The profile the fixtures were generated with.
@@ -81,6 +93,8 @@ pub struct GradeContext<'a> {
     pub submission: &'a Path,
     /// Where to report progress.
     pub progress: &'a dyn Progress,
+    /// Whether any report will show figures.
+    pub figures: Figures,
 }
 
 impl std::fmt::Debug for GradeContext<'_> {
@@ -89,6 +103,7 @@ impl std::fmt::Debug for GradeContext<'_> {
             .field("profile", &self.profile.name)
             .field("fixtures", &self.fixtures)
             .field("submission", &self.submission)
+            .field("figures", &self.figures)
             .finish_non_exhaustive()
     }
 }

@@ -15,7 +15,7 @@ use worksample_series::output::{
 use worksample_series::starter::{list_files, numbers, text};
 use worksample_task::rubric::Grade;
 use worksample_task::{
-    FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData,
+    Figures, FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData,
 };
 
 /// The task data as compiled in.
@@ -40,8 +40,19 @@ pub fn fixture(seed: u64, profile: &str) -> (tempfile::TempDir, Key) {
     (dir, key)
 }
 
-/// Grades the submission folder with the task's own grader.
+/// Grades the submission folder with the task's own grader, figures drawn.
 pub fn grade(fixtures: &Path, submission: &Path, key: &Key, profile: &str) -> Grade {
+    grade_with(fixtures, submission, key, profile, Figures::Draw)
+}
+
+/// [`grade`], with figures drawn or skipped.
+pub fn grade_with(
+    fixtures: &Path,
+    submission: &Path,
+    key: &Key,
+    profile: &str,
+    figures: Figures,
+) -> Grade {
     let data = data();
     let profile = data.profile(Some(profile)).expect("profile exists");
     let ctx = GradeContext {
@@ -50,13 +61,13 @@ pub fn grade(fixtures: &Path, submission: &Path, key: &Key, profile: &str) -> Gr
         fixtures,
         submission,
         progress: &NoProgress,
+        figures,
     };
     SeriesTask
         .grade(&ctx, key)
         .expect("grading never fails on candidate output")
 }
 
-/// Points per criterion under rubric.toml.
 pub fn points(grade: &Grade) -> BTreeMap<String, f64> {
     let data = data();
     grade

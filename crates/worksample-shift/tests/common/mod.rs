@@ -22,7 +22,7 @@ use worksample_shift::slice::Slice;
 use worksample_shift::stats::{Confusion, Z95, auc_delong, holm, newcombe_diff, two_proportion_p};
 use worksample_task::rubric::Grade;
 use worksample_task::{
-    FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData,
+    Figures, FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData,
 };
 
 /// The task data as compiled in.
@@ -57,6 +57,7 @@ pub fn grade(fixtures: &Path, submission: &Path, key: &Key, profile: &str) -> Gr
         fixtures,
         submission,
         progress: &NoProgress,
+        figures: Figures::Draw,
     };
     ShiftTask
         .grade(&ctx, key)
