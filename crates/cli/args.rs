@@ -119,8 +119,8 @@ pub(crate) enum Format {
 }
 
 impl ReportArgs {
-    /// Whether any requested report shows figures: the JSON report (what `cohort` and the HTML
-    /// page are made from) and the HTML page carry them; terminal, Markdown and JUnit do not.
+    /// Whether any requested report shows figures: only the JSON and HTML renderings include
+    /// them; terminal, Markdown and JUnit do not.
     pub(crate) fn figures(&self) -> worksample_task::Figures {
         let shows = |f: &Format| match f {
             Format::Json | Format::Html => true,

@@ -12,7 +12,7 @@
 # What each row times (whole process unless marked, page cache, `sync` before every generation
 # so earlier dirty pages do not skew it; each generation writes into a new folder and those are
 # deleted only after the rounds, since on ext4 files created just after mass deletions cost
-# more, see next_out):
+# more, see next_out; `run` still deletes its own staging folder):
 #   generation   `worksample generate TASK --profile hard` for every task `worksample list` prints,
 #                and `worksample synth` of a 300-slice 512×512 CT; against `plain_write` (the same
 #                file sizes with std::fs::write) and pydicom writing the same objects
@@ -56,7 +56,8 @@ plain="$root/target/release/examples/plain_write"
 dread="$root/target/release/dicom_read"
 
 scratch="${BENCH_DIR:-$(mktemp -d)}"
-[[ -n "${BENCH_DIR:-}" ]] || trap 'rm -rf "$scratch"' EXIT
+# A kept BENCH_DIR loses only the timed writes (a run cut short would leave them for the next).
+if [[ -n "${BENCH_DIR:-}" ]]; then trap 'rm -rf "$scratch"/write.*' EXIT; else trap 'rm -rf "$scratch"' EXIT; fi
 mkdir -p "$scratch"
 tasks=$("$ws" list | awk '{print $1}' | tr '\n' ' ')
 ct=(synth --modality CT --slices 300 --rows 512 --columns 512 --seed 1)
@@ -92,7 +93,8 @@ timed() {
 loop_time() { T[$1]+="$(awk '/^loop_seconds/ {print $2}' "$scratch/last") "; }
 fresh() { rm -rf "$scratch/out"; sync; }
 # next_out: a new, empty folder in $out for the next timed write, earlier writes flushed first.
-# Nothing the timed writes made is deleted before the rounds end: ext4 passes over inodes freed
+# Nothing the timed generations made is deleted before the rounds end (`worksample run` still
+# removes its own staging folder, a cost its users pay): ext4 passes over inodes freed
 # in the last ~30 s when it allocates one (`recently_deleted`), so files created just after
 # thousands of deletions cost several times more, on both sides of a ratio, by an amount that
 # depends on what ran before (the plain CT write took 0.04 s alone and 0.14–0.24 s in suites
@@ -129,7 +131,7 @@ for ((i = 1; i <= rounds; i++)); do
         timed "run|$t|run" "$ws" run "$t" --profile hard --seed 1 -- true
     done
 done
-# The timed writes (about 0.65 GB a round) go only now.
+# The timed writes (about 0.7 GB a round) go only now.
 rm -rf "$scratch"/write.*
 
 # Peak memory, one run per size.

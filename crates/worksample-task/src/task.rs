@@ -68,10 +68,10 @@ fn one_step<T>(progress: &dyn Progress, what: &str, work: impl FnOnce() -> T) ->
     out
 }
 
-/// Whether a grade's figures will be shown. Only the JSON report (which `cohort` and the HTML
-/// page are rendered from) and the HTML page carry figures; drawing them reads fixtures again
-/// (series reads and encodes a thumbnail of every slice, most of its grading time), so a grader
-/// may skip them when every report is text. Series does.
+/// Whether a grade's figures will be shown. Only the JSON and HTML renderings of a report include
+/// figures; drawing them reads fixtures again (series reads and encodes a thumbnail of every
+/// slice, most of its grading time), so a grader may skip them when every report is text. Series
+/// does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Figures {
     /// Draw the figures.

@@ -626,9 +626,7 @@ pub(crate) fn head_row(
 /// four at once, and are the same whole numbers as [`Line::at`]'s.
 #[inline(always)]
 fn paint_band(line: &Line, run: std::ops::Range<usize>, grey: f32, white: f32, out: &mut [f32]) {
-    let Some(out) = out.get_mut(run.clone()) else {
-        return;
-    };
+    let out = &mut out[run.clone()];
     let (Ok(first), Ok(last)) = (i32::try_from(run.start), i32::try_from(run.end)) else {
         // Wider than any DICOM image (Columns is 16-bit); kept exact all the same.
         for (c, o) in run.zip(out) {

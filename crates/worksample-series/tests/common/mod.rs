@@ -68,6 +68,7 @@ pub fn grade_with(
         .expect("grading never fails on candidate output")
 }
 
+/// Points per criterion under rubric.toml.
 pub fn points(grade: &Grade) -> BTreeMap<String, f64> {
     let data = data();
     grade
