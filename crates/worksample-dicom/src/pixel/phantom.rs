@@ -280,14 +280,8 @@ fn in_falx(p: [f64; 3]) -> bool {
 /// multiplications only and the loop over a run of them vectorises.
 #[inline(always)]
 fn band_is_cortex(p: [f64; 3]) -> bool {
-    let gyri = GYRI_MM * (wave(p[0] * 0.21) + wave(p[1] * 0.17) + wave(p[2] * 0.19)) * (1.0 / 3.0);
-    let depth = CORTEX_END + gyri;
-    let q = [0, 1, 2].map(|a| {
-        let d = HEAD[a] - depth;
-        d * d
-    });
-    let s = [0, 1, 2].map(|a| p[a] * p[a]);
-    s[0] * q[1] * q[2] + s[1] * q[0] * q[2] + s[2] * q[0] * q[1] > q[0] * q[1] * q[2]
+    let [answer] = band_is_cortex_lanes(&[[p[0]], [p[1]], [p[2]]]);
+    answer
 }
 
 /// The head tissue at `p`: the innermost shell containing it, then the falx, ventricles, cortex
@@ -622,66 +616,49 @@ pub(crate) fn head_row(
 /// four pixels at a time through [`band_is_cortex_lanes`]. Written per pixel, the compiler packed
 /// the three axes of one pixel into a register and went one pixel per step, with a branch for the
 /// choice (the band was about a tenth of a head slice's render; four lanes took 8–10 % off the
-/// whole render, the same bits). Columns come from 32-bit integers, which AVX2 converts to `f64`
-/// four at once, and are the same whole numbers as [`Line::at`]'s.
+/// whole render, the same bits).
 #[inline(always)]
 fn paint_band(line: &Line, run: std::ops::Range<usize>, grey: f32, white: f32, out: &mut [f32]) {
-    let out = &mut out[run.clone()];
-    let (Ok(first), Ok(last)) = (i32::try_from(run.start), i32::try_from(run.end)) else {
-        // Wider than any DICOM image (Columns is 16-bit); kept exact all the same.
-        for (c, o) in run.zip(out) {
-            *o = if band_is_cortex(line.at(c)) {
-                grey
-            } else {
-                white
-            };
-        }
-        return;
-    };
-    let at = |c: i32| {
-        let cf = f64::from(c);
-        [
-            line.start[0] + cf * line.step[0],
-            line.start[1] + cf * line.step[1],
-            line.start[2] + cf * line.step[2],
-        ]
-    };
-    let mut quads = out.chunks_exact_mut(LANES);
-    let mut c = first;
+    let mut quads = out[run.clone()].chunks_exact_mut(LANES);
+    let mut c = run.start;
     for quad in quads.by_ref() {
-        // Plain loops over the lanes: `array::map` and `from_fn` go through a fallible mapping
-        // the optimiser did not always see through here.
+        // The quad's first column converted once and the lanes added in floating point: whole
+        // numbers this small are exact, so these are `line.at`'s columns. Plain loops over the
+        // lanes: `array::map` and `from_fn` go through a fallible mapping the optimiser did not
+        // always see through here.
+        let first = c as i64 as f64;
         let mut p = [[0.0; LANES]; 3];
         for (a, axis) in p.iter_mut().enumerate() {
-            for (v, lane) in axis.iter_mut().zip(c..) {
-                *v = line.start[a] + f64::from(lane) * line.step[a];
+            for (lane, v) in axis.iter_mut().enumerate() {
+                *v = line.start[a] + (first + lane as f64) * line.step[a];
             }
         }
-        let cortex = band_is_cortex_lanes(&p);
-        for (o, is) in quad.iter_mut().zip(cortex) {
+        for (o, is) in quad.iter_mut().zip(band_is_cortex_lanes(&p)) {
             *o = if is { grey } else { white };
         }
-        c += LANES as i32;
+        c += LANES;
     }
-    for o in quads.into_remainder() {
-        *o = if band_is_cortex(at(c)) { grey } else { white };
-        c += 1;
+    for (o, c) in quads.into_remainder().iter_mut().zip(c..) {
+        *o = if band_is_cortex(line.at(c)) {
+            grey
+        } else {
+            white
+        };
     }
-    debug_assert_eq!(c, last);
 }
 
-/// [`band_is_cortex`] for [`LANES`] points at once, coordinates by axis then lane: every step
-/// one operation over the lanes, so the compiler packs each into one vector instruction. The
-/// same operations in the same order as the scalar predicate, so the same answers (a test holds
-/// the two to each other).
+/// [`band_is_cortex`] for `N` points at once, coordinates by axis then lane: every step one
+/// operation over the lanes, so with four lanes the compiler packs each into one vector
+/// instruction. The scalar predicate is this with one lane, so both give the same answers.
 #[inline(always)]
-fn band_is_cortex_lanes(p: &[[f64; LANES]; 3]) -> [bool; LANES] {
+fn band_is_cortex_lanes<const N: usize>(p: &[[f64; N]; 3]) -> [bool; N] {
     const FREQUENCY: [f64; 3] = [0.21, 0.17, 0.19];
-    let mut sum = [0.0; LANES];
+    // `GYRI_MM × (wave(x) + wave(y) + wave(z)) / 3` below the cortex's mean depth.
+    let mut sum = [0.0; N];
     for (a, axis) in p.iter().enumerate() {
         for (s, &v) in sum.iter_mut().zip(axis) {
-            // The first axis starts the sum, as `wave(x) + wave(y) + wave(z)` does (adding it
-            // to 0.0 would differ for −0.0 only, which `wave` never returns, but say it plainly).
+            // The first axis starts the sum rather than being added to 0.0 (which would differ
+            // for −0.0 only, which `wave` never returns, but say it plainly).
             *s = if a == 0 {
                 wave(v * FREQUENCY[a])
             } else {
@@ -689,7 +666,7 @@ fn band_is_cortex_lanes(p: &[[f64; LANES]; 3]) -> [bool; LANES] {
             };
         }
     }
-    let mut q = [[0.0; LANES]; 3];
+    let mut q = [[0.0; N]; 3];
     for (a, qa) in q.iter_mut().enumerate() {
         for (q, &s) in qa.iter_mut().zip(&sum) {
             let depth = CORTEX_END + GYRI_MM * s * (1.0 / 3.0);
@@ -697,7 +674,7 @@ fn band_is_cortex_lanes(p: &[[f64; LANES]; 3]) -> [bool; LANES] {
             *q = d * d;
         }
     }
-    let mut out = [false; LANES];
+    let mut out = [false; N];
     for (i, o) in out.iter_mut().enumerate() {
         let s = [0, 1, 2].map(|a| p[a][i] * p[a][i]);
         *o = s[0] * q[1][i] * q[2][i] + s[1] * q[0][i] * q[2][i] + s[2] * q[0][i] * q[1][i]
