@@ -2,10 +2,13 @@
 //! file found under a reference folder, each of the same size, so the bytes written equal a
 //! `worksample synth` run's without any DICOM encoding or pixel rendering.
 //!
-//! Usage: `plain_write <reference-dir> <out-dir>`; prints the file count and bytes written.
+//! Usage: `plain_write <reference-dir> <out-dir>`; prints the file count and bytes written, then
+//! `loop_seconds` of the write loop alone (no process start-up or folder walk), the counterpart
+//! of `write_stage`'s and `pydicom_write.py`'s.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 fn sizes(dir: &Path, out: &mut Vec<u64>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -31,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let largest = usize::try_from(lengths.last().copied().unwrap_or(0))?;
     // Non-zero, varying content so nothing along the way can special-case zero pages.
     let buffer: Vec<u8> = (0..largest).map(|i| (i % 251) as u8).collect();
+    let start = Instant::now();
     std::fs::create_dir_all(out)?;
     let mut total = 0u64;
     for (i, len) in lengths.iter().enumerate() {
@@ -38,10 +42,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(out.join(format!("F{i:05}.bin")), &buffer[..len])?;
         total += len as u64;
     }
-    writeln!(
-        std::io::stdout(),
-        "wrote {} files ({total} bytes)",
-        lengths.len()
-    )?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "wrote {} files ({total} bytes)", lengths.len())?;
+    writeln!(stdout, "loop_seconds {elapsed:.4}")?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::error::DicomError;
 use crate::geometry::SliceLocationMode;
 use crate::identity::CharsetChoice;
 use crate::model::{
-    DxIntent, Modality, Patient, Plane, Series, SeriesSpec, Study, Vendor, build_instance,
+    DxIntent, Instance, Modality, Patient, Plane, Series, SeriesSpec, Study, Vendor, build_instance,
 };
 use crate::write::{TransferSyntax, WriteOptions, write_file};
 
@@ -139,11 +139,173 @@ pub struct SynthSummary {
     pub manifest: Vec<PixelManifestEntry>,
 }
 
+#[derive(Debug)]
 struct PlannedSeries {
     patient: usize,
     study: usize,
     series: Series,
     dir: PathBuf,
+}
+
+/// Everything [`synthesize`] draws before its first image: patients, studies, series and the
+/// folder of each. An image built from it ([`SynthPlan::build`]) depends only on the plan and the
+/// image's number, so images can be built, and written, in any order and on any thread.
+#[derive(Debug)]
+pub struct SynthPlan {
+    seed: u64,
+    pixel_manifest: bool,
+    transfer_syntax: TransferSyntax,
+    patients: Vec<Patient>,
+    studies: Vec<Study>,
+    series: Vec<PlannedSeries>,
+    /// (index into `series`, image number within it), in path order.
+    images: Vec<(usize, u32)>,
+}
+
+impl SynthPlan {
+    /// Draws every patient, study and series of `spec`; rejects a spec that would write nothing.
+    pub fn new(spec: &SynthSpec) -> Result<SynthPlan, DicomError> {
+        if spec.modalities.is_empty() {
+            return Err(DicomError::InvalidSpec {
+                reason: "no modality given".to_owned(),
+            });
+        }
+        if spec.rows == 0 || spec.columns == 0 || spec.images_per_series == 0 {
+            return Err(DicomError::InvalidSpec {
+                reason: "rows, columns and images per series must be at least 1".to_owned(),
+            });
+        }
+        let seed = spec.seed;
+        let mut patients = Vec::new();
+        let mut studies = Vec::new();
+        let mut plan = Vec::new();
+        for p in 0..u64::from(spec.patients) {
+            let charset = spec.charset.unwrap_or_else(|| {
+                let roll = crate::rng::stream(seed, &format!("charset/{p}")).random_range(0..100);
+                match roll {
+                    0..70 => CharsetChoice::Ascii,
+                    70..85 => CharsetChoice::Latin1,
+                    _ => CharsetChoice::Utf8,
+                }
+            });
+            let patient = Patient::draw(seed, p, charset);
+            for s in 0..u64::from(spec.studies_per_patient) {
+                let study_index = p * u64::from(spec.studies_per_patient) + s;
+                let modality =
+                    spec.modalities[(study_index % spec.modalities.len() as u64) as usize];
+                let study = Study::draw(seed, &patient, study_index, modality);
+                for k in 0..spec.series_per_study {
+                    let series_index =
+                        study_index * u64::from(spec.series_per_study) + u64::from(k);
+                    let series_spec = SeriesSpec {
+                        modality,
+                        dx_intent: spec.dx_intent,
+                        vendor: spec.vendor,
+                        rows: spec.rows,
+                        columns: spec.columns,
+                        images: spec.images_per_series,
+                        plane: spec.plane,
+                        slice_location: spec.slice_location,
+                        private_tags: spec.private_tags,
+                    };
+                    let series =
+                        Series::draw(seed, &patient, &study, series_index, k + 1, &series_spec);
+                    let dir = PathBuf::from(format!("P{:04}", p + 1))
+                        .join(format!("ST{:02}", s + 1))
+                        .join(format!("SE{:03}", k + 1));
+                    plan.push(PlannedSeries {
+                        patient: patients.len(),
+                        study: studies.len(),
+                        series,
+                        dir,
+                    });
+                }
+                studies.push(study);
+            }
+            patients.push(patient);
+        }
+        let images = plan
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| (0..p.series.geometry.count).map(move |k| (i, k)))
+            .collect();
+        Ok(SynthPlan {
+            seed,
+            pixel_manifest: spec.pixel_manifest,
+            transfer_syntax: spec.transfer_syntax,
+            patients,
+            studies,
+            series: plan,
+            images,
+        })
+    }
+
+    /// Number of images (files) in the plan.
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    /// Whether the plan has no image (never, for a plan [`SynthPlan::new`] accepted).
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// The folders the images go into, relative to the output folder, one per series.
+    pub fn folders(&self) -> impl Iterator<Item = &Path> {
+        self.series.iter().map(|s| s.dir.as_path())
+    }
+
+    /// Path of image `image` (0-based, in path order) relative to the output folder.
+    pub fn relative_path(&self, image: usize) -> PathBuf {
+        let (i, k) = self.images[image];
+        self.series[i].dir.join(format!("IM{:05}.dcm", k + 1))
+    }
+
+    /// Builds image `image` (0-based, in path order): its data set and rendered pixels.
+    pub fn build(&self, image: usize) -> Instance {
+        let (i, k) = self.images[image];
+        let planned = &self.series[i];
+        build_instance(
+            self.seed,
+            &self.patients[planned.patient],
+            &self.studies[planned.study],
+            &planned.series,
+            k,
+        )
+    }
+
+    /// The manifest line of image `image` once built as `inst`, when the spec asked for one.
+    fn manifest_entry(&self, image: usize, inst: &Instance) -> Option<PixelManifestEntry> {
+        let series = &self.series[self.images[image].0].series;
+        let px = inst.pixels.as_ref().filter(|_| self.pixel_manifest)?;
+        Some(PixelManifestEntry {
+            path: self
+                .relative_path(image)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+            sop_class_uid: series.sop_class_uid().to_owned(),
+            transfer_syntax: self.transfer_syntax.uid().to_owned(),
+            rows: px.rows,
+            columns: px.columns,
+            frames: px.frames,
+            samples_per_pixel: 1,
+            bits_allocated: px.stored.bits_allocated,
+            pixel_representation: px.stored.pixel_representation,
+            photometric: crate::iod::photometric_name(px.stored.photometric).to_owned(),
+            pixel_sha256: px.sha256_hex(),
+        })
+    }
+}
+
+/// Creates the folder of every series of `plan` under `out`.
+pub fn create_folders(plan: &SynthPlan, out: &Path) -> Result<(), DicomError> {
+    for folder in plan.folders() {
+        let dir = out.join(folder);
+        std::fs::create_dir_all(&dir).map_err(|source| DicomError::Io { path: dir, source })?;
+    }
+    Ok(())
 }
 
 /// Writes every file of `spec` under `out` and reports progress as (files done, total).
@@ -153,126 +315,34 @@ pub fn synthesize(
     out: &Path,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<SynthSummary, DicomError> {
-    if spec.modalities.is_empty() {
-        return Err(DicomError::InvalidSpec {
-            reason: "no modality given".to_owned(),
-        });
-    }
-    if spec.rows == 0 || spec.columns == 0 || spec.images_per_series == 0 {
-        return Err(DicomError::InvalidSpec {
-            reason: "rows, columns and images per series must be at least 1".to_owned(),
-        });
-    }
-    let seed = spec.seed;
-    let mut patients = Vec::new();
-    let mut studies = Vec::new();
-    let mut plan = Vec::new();
-    for p in 0..u64::from(spec.patients) {
-        let charset = spec.charset.unwrap_or_else(|| {
-            let roll = crate::rng::stream(seed, &format!("charset/{p}")).random_range(0..100);
-            match roll {
-                0..70 => CharsetChoice::Ascii,
-                70..85 => CharsetChoice::Latin1,
-                _ => CharsetChoice::Utf8,
-            }
-        });
-        let patient = Patient::draw(seed, p, charset);
-        for s in 0..u64::from(spec.studies_per_patient) {
-            let study_index = p * u64::from(spec.studies_per_patient) + s;
-            let modality = spec.modalities[(study_index % spec.modalities.len() as u64) as usize];
-            let study = Study::draw(seed, &patient, study_index, modality);
-            for k in 0..spec.series_per_study {
-                let series_index = study_index * u64::from(spec.series_per_study) + u64::from(k);
-                let series_spec = SeriesSpec {
-                    modality,
-                    dx_intent: spec.dx_intent,
-                    vendor: spec.vendor,
-                    rows: spec.rows,
-                    columns: spec.columns,
-                    images: spec.images_per_series,
-                    plane: spec.plane,
-                    slice_location: spec.slice_location,
-                    private_tags: spec.private_tags,
-                };
-                let series =
-                    Series::draw(seed, &patient, &study, series_index, k + 1, &series_spec);
-                let dir = PathBuf::from(format!("P{:04}", p + 1))
-                    .join(format!("ST{:02}", s + 1))
-                    .join(format!("SE{:03}", k + 1));
-                plan.push(PlannedSeries {
-                    patient: patients.len(),
-                    study: studies.len(),
-                    series,
-                    dir,
-                });
-            }
-            studies.push(study);
-        }
-        patients.push(patient);
-    }
-    for planned in &plan {
-        let dir = out.join(&planned.dir);
-        std::fs::create_dir_all(&dir).map_err(|source| DicomError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-    }
-
-    let jobs: Vec<(usize, u32)> = plan
-        .iter()
-        .enumerate()
-        .flat_map(|(i, p)| (0..p.series.geometry.count).map(move |k| (i, k)))
-        .collect();
-    let total = jobs.len() as u64;
+    let plan = SynthPlan::new(spec)?;
+    create_folders(&plan, out)?;
+    let total = plan.len() as u64;
     let done = AtomicU64::new(0);
     let opts = WriteOptions {
         transfer_syntax: spec.transfer_syntax,
         preamble: spec.preamble,
         file_meta: spec.file_meta,
     };
-    let written = jobs
-        .par_iter()
-        .map(|&(i, k)| {
-            let planned = &plan[i];
-            let inst = build_instance(
-                seed,
-                &patients[planned.patient],
-                &studies[planned.study],
-                &planned.series,
-                k,
-            );
-            let relative = planned.dir.join(format!("IM{:05}.dcm", k + 1));
-            let bytes = write_file(&inst, &out.join(&relative), &opts)?;
-            let entry = inst
-                .pixels
-                .as_ref()
-                .filter(|_| spec.pixel_manifest)
-                .map(|px| PixelManifestEntry {
-                    path: relative
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/"),
-                    sop_class_uid: planned.series.sop_class_uid().to_owned(),
-                    transfer_syntax: spec.transfer_syntax.uid().to_owned(),
-                    rows: px.rows,
-                    columns: px.columns,
-                    frames: px.frames,
-                    samples_per_pixel: 1,
-                    bits_allocated: px.stored.bits_allocated,
-                    pixel_representation: px.stored.pixel_representation,
-                    photometric: crate::iod::photometric_name(px.stored.photometric).to_owned(),
-                    pixel_sha256: px.sha256_hex(),
-                });
+    let written = (0..plan.len())
+        .into_par_iter()
+        .map(|image| {
+            let inst = plan.build(image);
+            let bytes = write_file(&inst, &out.join(plan.relative_path(image)), &opts)?;
+            let entry = plan.manifest_entry(image, &inst);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            Ok((planned.series.modality, bytes, entry))
+            Ok((
+                plan.series[plan.images[image].0].series.modality,
+                bytes,
+                entry,
+            ))
         })
         .collect::<Result<Vec<_>, DicomError>>()?;
 
     let mut summary = SynthSummary {
-        patients: patients.len() as u64,
-        studies: studies.len() as u64,
-        series: plan.len() as u64,
+        patients: plan.patients.len() as u64,
+        studies: plan.studies.len() as u64,
+        series: plan.series.len() as u64,
         ..SynthSummary::default()
     };
     for (modality, bytes, entry) in written {
@@ -330,6 +400,41 @@ mod tests {
             .sum();
         assert_eq!(on_disk, summary.bytes);
         assert_eq!(summary.manifest[0].path, "P0001/ST01/SE001/IM00001.dcm");
+    }
+
+    #[test]
+    fn images_built_from_the_plan_are_the_files_synthesize_writes() {
+        // What the write-stage benchmark relies on: building from the plan in any order, then
+        // writing, gives synthesize's files byte for byte.
+        let mut spec = SynthSpec::new(5, Modality::Ct);
+        spec.modalities = vec![Modality::Mr, Modality::Cr];
+        spec.studies_per_patient = 2;
+        spec.images_per_series = 3;
+        spec.rows = 16;
+        spec.columns = 12;
+        let (whole, staged) = (
+            tempfile::tempdir().expect("temp dir"),
+            tempfile::tempdir().expect("temp dir"),
+        );
+        let summary = synthesize(&spec, whole.path(), &|_, _| {}).expect("synthesis");
+        let plan = SynthPlan::new(&spec).expect("plan");
+        assert_eq!(plan.len() as u64, summary.files);
+        create_folders(&plan, staged.path()).expect("folders");
+        let opts = WriteOptions::new(spec.transfer_syntax);
+        for image in (0..plan.len()).rev() {
+            let path = plan.relative_path(image);
+            write_file(&plan.build(image), &staged.path().join(&path), &opts).expect("write");
+            let read = |dir: &Path| std::fs::read(dir.join(&path)).expect("written");
+            assert!(
+                read(whole.path()) == read(staged.path()),
+                "{}",
+                path.display()
+            );
+        }
+        assert_eq!(
+            plan.relative_path(5),
+            Path::new("P0001/ST02/SE001/IM00003.dcm")
+        );
     }
 
     #[test]
