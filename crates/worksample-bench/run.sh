@@ -6,17 +6,23 @@
 # Usage: bash crates/worksample-bench/run.sh [ROUNDS]          (default 5)
 # Env:   PYTHON     python with pydicom + numpy (default: /tmp/ws-bench-venv, created if missing)
 #        BENCH_DIR  scratch folder (default: a fresh mktemp -d, removed at exit)
+#        BENCH_SETTLE  seconds to wait before each round, after deleting the last one's writes (62)
 #        RSS_FILES  file counts of the memory rows (default "100 1000 5000")
 #        BENCH_VERBOSE  non-empty: print every timing as it is taken
 #
 # What each row times (whole process unless marked, page cache, `sync` before every generation
 # so earlier dirty pages do not skew it; each generation writes into a new folder and those are
-# deleted only after the rounds, since on ext4 files created just after mass deletions cost
-# more, see next_out; `run` still deletes its own staging folder):
+# deleted only between rounds, followed by a 62 s wait, since on ext4 files created just after
+# mass deletions cost more and a growing page cache reached memory the host had not backed, see
+# next_out and settle; `run` still deletes its own staging folder):
 #   generation   `worksample generate TASK --profile hard` for every task `worksample list` prints,
 #                and `worksample synth` of a 300-slice 512×512 CT; against `plain_write` (the same
 #                file sizes with std::fs::write) and pydicom writing the same objects
 #                (pydicom_bench.py write: objects read beforehand, untimed; its in-loop time).
+#   CT write     the engine's writer alone (examples/write_stage.rs: the CT's objects built in
+#                memory first, untimed, then written as synth writes them, byte for byte the
+#                same files, checked once with diff): its in-loop time against plain_write's and
+#                pydicom's in-loop times, three loops writing the same bytes.
 #   grading      `worksample grade TASK` of the hard fixtures; against `dicom_read` (a full
 #                dicom-rs read of the same files) and the pydicom checks: for series the Python
 #                reference solution (tests/python/series_reference.py, whole process), for other
@@ -49,10 +55,11 @@ fi
 
 echo "building (release)…" >&2
 cargo build --quiet --release -p worksample --bin worksample
-cargo build --quiet --release -p worksample-dicom --example plain_write
+cargo build --quiet --release -p worksample-dicom --example plain_write --example write_stage
 cargo build --quiet --release -p worksample-bench
 ws="$root/target/release/worksample"
 plain="$root/target/release/examples/plain_write"
+stage="$root/target/release/examples/write_stage"
 dread="$root/target/release/dicom_read"
 
 scratch="${BENCH_DIR:-$(mktemp -d)}"
@@ -60,7 +67,8 @@ scratch="${BENCH_DIR:-$(mktemp -d)}"
 if [[ -n "${BENCH_DIR:-}" ]]; then trap 'rm -rf "$scratch"/write.*' EXIT; else trap 'rm -rf "$scratch"' EXIT; fi
 mkdir -p "$scratch"
 tasks=$("$ws" list | awk '{print $1}' | tr '\n' ' ')
-ct=(synth --modality CT --slices 300 --rows 512 --columns 512 --seed 1)
+ct_size=(300 512 512 1) # slices rows columns seed
+ct=(synth --modality CT --slices "${ct_size[0]}" --rows "${ct_size[1]}" --columns "${ct_size[2]}" --seed "${ct_size[3]}")
 
 # Untimed references: fixtures whose sizes plain_write copies, objects pydicom rewrites and files
 # the graders read; the series reference solution's output as its submission.
@@ -78,6 +86,19 @@ if [[ " $tasks " == *" series "* ]]; then
 fi
 submission() { if [[ "$1" == series ]]; then echo "$ref/series-out"; else echo "$ref/empty"; fi; }
 
+# settle: between rounds, the round's timed writes are deleted and the suite waits out ext4's
+# window for recently freed inodes before the next round (60 s on a file system without a
+# journal, as this one is: fs/ext4/ialloc.c recently_deleted; 32 s left the first thousand files
+# of the next round several times slower). Keeping every write
+# instead grew the page cache by about 0.9 GB a round, and once it reached memory this VM's host
+# had not backed yet (or had taken back: the balloon reports free pages), copying pages in (the
+# kernel's copy_folio_from_iter_atomic, nearly all of a plain write) ran 4–5 × slower for every
+# writer alike, so late rounds measured the host rather than the programs.
+settle() {
+    rm -rf "$scratch"/write.*
+    sync
+    sleep "${BENCH_SETTLE:-62}"
+}
 now() { date +%s.%N; }
 declare -A T
 # timed KEY CMD...: whole-process wall time of CMD appended to T[KEY]; stdout kept in $scratch/last.
@@ -93,9 +114,10 @@ timed() {
 loop_time() { T[$1]+="$(awk '/^loop_seconds/ {print $2}' "$scratch/last") "; }
 fresh() { rm -rf "$scratch/out"; sync; }
 # next_out: a new, empty folder in $out for the next timed write, earlier writes flushed first.
-# Nothing the timed generations made is deleted before the rounds end (`worksample run` still
-# removes its own staging folder, a cost its users pay): ext4 passes over inodes freed
-# in the last ~30 s when it allocates one (`recently_deleted`), so files created just after
+# Nothing the timed generations made is deleted within a round (`worksample run` still removes
+# its own staging folder, a cost its users pay), only between rounds by settle, which then waits
+# the window out: ext4 without a journal passes over inodes freed
+# in the last 60 s when it allocates one (`recently_deleted`), so files created just after
 # thousands of deletions cost several times more, on both sides of a ratio, by an amount that
 # depends on what ran before (the plain CT write took 0.04 s alone and 0.14–0.24 s in suites
 # that deleted before every write).
@@ -103,7 +125,8 @@ writes=0
 next_out() { writes=$((writes + 1)); out="$scratch/write.$writes"; sync; }
 
 for ((i = 1; i <= rounds; i++)); do
-    echo "round $i/$rounds…" >&2
+    echo "round $i/$rounds (settling first)…" >&2
+    settle
     for t in $tasks ct300; do
         if [[ "$t" == ct300 ]]; then
             next_out; timed "gen|$t|ws" "$ws" "${ct[@]}" --out "$out"
@@ -111,9 +134,17 @@ for ((i = 1; i <= rounds; i++)); do
             next_out; timed "gen|$t|ws" "$ws" generate "$t" --profile hard --seed 1 --out "$out"
         fi
         next_out; timed "gen|$t|plain" "$plain" "$ref/$t" "$out"
+        loop_time "gen|$t|plainloop"
         next_out; timed "gen|$t|pyproc" "$PYTHON" "$here/pydicom_bench.py" write "$ref/$t" "$out"
         loop_time "gen|$t|py"
     done
+    next_out; timed "gen|ctwrite|proc" "$stage" "$out" "${ct_size[@]}"
+    loop_time "gen|ctwrite|ws"
+    # The write stage must write what synth writes, or its row compares nothing (untimed).
+    if ((i == 1)) && ! diff -r "$ref/ct300" "$out" >/dev/null; then
+        echo "run.sh: write_stage's files differ from synth's" >&2
+        exit 1
+    fi
     for t in $tasks; do
         timed "grade|$t|ws" "$ws" grade "$t" --fixtures "$ref/$t" --submission "$(submission "$t")" --format json --out "$scratch/report.json"
         timed "grade|$t|rs" "$dread" "$ref/$t"
@@ -131,7 +162,6 @@ for ((i = 1; i <= rounds; i++)); do
         timed "run|$t|run" "$ws" run "$t" --profile hard --seed 1 -- true
     done
 done
-# The timed writes (about 0.7 GB a round) go only now.
 rm -rf "$scratch"/write.*
 
 # Peak memory, one run per size.
@@ -184,6 +214,13 @@ for t in $tasks ct300; do
     label="$t"; [[ "$t" == ct300 ]] && label="CT 300 slices (synth)"
     printf '| %s | %s | %s | %.3f | %.3f | %.3f | %s | %s |\n' "$label" "$(files "$ref/$t")" "$(mb "$ref/$t")" "$w" "$p" "$y" "$(ratio "$w" "$p")" "$(ratio "$y" "$w")"
 done
+echo
+echo "CT write stage: the same 300 files written from objects already in memory; in-loop times of all three"
+echo
+echo "| writer | worksample s | plain write s | pydicom s | worksample / plain (≤ 1.5) | pydicom / worksample (≥ 4) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+w="$(m "gen|ctwrite|ws")" p="$(m "gen|ct300|plainloop")" y="$(m "gen|ct300|py")"
+printf '| %s | %.3f | %.3f | %.3f | %s | %s |\n' "CT 300 × 512² (write_stage)" "$w" "$p" "$y" "$(ratio "$w" "$p")" "$(ratio "$y" "$w")"
 echo
 echo "Grading (hard profiles, whole process)"
 echo

