@@ -6,15 +6,13 @@
 # Usage: bash crates/worksample-bench/run.sh [ROUNDS]          (default 5)
 # Env:   PYTHON     python with pydicom + numpy (default: /tmp/ws-bench-venv, created if missing)
 #        BENCH_DIR  scratch folder (default: a fresh mktemp -d, removed at exit)
-#        BENCH_SETTLE  seconds to wait before each round, after deleting the last one's writes (62)
 #        RSS_FILES  file counts of the memory rows (default "100 1000 5000")
 #        BENCH_VERBOSE  non-empty: print every timing as it is taken
 #
 # What each row times (whole process unless marked, page cache, `sync` before every generation
-# so earlier dirty pages do not skew it; each generation writes into a new folder and those are
-# deleted only between rounds, followed by a 62 s wait, since on ext4 files created just after
-# mass deletions cost more and a growing page cache reached memory the host had not backed, see
-# next_out and settle; `run` still deletes its own staging folder):
+# so earlier dirty pages do not skew it; each generation writes into a new folder, whose page
+# cache is dropped once it is synced, and nothing is deleted until the end, see next_out and
+# evict.py; `run` still deletes its own staging folder, so its rows come last):
 #   generation   `worksample generate TASK --profile hard` for every task `worksample list` prints,
 #                and `worksample synth` of a 300-slice 512×512 CT; against `plain_write` (the same
 #                file sizes with std::fs::write) and pydicom writing the same objects
@@ -86,19 +84,6 @@ if [[ " $tasks " == *" series "* ]]; then
 fi
 submission() { if [[ "$1" == series ]]; then echo "$ref/series-out"; else echo "$ref/empty"; fi; }
 
-# settle: between rounds, the round's timed writes are deleted and the suite waits out ext4's
-# window for recently freed inodes before the next round (60 s on a file system without a
-# journal, as this one is: fs/ext4/ialloc.c recently_deleted; 32 s left the first thousand files
-# of the next round several times slower). Keeping every write
-# instead grew the page cache by about 0.9 GB a round, and once it reached memory this VM's host
-# had not backed yet (or had taken back: the balloon reports free pages), copying pages in (the
-# kernel's copy_folio_from_iter_atomic, nearly all of a plain write) ran 4–5 × slower for every
-# writer alike, so late rounds measured the host rather than the programs.
-settle() {
-    rm -rf "$scratch"/write.*
-    sync
-    sleep "${BENCH_SETTLE:-62}"
-}
 now() { date +%s.%N; }
 declare -A T
 # timed KEY CMD...: whole-process wall time of CMD appended to T[KEY]; stdout kept in $scratch/last.
@@ -113,20 +98,22 @@ timed() {
 }
 loop_time() { T[$1]+="$(awk '/^loop_seconds/ {print $2}' "$scratch/last") "; }
 fresh() { rm -rf "$scratch/out"; sync; }
-# next_out: a new, empty folder in $out for the next timed write, earlier writes flushed first.
-# Nothing the timed generations made is deleted within a round (`worksample run` still removes
-# its own staging folder, a cost its users pay), only between rounds by settle, which then waits
-# the window out: ext4 without a journal passes over inodes freed
-# in the last 60 s when it allocates one (`recently_deleted`), so files created just after
-# thousands of deletions cost several times more, on both sides of a ratio, by an amount that
-# depends on what ran before (the plain CT write took 0.04 s alone and 0.14–0.24 s in suites
-# that deleted before every write).
+# next_out: a new, empty folder in $out for the next timed write; the previous one is synced and
+# its page cache dropped (evict.py), and nothing is deleted until the end. Deleting made ext4
+# without a journal walk past the freed inodes for minutes (the plain CT write took 0.04 s alone
+# and 0.14–0.24 s in suites that deleted before every write); keeping the pages let the page
+# cache grow into memory the host had not backed (copies 4–5 × slower): see evict.py.
 writes=0
-next_out() { writes=$((writes + 1)); out="$scratch/write.$writes"; sync; }
+out=""
+next_out() {
+    sync
+    [[ -z "$out" ]] || "$PYTHON" "$here/evict.py" "$out"
+    writes=$((writes + 1))
+    out="$scratch/write.$writes"
+}
 
 for ((i = 1; i <= rounds; i++)); do
-    echo "round $i/$rounds (settling first)…" >&2
-    settle
+    echo "round $i/$rounds…" >&2
     for t in $tasks ct300; do
         if [[ "$t" == ct300 ]]; then
             next_out; timed "gen|$t|ws" "$ws" "${ct[@]}" --out "$out"
@@ -151,18 +138,23 @@ for ((i = 1; i <= rounds; i++)); do
         if [[ "$t" == series ]]; then
             mkdir -p "$scratch/py-out"
             timed "grade|$t|py" "$PYTHON" tests/python/series_reference.py "$ref/$t" "$scratch/py-out"
-            rm -rf "$scratch/py-out"
         else
             timed "grade|$t|py" "$PYTHON" "$here/pydicom_bench.py" read "$ref/$t"
         fi
-        # Back to back, neither after a deletion of this task's files (see next_out); `run`
-        # removes its own staging folder, a cost its users pay too.
+    done
+done
+# `worksample run` deletes its staging folder, a cost its users pay, and deletions slow the file
+# creations after them (next_out): so these rows come last, generation and run back to back,
+# both in the same state.
+for ((i = 1; i <= rounds; i++)); do
+    echo "run round $i/$rounds…" >&2
+    for t in $tasks; do
         next_out; timed "run|$t|gen" "$ws" generate "$t" --profile hard --seed 1 --out "$out"
         sync
         timed "run|$t|run" "$ws" run "$t" --profile hard --seed 1 -- true
     done
 done
-rm -rf "$scratch"/write.*
+rm -rf "$scratch"/write.* "$scratch/py-out"
 
 # Peak memory, one run per size.
 rss_files="${RSS_FILES:-100 1000 5000}"

@@ -8,14 +8,12 @@
 #   - pydicom writing equivalent objects it already holds (benches/pydicom_write.py).
 # The last three report their write loop's time (no start-up), so writer, plain write and pydicom
 # are compared loop to loop; synth is compared with the plain write's whole process. Rounds are
-# interleaved; each write goes into a new folder after a `sync`, and the folders are deleted
-# between rounds, followed by a 62 s wait (settle): on ext4, files created just after mass
-# deletions cost several times more.
+# interleaved; each write goes into a new folder, the previous one synced and its page cache
+# dropped, and nothing is deleted until the end (crates/worksample-bench/evict.py says why).
 #
 # Usage: crates/worksample-dicom/benches/engine.sh [ROUNDS]   (default 5)
 # Env:   PYTHON   python with pydicom + numpy (default: /tmp/ws-bench-venv, created if missing)
 #        BENCH_DIR scratch folder (default: a fresh mktemp -d, removed at exit)
-#        BENCH_SETTLE seconds to wait before each round, after deleting the last one's writes (62)
 set -euo pipefail
 
 rounds="${1:-5}"
@@ -48,19 +46,6 @@ mkdir -p "$scratch"
 reference_file="$(find "$scratch/reference" -name '*.dcm' | sort | head -n 1)"
 bytes="$(find "$scratch/reference" -type f -printf '%s\n' | awk '{s += $1} END {print s}')"
 
-# settle: between rounds, the round's timed writes are deleted and the suite waits out ext4's
-# window for recently freed inodes before the next round (60 s on a file system without a
-# journal, as this one is: fs/ext4/ialloc.c recently_deleted; 32 s left the first thousand files
-# of the next round several times slower). Keeping every write
-# instead grew the page cache by about 0.9 GB a round, and once it reached memory this VM's host
-# had not backed yet (or had taken back: the balloon reports free pages), copying pages in (the
-# kernel's copy_folio_from_iter_atomic, nearly all of a plain write) ran 4–5 × slower for every
-# writer alike, so late rounds measured the host rather than the programs.
-settle() {
-    rm -rf "$scratch"/write.*
-    sync
-    sleep "${BENCH_SETTLE:-62}"
-}
 now() { date +%s.%N; }
 declare -A times
 writes=0
@@ -68,9 +53,11 @@ out=""
 run() { # name command...: whole-process time into times[name], the loop's into times[name_loop]
     local name="$1" t0 t1 loop
     shift
+    sync
+    # The previous write's page cache goes, the files stay: see crates/worksample-bench/evict.py.
+    [[ -z "$out" ]] || "$PYTHON" "$root/crates/worksample-bench/evict.py" "$out"
     writes=$((writes + 1))
     out="$scratch/write.$writes"
-    sync
     t0="$(now)"
     "$@" "$out" >"$scratch/$name.log"
     t1="$(now)"
@@ -84,8 +71,6 @@ pydicom_cmd() { "$PYTHON" "$here/pydicom_write.py" "$reference_file" "$1" "$slic
 stage_cmd() { "$stage" "$1" "$slices" "$rows" "$columns" 1; }
 
 for ((i = 1; i <= rounds; i++)); do
-    echo "round $i/$rounds (settling first)…" >&2
-    settle
     run synth synth_cmd
     run plain plain_cmd
     run pydicom pydicom_cmd
