@@ -17,6 +17,33 @@ mod tasks;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    tune_allocator();
     let cli = args::Cli::parse();
     exit::finish(commands::dispatch(cli))
 }
+
+/// Keeps glibc's malloc from handing freed memory back to the kernel after every image.
+///
+/// Generation and grading allocate and free a few buffers of 0.1–2 MB per image on each rayon
+/// thread. With glibc's defaults those went to `mmap` or were trimmed off the thread's arena as
+/// soon as they were freed, so every image faulted its pages in afresh: 30,000 page faults for a
+/// shift generation, half of them avoidable, about a tenth of its CPU. Below 4 MiB buffers now
+/// come from the arenas, and an arena keeps up to 64 MiB of free memory at its top. Peak memory
+/// still tracks the largest working set, not the number of files (the suite's memory rows).
+/// Written with `mallopt` rather than a replacement allocator: two settings, no C to build.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    const MMAP_THRESHOLD: libc::c_int = 4 << 20;
+    const TRIM_THRESHOLD: libc::c_int = 64 << 20;
+    // SAFETY: mallopt only changes allocator parameters; it runs first in main, before any other
+    // thread exists or anything is allocated that depends on them. A refusal (0) keeps glibc's
+    // defaults, which are correct, only slower.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+    }
+}
+
+/// Other platforms' allocators keep their own defaults.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
