@@ -186,8 +186,17 @@ fn word_flags(raw: &[u16], flags: impl Fn(u16) -> u8) -> Vec<u8> {
         // The words span no more values than there are pixels (a CT slice's few thousand
         // against tens of thousands of pixels): every value of the span is computed once, in
         // one straight loop, and each pixel is a lookup without the memo's first-seen branch.
-        let table: Vec<u8> = (min..=max).map(|w| flags(w) | KNOWN).collect();
-        return raw.iter().map(|w| table[usize::from(w - min)]).collect();
+        // The table covers every 16-bit word (64 KiB, zero outside the span), so a lookup needs
+        // neither an offset nor a bounds check: a third of the instructions per pixel.
+        let mut table = vec![0u8; 1 << 16];
+        for w in min..=max {
+            table[usize::from(w)] = flags(w) | KNOWN;
+        }
+        let table: &[u8; 1 << 16] = table
+            .as_slice()
+            .try_into()
+            .expect("the table has one entry per 16-bit word");
+        return raw.iter().map(|&w| table[usize::from(w)]).collect();
     }
     let mut memo = vec![0u8; span];
     raw.iter()
