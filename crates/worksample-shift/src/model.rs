@@ -356,9 +356,9 @@ fn median_of_3(a: i64, b: i64, c: i64) -> i64 {
 /// (the selection network of Paeth's median of nine); each sorted column serves three windows.
 fn median3(keys: &[i64], rows: usize, columns: usize) -> Vec<i64> {
     let width = columns + 2;
-    let mut out = Vec::with_capacity(rows * columns);
+    let mut out = vec![0; rows * columns];
     let (mut low, mut mid, mut high) = (vec![0; width], vec![0; width], vec![0; width]);
-    for y in 0..rows {
+    for (y, out_row) in out.chunks_exact_mut(columns).enumerate() {
         let (a, rest) = keys[y * width..(y + 3) * width].split_at(width);
         let (b, c) = rest.split_at(width);
         for x in 0..width {
@@ -368,11 +368,17 @@ fn median3(keys: &[i64], rows: usize, columns: usize) -> Vec<i64> {
             sort2(&mut p, &mut q);
             (low[x], mid[x], high[x]) = (p, q, s);
         }
-        for x in 0..columns {
-            let max_low = low[x].max(low[x + 1]).max(low[x + 2]);
-            let mid_mid = median_of_3(mid[x], mid[x + 1], mid[x + 2]);
-            let min_high = high[x].min(high[x + 1]).min(high[x + 2]);
-            out.push(median_of_3(max_low, mid_mid, min_high));
+        // Zipped windows written into the row: no push or index checks in the loop.
+        for (((o, l), m), h) in out_row
+            .iter_mut()
+            .zip(low.windows(3))
+            .zip(mid.windows(3))
+            .zip(high.windows(3))
+        {
+            let max_low = l[0].max(l[1]).max(l[2]);
+            let mid_mid = median_of_3(m[0], m[1], m[2]);
+            let min_high = h[0].min(h[1]).min(h[2]);
+            *o = median_of_3(max_low, mid_mid, min_high);
         }
     }
     out
