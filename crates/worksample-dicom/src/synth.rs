@@ -358,17 +358,25 @@ pub fn synthesize(
 mod tests {
     use super::*;
 
+    /// A small spec: `modalities` in turn over `patients × studies × series` series of
+    /// `images` images of `rows × columns`.
+    fn small(seed: u64, modalities: &[Modality], counts: [u32; 4], size: [u16; 2]) -> SynthSpec {
+        let mut spec = SynthSpec::new(seed, modalities[0]);
+        spec.modalities = modalities.to_vec();
+        [
+            spec.patients,
+            spec.studies_per_patient,
+            spec.series_per_study,
+            spec.images_per_series,
+        ] = counts;
+        [spec.rows, spec.columns] = size;
+        spec
+    }
+
     #[test]
     fn summary_counts_and_manifest_match_what_was_written() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut spec = SynthSpec::new(3, Modality::Ct);
-        spec.modalities = vec![Modality::Ct, Modality::Dx];
-        spec.patients = 2;
-        spec.studies_per_patient = 2;
-        spec.series_per_study = 2;
-        spec.images_per_series = 2;
-        spec.rows = 8;
-        spec.columns = 8;
+        let mut spec = small(3, &[Modality::Ct, Modality::Dx], [2, 2, 2, 2], [8, 8]);
         spec.pixel_manifest = true;
         let calls = AtomicU64::new(0);
         let summary = synthesize(&spec, dir.path(), &|done, total| {
@@ -406,12 +414,7 @@ mod tests {
     fn images_built_from_the_plan_are_the_files_synthesize_writes() {
         // What the write-stage benchmark relies on: building from the plan in any order, then
         // writing, gives synthesize's files byte for byte.
-        let mut spec = SynthSpec::new(5, Modality::Ct);
-        spec.modalities = vec![Modality::Mr, Modality::Cr];
-        spec.studies_per_patient = 2;
-        spec.images_per_series = 3;
-        spec.rows = 16;
-        spec.columns = 12;
+        let spec = small(5, &[Modality::Mr, Modality::Cr], [1, 2, 1, 3], [16, 12]);
         let (whole, staged) = (
             tempfile::tempdir().expect("temp dir"),
             tempfile::tempdir().expect("temp dir"),
