@@ -35,9 +35,9 @@ fn main() -> std::process::ExitCode {
 fn tune_allocator() {
     const MMAP_THRESHOLD: libc::c_int = 4 << 20;
     const TRIM_THRESHOLD: libc::c_int = 64 << 20;
-    // SAFETY: mallopt only changes allocator parameters; it runs first in main, before any other
-    // thread exists or anything is allocated that depends on them. A refusal (0) keeps glibc's
-    // defaults, which are correct, only slower.
+    // SAFETY: glibc's mallopt is thread-safe (it takes the arena lock) and only changes tuning
+    // parameters, never memory already handed out. A call that fails (returns 0) leaves that
+    // one setting at glibc's default, which is correct, only slower.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
         libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);

@@ -14,6 +14,7 @@
 # Usage: crates/worksample-dicom/benches/engine.sh [ROUNDS]   (default 5)
 # Env:   PYTHON   python with pydicom + numpy (default: /tmp/ws-bench-venv, created if missing)
 #        BENCH_DIR scratch folder (default: a fresh mktemp -d, removed at exit)
+#        BENCH_VERBOSE non-empty: print every round's times at the end
 set -euo pipefail
 
 rounds="${1:-5}"

@@ -170,9 +170,17 @@ impl SynthPlan {
                 reason: "no modality given".to_owned(),
             });
         }
-        if spec.rows == 0 || spec.columns == 0 || spec.images_per_series == 0 {
+        let counts = [
+            spec.patients,
+            spec.studies_per_patient,
+            spec.series_per_study,
+            spec.images_per_series,
+        ];
+        if spec.rows == 0 || spec.columns == 0 || counts.contains(&0) {
             return Err(DicomError::InvalidSpec {
-                reason: "rows, columns and images per series must be at least 1".to_owned(),
+                reason: "patients, studies, series, images per series, rows and columns must be \
+                         at least 1"
+                    .to_owned(),
             });
         }
         let seed = spec.seed;
@@ -447,5 +455,12 @@ mod tests {
         spec.modalities.clear();
         let err = synthesize(&spec, dir.path(), &|_, _| {}).expect_err("no modality");
         assert_eq!(err.to_string(), "invalid synthesis spec: no modality given");
+        for counts in [[0, 1, 1, 1], [1, 0, 1, 1], [1, 1, 0, 1], [1, 1, 1, 0]] {
+            let spec = small(3, &[Modality::Ct], counts, [8, 8]);
+            let err = synthesize(&spec, dir.path(), &|_, _| {}).expect_err("nothing to write");
+            assert!(err.to_string().contains("at least 1"), "{counts:?}: {err}");
+        }
+        let spec = small(3, &[Modality::Ct], [1, 1, 1, 1], [0, 8]);
+        assert!(SynthPlan::new(&spec).is_err());
     }
 }
