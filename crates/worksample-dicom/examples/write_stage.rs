@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use worksample_dicom::model::Modality;
-use worksample_dicom::synth::{SynthPlan, SynthSpec, create_folders};
-use worksample_dicom::write::{WriteOptions, write_file};
+use worksample_dicom::synth::{SynthPlan, SynthSpec};
+use worksample_dicom::write::write_file;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,11 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     spec.images_per_series = slices.parse()?;
     spec.rows = rows.parse()?;
     spec.columns = columns.parse()?;
-    let opts = WriteOptions {
-        transfer_syntax: spec.transfer_syntax,
-        preamble: spec.preamble,
-        file_meta: spec.file_meta,
-    };
+    let opts = spec.write_options();
 
     let plan = SynthPlan::new(&spec)?;
     let built: Vec<_> = (0..plan.len())
@@ -41,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     let start = Instant::now();
-    create_folders(&plan, &out)?;
+    plan.create_folders(&out)?;
     let bytes = built
         .par_iter()
         .map(|(path, inst)| write_file(inst, &out.join(path), &opts))

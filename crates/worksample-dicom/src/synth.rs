@@ -83,6 +83,15 @@ impl SynthSpec {
         }
     }
 
+    /// How every file of this spec is written.
+    pub fn write_options(&self) -> WriteOptions {
+        WriteOptions {
+            transfer_syntax: self.transfer_syntax,
+            preamble: self.preamble,
+            file_meta: self.file_meta,
+        }
+    }
+
     /// Number of files this spec writes.
     pub fn file_count(&self) -> u64 {
         u64::from(self.patients)
@@ -258,9 +267,18 @@ impl SynthPlan {
         self.images.is_empty()
     }
 
-    /// The folders the images go into, relative to the output folder, one per series.
-    pub fn folders(&self) -> impl Iterator<Item = &Path> {
-        self.series.iter().map(|s| s.dir.as_path())
+    /// Creates the folder of every series under `out`.
+    pub fn create_folders(&self, out: &Path) -> Result<(), DicomError> {
+        for planned in &self.series {
+            let dir = out.join(&planned.dir);
+            std::fs::create_dir_all(&dir).map_err(|source| DicomError::Io { path: dir, source })?;
+        }
+        Ok(())
+    }
+
+    /// The series image `image` belongs to.
+    fn series_of(&self, image: usize) -> &Series {
+        &self.series[self.images[image].0].series
     }
 
     /// Path of image `image` (0-based, in path order) relative to the output folder.
@@ -284,7 +302,7 @@ impl SynthPlan {
 
     /// The manifest line of image `image` once built as `inst`, when the spec asked for one.
     fn manifest_entry(&self, image: usize, inst: &Instance) -> Option<PixelManifestEntry> {
-        let series = &self.series[self.images[image].0].series;
+        let series = self.series_of(image);
         let px = inst.pixels.as_ref().filter(|_| self.pixel_manifest)?;
         Some(PixelManifestEntry {
             path: self
@@ -307,15 +325,6 @@ impl SynthPlan {
     }
 }
 
-/// Creates the folder of every series of `plan` under `out`.
-pub fn create_folders(plan: &SynthPlan, out: &Path) -> Result<(), DicomError> {
-    for folder in plan.folders() {
-        let dir = out.join(folder);
-        std::fs::create_dir_all(&dir).map_err(|source| DicomError::Io { path: dir, source })?;
-    }
-    Ok(())
-}
-
 /// Writes every file of `spec` under `out` and reports progress as (files done, total).
 /// Output bytes depend only on `spec`, never on the thread count.
 pub fn synthesize(
@@ -324,14 +333,10 @@ pub fn synthesize(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<SynthSummary, DicomError> {
     let plan = SynthPlan::new(spec)?;
-    create_folders(&plan, out)?;
+    plan.create_folders(out)?;
     let total = plan.len() as u64;
     let done = AtomicU64::new(0);
-    let opts = WriteOptions {
-        transfer_syntax: spec.transfer_syntax,
-        preamble: spec.preamble,
-        file_meta: spec.file_meta,
-    };
+    let opts = spec.write_options();
     let written = (0..plan.len())
         .into_par_iter()
         .map(|image| {
@@ -339,11 +344,7 @@ pub fn synthesize(
             let bytes = write_file(&inst, &out.join(plan.relative_path(image)), &opts)?;
             let entry = plan.manifest_entry(image, &inst);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            Ok((
-                plan.series[plan.images[image].0].series.modality,
-                bytes,
-                entry,
-            ))
+            Ok((plan.series_of(image).modality, bytes, entry))
         })
         .collect::<Result<Vec<_>, DicomError>>()?;
 
@@ -430,8 +431,8 @@ mod tests {
         let summary = synthesize(&spec, whole.path(), &|_, _| {}).expect("synthesis");
         let plan = SynthPlan::new(&spec).expect("plan");
         assert_eq!(plan.len() as u64, summary.files);
-        create_folders(&plan, staged.path()).expect("folders");
-        let opts = WriteOptions::new(spec.transfer_syntax);
+        plan.create_folders(staged.path()).expect("folders");
+        let opts = spec.write_options();
         for image in (0..plan.len()).rev() {
             let path = plan.relative_path(image);
             write_file(&plan.build(image), &staged.path().join(&path), &opts).expect("write");
