@@ -46,14 +46,14 @@ pub fn list_files(input: &Path) -> Result<Vec<String>, StarterError> {
 
 /// The text of an attribute, trimmed of DICOM padding; `None` when absent or empty.
 pub fn text(ds: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
-    let v = ds.element_opt(tag).ok()??.to_str().ok()?;
+    let v = ds.get(tag)?.to_str().ok()?;
     let v = v.trim_matches(|c: char| c == '\0' || c == ' ').to_owned();
     (!v.is_empty()).then_some(v)
 }
 
 /// The numbers of a DS/IS/FD attribute; `None` when absent, empty or not numeric.
 pub fn numbers(ds: &InMemDicomObject, tag: dicom_core::Tag) -> Option<Vec<f64>> {
-    let v = ds.element_opt(tag).ok()??.to_multi_float64().ok()?;
+    let v = ds.get(tag)?.to_multi_float64().ok()?;
     (!v.is_empty() && v.iter().all(|x| x.is_finite())).then_some(v)
 }
 

@@ -220,8 +220,12 @@ pub fn age_band(age: &str) -> &'static str {
     }
 }
 
+/// Lookups here use `get`: dicom-object's `element_opt` goes through `element`, whose miss builds
+/// an `AccessError` holding a `std::backtrace::Backtrace`, and snafu fills that with
+/// `force_capture`, a full stack walk whatever `RUST_BACKTRACE` says (4 % of a shift grade went
+/// to walking stacks for absent optional attributes).
 fn text(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let elem = ds.element_opt(tag).ok()??;
+    let elem = ds.get(tag)?;
     let value = elem.to_str().ok()?;
     let value = value.trim_end_matches(['\0', ' ']).trim_start().to_owned();
     (!value.is_empty()).then_some(value)
@@ -239,11 +243,7 @@ fn numbers(ds: &InMemDicomObject, tag: Tag) -> Vec<f64> {
 }
 
 fn us(ds: &InMemDicomObject, tag: Tag, name: &str) -> Result<u16, String> {
-    let elem = ds
-        .element_opt(tag)
-        .ok()
-        .flatten()
-        .ok_or_else(|| format!("{name} is missing"))?;
+    let elem = ds.get(tag).ok_or_else(|| format!("{name} is missing"))?;
     elem.to_int::<u16>()
         .map_err(|e| format!("{name} is not an unsigned short: {e}"))
 }
@@ -251,7 +251,7 @@ fn us(ds: &InMemDicomObject, tag: Tag, name: &str) -> Result<u16, String> {
 /// Pixel Padding Value: US or SS by Pixel Representation (PS3.3 C.7.5.1.1.2); implicit VR files
 /// carry it untyped, so the value is read as an integer whatever the VR says.
 fn padding(ds: &InMemDicomObject) -> Option<i32> {
-    let elem = ds.element_opt(tags::PIXEL_PADDING_VALUE).ok()??;
+    let elem = ds.get(tags::PIXEL_PADDING_VALUE)?;
     match elem.value() {
         Value::Primitive(PrimitiveValue::I16(v)) => v.first().map(|x| i32::from(*x)),
         Value::Primitive(PrimitiveValue::U16(v)) => v.first().map(|x| i32::from(*x)),
@@ -273,9 +273,7 @@ fn padding(ds: &InMemDicomObject) -> Option<i32> {
 /// pixel data is not decoded: the task's fixtures are all native.
 fn pixel_words(ds: &InMemDicomObject, bits_allocated: u16, n: usize) -> Result<Vec<u16>, String> {
     let elem = ds
-        .element_opt(tags::PIXEL_DATA)
-        .ok()
-        .flatten()
+        .get(tags::PIXEL_DATA)
         .ok_or("Pixel Data (7FE0,0010) is missing")?;
     let words: Vec<u16> = match (elem.value(), bits_allocated) {
         (Value::Primitive(PrimitiveValue::U16(v)), 16) => v[..n.min(v.len())].to_vec(),

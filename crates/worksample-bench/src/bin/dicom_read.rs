@@ -29,11 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tags::IMAGE_ORIENTATION_PATIENT,
             tags::ROWS,
         ] {
-            if let Ok(Some(e)) = obj.element_opt(tag) {
+            if let Some(e) = obj.get(tag) {
                 touched += e.to_str().map_or(0, |s| s.len());
             }
         }
-        if let Ok(Some(e)) = obj.element_opt(tags::PIXEL_DATA)
+        if let Some(e) = obj.get(tags::PIXEL_DATA)
             && let Ok(bytes) = e.to_bytes()
         {
             pixel_bytes += bytes.len() as u64;
