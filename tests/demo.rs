@@ -95,3 +95,43 @@ fn an_assessors_edited_rubric_is_used_and_its_typos_are_named() {
     let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(report["total"]["max_points"], 200.0);
 }
+
+#[test]
+fn a_command_about_one_task_reads_only_that_tasks_folder() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tasks = tmp.path().join("tasks");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tasks/series"),
+        &tasks.join("series"),
+    );
+    let dir = tasks.to_str().expect("utf-8");
+
+    // Only series is copied: its commands work, and the other tasks' folders are not read.
+    let r = ws_run(&["--tasks-dir", dir, "show", "series", "--part", "rubric"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("## Rubric"), "{}", r.stdout);
+    let out = tmp.path().join("fixtures");
+    let r = ws_run(&[
+        "--tasks-dir",
+        dir,
+        "generate",
+        "series",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // An unknown id is still the usage error listing every task this build registers.
+    let r = ws_run(&["--tasks-dir", dir, "show", "nosuch"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("known tasks: ") && r.stderr.contains("deid"),
+        "{}",
+        r.stderr
+    );
+
+    // Commands over every task still need every folder, and name the one missing.
+    let r = ws_run(&["--tasks-dir", dir, "list"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("task.toml"), "{}", r.stderr);
+}

@@ -1,13 +1,12 @@
 //! `worksample generate`: a task's input fixtures and manifest, into a new folder.
 
-use worksample_task::{PublicSeed, Registry, pipeline};
+use worksample_task::{LoadedTask, PublicSeed, pipeline};
 
 use crate::args::GenerateArgs;
 use crate::exit::{CliError, Outcome};
 use crate::progress::Bar;
 
-pub(crate) fn run(registry: &Registry, a: GenerateArgs) -> Result<Outcome, CliError> {
-    let t = registry.get(&a.task)?;
+pub(crate) fn run(t: &LoadedTask, a: GenerateArgs) -> Result<Outcome, CliError> {
     let seed = super::seed_source(&a.seed)?;
     let g = pipeline::generate(
         t,

@@ -4,14 +4,13 @@
 
 use anyhow::anyhow;
 use worksample_rubric::RunSummary;
-use worksample_task::{PublicSeed, Registry, pipeline};
+use worksample_task::{LoadedTask, PublicSeed, pipeline};
 
 use crate::args::GradeArgs;
 use crate::exit::{CliError, Outcome};
 use crate::progress::Bar;
 
-pub(crate) fn run(registry: &Registry, a: GradeArgs) -> Result<Outcome, CliError> {
-    let t = registry.get(&a.task)?;
+pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
     if !a.submission.is_dir() {
         return Err(CliError::usage(anyhow!(
             "submission folder `{}` does not exist or is not a folder",

@@ -15,7 +15,7 @@ pub(crate) mod starter;
 pub(crate) mod synth;
 
 use worksample_rubric::{Report, Verdict};
-use worksample_task::{CandidateId, Registry, Secret, Seed, SeedSource};
+use worksample_task::{CandidateId, LoadedTask, Registry, Secret, Seed, SeedSource};
 
 use crate::args::{AudienceArg, Cli, Command, ReportArgs, SeedArgs};
 use crate::exit::{CliError, Outcome};
@@ -28,22 +28,27 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
     let tasks_dir = cli.tasks_dir.as_deref();
     match cli.command {
         Command::List => list::run(&registry(tasks_dir)?),
-        Command::Show(a) => show::run(&registry(tasks_dir)?, &a),
-        Command::Generate(a) => generate::run(&registry(tasks_dir)?, a),
-        Command::Grade(a) => grade::run(&registry(tasks_dir)?, a),
-        Command::Run(a) => run::run(&registry(tasks_dir)?, a),
+        Command::Show(a) => show::run(&task(tasks_dir, &a.task)?, &a),
+        Command::Generate(a) => generate::run(&task(tasks_dir, &a.task)?, a),
+        Command::Grade(a) => grade::run(&task(tasks_dir, &a.task)?, a),
+        Command::Run(a) => run::run(&task(tasks_dir, &a.task)?, a),
         Command::Check(a) => check::run(&registry(tasks_dir)?, a),
         Command::Kit(a) => kit::run(&registry(tasks_dir)?, a),
         Command::Demo(a) => demo::run(&registry(tasks_dir)?, a),
         Command::Synth(a) => synth::run(a).map(|()| Outcome::Ok).map_err(CliError::usage),
         Command::Cohort(a) => cohort::run(&a),
         Command::ShiftModel(a) => shift_model::run(&a),
-        Command::Starter(a) => starter::run(&registry(tasks_dir)?, &a),
+        Command::Starter(a) => starter::run(&task(tasks_dir, &a.task)?, &a),
     }
 }
 
 fn registry(tasks_dir: Option<&std::path::Path>) -> Result<Registry, CliError> {
     Ok(Registry::load(crate::tasks::all(), tasks_dir)?)
+}
+
+/// The one task a command is about, with only its data loaded.
+fn task(tasks_dir: Option<&std::path::Path>, id: &str) -> Result<LoadedTask, CliError> {
+    Ok(Registry::load_one(crate::tasks::all(), tasks_dir, id)?)
 }
 
 /// The assessor's secret, when the environment has one.

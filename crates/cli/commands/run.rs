@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
-use worksample_task::{Registry, SeedSource, pipeline, runner::EnvPolicy};
+use worksample_task::{LoadedTask, SeedSource, pipeline, runner::EnvPolicy};
 
 use crate::args::RunArgs;
 use crate::exit::{CliError, Outcome};
 use crate::progress::Bar;
 
-pub(crate) fn run(registry: &Registry, a: RunArgs) -> Result<Outcome, CliError> {
-    let t = registry.get(&a.task)?;
+pub(crate) fn run(t: &LoadedTask, a: RunArgs) -> Result<Outcome, CliError> {
     let seed = super::seed_source(&a.seed)?;
     let hidden = matches!(seed, SeedSource::Hidden { .. });
     let limits = pipeline::limits(

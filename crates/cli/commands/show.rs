@@ -1,12 +1,11 @@
 //! `worksample show`: a task's brief and its rubric, as a candidate or assessor reads them.
 
-use worksample_task::Registry;
+use worksample_task::LoadedTask;
 
 use crate::args::{ShowArgs, ShowPart};
 use crate::exit::{CliError, Outcome};
 
-pub(crate) fn run(registry: &Registry, a: &ShowArgs) -> Result<Outcome, CliError> {
-    let t = registry.get(&a.task)?;
+pub(crate) fn run(t: &LoadedTask, a: &ShowArgs) -> Result<Outcome, CliError> {
     let mut text = String::new();
     if matches!(a.part, ShowPart::All | ShowPart::Brief) {
         text.push_str(&t.data.brief);

@@ -1,13 +1,12 @@
 //! `worksample starter` (hidden): runs a task's naive built-in starter solution on a folder.
 //! `demo` launches it through the runner like any candidate command.
 
-use worksample_task::Registry;
+use worksample_task::LoadedTask;
 
 use crate::args::StarterArgs;
 use crate::exit::{CliError, Outcome};
 
-pub(crate) fn run(registry: &Registry, a: &StarterArgs) -> Result<Outcome, CliError> {
-    let t = registry.get(&a.task)?;
+pub(crate) fn run(t: &LoadedTask, a: &StarterArgs) -> Result<Outcome, CliError> {
     t.task.starter(&a.input, &a.output)?;
     Ok(Outcome::Ok)
 }

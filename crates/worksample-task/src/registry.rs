@@ -31,17 +31,31 @@ pub struct Registry {
 impl Registry {
     /// Loads every task's data: compiled in, or from `tasks_dir/<id>/` when given.
     pub fn load(tasks: Vec<Box<dyn DynTask>>, tasks_dir: Option<&Path>) -> Result<Self, TaskError> {
-        let mut loaded = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            let id = task.id();
-            let embedded = task.embedded();
-            let data = match tasks_dir {
-                Some(dir) => TaskData::load_dir(dir, id, &embedded)?,
-                None => TaskData::from_embedded(id, &embedded)?,
-            };
-            loaded.push(LoadedTask { task, data });
-        }
-        Ok(Self { tasks: loaded })
+        let tasks = tasks
+            .into_iter()
+            .map(|task| load_task(task, tasks_dir))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { tasks })
+    }
+
+    /// Loads the data of task `id` alone, for the commands about one task: they parse no other
+    /// task's files, and an assessor's `--tasks-dir` needs only the folder of the task at hand
+    /// (a mistake in another task's copy does not stop it). An unknown id is the usage error
+    /// [`Registry::get`] gives.
+    pub fn load_one(
+        tasks: Vec<Box<dyn DynTask>>,
+        tasks_dir: Option<&Path>,
+        id: &str,
+    ) -> Result<LoadedTask, TaskError> {
+        TaskId::new(id)?;
+        let Some(at) = tasks.iter().position(|t| t.id() == id) else {
+            return Err(unknown(id, tasks.iter().map(|t| t.id())));
+        };
+        let task = tasks
+            .into_iter()
+            .nth(at)
+            .expect("the position was just found");
+        load_task(task, tasks_dir)
     }
 
     /// All tasks.
@@ -55,13 +69,27 @@ impl Registry {
         self.tasks
             .iter()
             .find(|t| t.task.id() == id)
-            .ok_or_else(|| {
-                let known: Vec<&str> = self.tasks.iter().map(|t| t.task.id()).collect();
-                TaskError::Usage(if known.is_empty() {
-                    format!("no task `{id}`: this build registers no tasks")
-                } else {
-                    format!("no task `{id}`; known tasks: {}", known.join(", "))
-                })
-            })
+            .ok_or_else(|| unknown(id, self.tasks.iter().map(|t| t.task.id())))
     }
+}
+
+/// Reads one task's data: compiled in, or from `tasks_dir/<id>/` when given.
+fn load_task(task: Box<dyn DynTask>, tasks_dir: Option<&Path>) -> Result<LoadedTask, TaskError> {
+    let id = task.id();
+    let embedded = task.embedded();
+    let data = match tasks_dir {
+        Some(dir) => TaskData::load_dir(dir, id, &embedded)?,
+        None => TaskData::from_embedded(id, &embedded)?,
+    };
+    Ok(LoadedTask { task, data })
+}
+
+/// The usage error for a task id this build does not register, listing the ones it does.
+fn unknown<'a>(id: &str, known: impl Iterator<Item = &'a str>) -> TaskError {
+    let known: Vec<&str> = known.collect();
+    TaskError::Usage(if known.is_empty() {
+        format!("no task `{id}`: this build registers no tasks")
+    } else {
+        format!("no task `{id}`; known tasks: {}", known.join(", "))
+    })
 }
