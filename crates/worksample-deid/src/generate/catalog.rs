@@ -16,7 +16,7 @@ use dicom_object::InMemDicomObject;
 use dicom_object::mem::InMemElement;
 
 use crate::leak::is_textual;
-use crate::paths::walk;
+use crate::paths::{AttrPath, walk};
 use crate::planted::{IdentifierClass, PlantError, Registry, Site};
 
 /// Planted identifiers by value, with class and description.
@@ -62,27 +62,43 @@ impl Catalog {
             .collect()
     }
 
-    /// Registers every identifier found in the text of `obj`'s elements at every depth.
-    pub(super) fn register_values(
-        &self,
-        registry: &mut Registry,
-        file: &str,
-        obj: &InMemDicomObject,
-    ) -> Result<(), PlantError> {
+    /// Every catalogued identifier in the text of `obj`'s elements at every depth, in walk order.
+    /// Reads only: files are scanned in parallel, then planted in order by [`Self::plant_values`].
+    pub(super) fn values_in(&self, obj: &InMemDicomObject) -> Vec<Found<'_>> {
         let mut found = Vec::new();
         walk(obj, &mut |path, elem| {
             if let Some(text) = text_of(elem) {
                 for (value, (class, what)) in self.found_in(&text) {
-                    found.push((value.clone(), *class, what.clone(), path.clone()));
+                    found.push(Found {
+                        value,
+                        class: *class,
+                        what,
+                        path: path.clone(),
+                    });
                 }
             }
         });
-        for (value, class, what, path) in found {
+        found
+    }
+
+    /// Registers what [`Self::values_in`] found in `file`, in order.
+    pub(super) fn plant_values(
+        registry: &mut Registry,
+        file: &str,
+        found: Vec<Found<'_>>,
+    ) -> Result<(), PlantError> {
+        for Found {
+            value,
+            class,
+            what,
+            path,
+        } in found
+        {
             let site = Site::Value {
                 file: file.to_owned(),
                 path,
             };
-            registry.plant(&value, class, &what, site)?;
+            registry.plant(value, class, what, site)?;
         }
         Ok(())
     }
@@ -125,6 +141,14 @@ impl Catalog {
             None => Ok(()),
         }
     }
+}
+
+/// A catalogued identifier found in an element's text.
+pub(super) struct Found<'c> {
+    value: &'c str,
+    class: IdentifierClass,
+    what: &'c str,
+    path: AttrPath,
 }
 
 /// The text of a string-valued element as the generator wrote it. A person name written as
@@ -170,9 +194,7 @@ mod tests {
             ),
         ]);
         let mut registry = Registry::new();
-        catalog
-            .register_values(&mut registry, "a/1.dcm", &obj)
-            .expect("plants");
+        Catalog::plant_values(&mut registry, "a/1.dcm", catalog.values_in(&obj)).expect("plants");
         catalog
             .register_path(&mut registry, "QXVORAK_ZELDA/1.dcm")
             .expect("plants");

@@ -353,15 +353,13 @@ fn finish(
                 b.instance_number
             )
         };
-        catalog.register_values(&mut registry, &rel, &b.instance.dataset)?;
-        catalog.register_path(&mut registry, &rel)?;
-        for value in &b.burned {
-            catalog.register_pixels(&mut registry, &rel, value)?;
-        }
         paths.push(rel);
     }
 
-    let encoded: Vec<(Vec<u8>, Fingerprint)> = built
+    // Encoding, fingerprinting and the scan of every element's text for planted identifiers
+    // only read the built objects, so they run over both cores; planting then goes in file
+    // order, so the registry is the same whatever the thread count.
+    let (encoded, found): (Vec<(Vec<u8>, Fingerprint)>, Vec<_>) = built
         .par_iter()
         .zip(&paths)
         .map(|(b, rel)| {
@@ -372,9 +370,21 @@ fn finish(
                         source,
                     }
                 })?;
-            Ok((bytes, fingerprint(b)))
+            Ok((
+                (bytes, fingerprint(b)),
+                catalog.values_in(&b.instance.dataset),
+            ))
         })
-        .collect::<Result<_, GenerateError>>()?;
+        .collect::<Result<Vec<_>, GenerateError>>()?
+        .into_iter()
+        .unzip();
+    for ((b, rel), found) in built.iter().zip(&paths).zip(found) {
+        Catalog::plant_values(&mut registry, rel, found)?;
+        catalog.register_path(&mut registry, rel)?;
+        for value in &b.burned {
+            catalog.register_pixels(&mut registry, rel, value)?;
+        }
+    }
 
     let mut seen = BTreeSet::new();
     for ((_, fp), rel) in encoded.iter().zip(&paths) {

@@ -9,6 +9,7 @@ use dicom_core::{PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use rand::Rng;
+use rayon::prelude::*;
 use worksample_dicom::geometry::ds;
 use worksample_dicom::pixel::{Photometric, PixelData, PixelValues, StoredValues};
 use worksample_dicom::private::put_private;
@@ -59,7 +60,13 @@ impl Run<'_> {
             photometric: Photometric::Monochrome2,
         };
         let blob = Blob::new(rows, columns);
-        for i in 0..slices {
+        // Each slice's pixels come from its own stream, so they are drawn over both cores up
+        // front; the headers below are built in order.
+        let pixels: Vec<PixelData> = (0..slices)
+            .into_par_iter()
+            .map(|i| uptake(self.seed, index, i, &blob, stored))
+            .collect();
+        for (i, mut pixels) in (0..slices).zip(pixels) {
             let mut obj = InMemDicomObject::new_empty();
             self.patient_study(&mut obj, si);
             text(&mut obj, tags::SOP_CLASS_UID, VR::UI, PET_IMAGE_STORAGE);
@@ -270,7 +277,6 @@ impl Run<'_> {
             )
             .map_err(private_err)?;
 
-            let mut pixels = uptake(self.seed, index, i, &blob, stored);
             stamp(&mut pixels, self.built.len());
             self.built.push(Built {
                 kind: ObjectKind::Pet,
