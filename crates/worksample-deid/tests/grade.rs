@@ -459,12 +459,7 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
         } else {
             put(&mut o, tags::STUDY_DESCRIPTION, VR::LO, "CT CHEST for");
         }
-        if !flaws.skip_sequences
-            && o.element_opt(tags::REQUEST_ATTRIBUTES_SEQUENCE)
-                .ok()
-                .flatten()
-                .is_some()
-        {
+        if !flaws.skip_sequences && o.get(tags::REQUEST_ATTRIBUTES_SEQUENCE).is_some() {
             let mut request = InMemDicomObject::new_empty();
             put(&mut request, tags::PATIENT_NAME, VR::PN, "REMOVED");
             seq(&mut o, tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![request]);
@@ -484,9 +479,7 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
             tags::FRAME_OF_REFERENCE_UID,
         ] {
             if let Some(old) = o
-                .element_opt(t)
-                .ok()
-                .flatten()
+                .get(t)
                 .and_then(|e| e.to_str().ok().map(|s| s.trim_end_matches('\0').to_owned()))
             {
                 let new = new_uid(&old, n);
@@ -494,21 +487,13 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
                 put(&mut o, t, VR::UI, &new);
             }
         }
-        if o.element_opt(tags::REFERENCED_IMAGE_SEQUENCE)
-            .ok()
-            .flatten()
-            .is_some()
-        {
+        if o.get(tags::REFERENCED_IMAGE_SEQUENCE).is_some() {
             let mut r = InMemDicomObject::new_empty();
             put(&mut r, Tag(0x0008, 0x1150), VR::UI, CT);
             put(&mut r, Tag(0x0008, 0x1155), VR::UI, &new_uid(&uid(21), n));
             seq(&mut o, tags::REFERENCED_IMAGE_SEQUENCE, vec![r]);
         }
-        if o.element_opt(RT_REFERENCED_STUDY_SEQUENCE)
-            .ok()
-            .flatten()
-            .is_some()
-        {
+        if o.get(RT_REFERENCED_STUDY_SEQUENCE).is_some() {
             let mut r = InMemDicomObject::new_empty();
             put(
                 &mut r,

@@ -108,13 +108,7 @@ fn gantry_tilt_moves_the_table_and_tilts_the_plane() {
 fn slice_location_override_is_applied() {
     let (p, s, se) = series(Plane::Axial, SliceLocationMode::Absent);
     let instances = build_instances(77, &p, &s, &se);
-    assert!(
-        instances[0]
-            .dataset
-            .element_opt(tags::SLICE_LOCATION)
-            .expect("lookup")
-            .is_none()
-    );
+    assert!(instances[0].dataset.get(tags::SLICE_LOCATION).is_none());
     let (p, s, se) = series(Plane::Axial, SliceLocationMode::Negated);
     let instances = build_instances(77, &p, &s, &se);
     let z = floats(&instances[4].dataset, tags::IMAGE_POSITION_PATIENT)[2];
@@ -171,12 +165,7 @@ fn a_task_can_edit_a_built_instance_before_writing() {
     )
     .expect("writes");
     let back = read_header(&path, &ReadLimits::default()).expect("reads");
-    assert!(
-        back.dataset
-            .element_opt(tags::SERIES_INSTANCE_UID)
-            .expect("lookup")
-            .is_none()
-    );
+    assert!(back.dataset.get(tags::SERIES_INSTANCE_UID).is_none());
     assert_eq!(
         text(&back.dataset, tags::IMAGE_COMMENTS),
         "edited by a task"

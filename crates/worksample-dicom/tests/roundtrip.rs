@@ -109,13 +109,7 @@ fn header_read_stops_before_pixel_data_and_bare_framings_are_read() {
         let header = read_header(&path, &ReadLimits::default()).expect("reads");
         assert_eq!(header.framing, framing, "{}", ts.name());
         assert_eq!(header.transfer_syntax, ts.uid());
-        assert!(
-            header
-                .dataset
-                .element_opt(tags::PIXEL_DATA)
-                .expect("lookup")
-                .is_none()
-        );
+        assert!(header.dataset.get(tags::PIXEL_DATA).is_none());
         let name = header
             .dataset
             .element(tags::PATIENT_NAME)
@@ -132,12 +126,7 @@ fn header_read_stops_before_pixel_data_and_bare_framings_are_read() {
             .into_owned();
         assert_eq!(name, want);
         let full = read_full(&path, &ReadLimits::default()).expect("reads");
-        assert!(
-            full.dataset
-                .element_opt(tags::PIXEL_DATA)
-                .expect("lookup")
-                .is_some()
-        );
+        assert!(full.dataset.get(tags::PIXEL_DATA).is_some());
         assert!(worksample_dicom::read::is_dicom(&path));
     }
 }
@@ -170,12 +159,7 @@ fn private_creators_are_reserved_from_0010() {
             .element(dicom_core::Tag(group, 0x0010))
             .expect("creator at (gggg,0010)");
         assert_eq!(owner.to_str().expect("text").trim(), creator);
-        assert!(
-            back.dataset
-                .element_opt(dicom_core::Tag(group, 0x0001))
-                .expect("lookup")
-                .is_none()
-        );
+        assert!(back.dataset.get(dicom_core::Tag(group, 0x0001)).is_none());
         let value = worksample_dicom::private::get_private(&back.dataset, group, creator, element);
         assert!(
             value.is_some(),
@@ -183,8 +167,7 @@ fn private_creators_are_reserved_from_0010() {
         );
         assert!(
             back.dataset
-                .element_opt(dicom_core::Tag(group, 0x1000 | u16::from(element)))
-                .expect("lookup")
+                .get(dicom_core::Tag(group, 0x1000 | u16::from(element)))
                 .is_some()
         );
     }

@@ -392,7 +392,7 @@ fn clean_dataset(obj: &InMemDicomObject, ctx: &mut Ctx<'_>, depth: usize) -> InM
         }
     }
     for block in kept_blocks {
-        if let Some(creator) = obj.element_opt(block).ok().flatten() {
+        if let Some(creator) = obj.get(block) {
             out.put(creator.clone());
         }
     }
@@ -642,13 +642,9 @@ fn hash64(parts: &[&str]) -> u64 {
 fn edit_pixels(ds: &mut InMemDicomObject, burned_in: bool, flaws: &Flaws) -> Result<(), String> {
     if !burned_in && flaws.reencode_pixels {
         let allocated = ds
-            .element_opt(tags::BITS_ALLOCATED)
-            .ok()
-            .flatten()
+            .get(tags::BITS_ALLOCATED)
             .and_then(|e| e.to_int::<u16>().ok());
-        if let Some(bits) =
-            allocated.filter(|_| ds.element_opt(tags::PIXEL_DATA).ok().flatten().is_some())
-        {
+        if let Some(bits) = allocated.filter(|_| ds.get(tags::PIXEL_DATA).is_some()) {
             ds.put(DataElement::new(
                 tags::BITS_STORED,
                 VR::US,
@@ -665,13 +661,11 @@ fn edit_pixels(ds: &mut InMemDicomObject, burned_in: bool, flaws: &Flaws) -> Res
     if !burned_in || flaws.keep_burned_in {
         return Ok(());
     }
-    let Some(pixels) = ds.element_opt(tags::PIXEL_DATA).ok().flatten() else {
+    let Some(pixels) = ds.get(tags::PIXEL_DATA) else {
         return Ok(());
     };
     let number = |tag: Tag| -> Result<u32, String> {
-        ds.element_opt(tag)
-            .ok()
-            .flatten()
+        ds.get(tag)
             .and_then(|e| e.to_int::<u32>().ok())
             .ok_or_else(|| {
                 format!(
@@ -686,9 +680,7 @@ fn edit_pixels(ds: &mut InMemDicomObject, burned_in: bool, flaws: &Flaws) -> Res
     let samples = number(tags::SAMPLES_PER_PIXEL)?;
     let bytes_per_sample = number(tags::BITS_ALLOCATED)?.div_ceil(8);
     let frames = ds
-        .element_opt(NUMBER_OF_FRAMES)
-        .ok()
-        .flatten()
+        .get(NUMBER_OF_FRAMES)
         .and_then(|e| e.to_int::<u32>().ok())
         .unwrap_or(1)
         .max(1);
@@ -796,7 +788,7 @@ fn write_map(path: &Path, rows: &BTreeMap<String, String>) -> Result<(), String>
 
 /// A string value without DICOM padding; `None` when absent or not text.
 fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    obj.element_opt(tag).ok().flatten().and_then(elem_text)
+    obj.get(tag).and_then(elem_text)
 }
 
 fn elem_text(elem: &InMemElement) -> Option<String> {

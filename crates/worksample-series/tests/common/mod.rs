@@ -165,19 +165,13 @@ pub fn reference(input: &Path) -> Output {
                 .to_owned()
         });
         if meta_class.as_deref() == Some("1.2.840.10008.1.3.10")
-            || ds
-                .element_opt(tags::DIRECTORY_RECORD_SEQUENCE)
-                .ok()
-                .flatten()
-                .is_some()
+            || ds.get(tags::DIRECTORY_RECORD_SEQUENCE).is_some()
         {
             excluded.push(ex(&rel, ExclusionReason::Dicomdir, None));
             continue;
         }
         let Some(pixels) = ds
-            .element_opt(tags::PIXEL_DATA)
-            .ok()
-            .flatten()
+            .get(tags::PIXEL_DATA)
             .and_then(|e| e.to_bytes().ok())
             .map(|b| b.into_owned())
         else {

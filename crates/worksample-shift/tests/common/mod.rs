@@ -153,9 +153,7 @@ pub fn read_input(dir: &Path) -> Input {
                     .expect("header");
                 let burned = file
                     .dataset
-                    .element_opt(dicom_dictionary_std::tags::BURNED_IN_ANNOTATION)
-                    .ok()
-                    .flatten()
+                    .get(dicom_dictionary_std::tags::BURNED_IN_ANNOTATION)
                     .and_then(|e| e.to_str().ok().map(|s| s.trim() == "YES"))
                     .unwrap_or(false);
                 Item {
