@@ -1,9 +1,9 @@
 //! Benchmark helper for the engine's writer: builds every image of `worksample synth --modality CT
 //! --slices N --rows R --columns C --seed S` in memory first (untimed: patients, studies, series,
 //! data sets and rendered pixels), then times writing them all to `OUT_DIR` exactly as `synth`
-//! does (folders, encoding, the files, over every core with rayon). That is the like-for-like counterpart of
-//! `pydicom_write.py`'s loop, which also writes objects it already holds; the files are the
-//! bytes `synth` writes, which the benchmark scripts check with `diff -r`.
+//! does (folders, encoding, the files, over every core with rayon). That is the like-for-like
+//! counterpart of `pydicom_write.py`'s loop, which also writes objects it already holds; the
+//! files are the bytes `synth` writes, which the benchmark scripts check with `diff -r`.
 //!
 //! Usage: `write_stage OUT_DIR SLICES ROWS COLUMNS SEED`; prints the file count and bytes, then
 //! `loop_seconds` of the write alone.

@@ -188,14 +188,10 @@ fn word_flags(raw: &[u16], flags: impl Fn(u16) -> u8) -> Vec<u8> {
         // one straight loop, and each pixel is a lookup without the memo's first-seen branch.
         // The table covers every 16-bit word (64 KiB, zero outside the span), so a lookup needs
         // neither an offset nor a bounds check: a third of the instructions per pixel.
-        let mut table = vec![0u8; 1 << 16];
+        let mut table = [0u8; 1 << 16];
         for w in min..=max {
             table[usize::from(w)] = flags(w) | KNOWN;
         }
-        let table: &[u8; 1 << 16] = table
-            .as_slice()
-            .try_into()
-            .expect("the table has one entry per 16-bit word");
         return raw.iter().map(|&w| table[usize::from(w)]).collect();
     }
     let mut memo = vec![0u8; span];

@@ -43,7 +43,7 @@ impl Registry {
     /// (a mistake in another task's copy does not stop it). An unknown id is the usage error
     /// [`Registry::get`] gives.
     pub fn load_one(
-        tasks: Vec<Box<dyn DynTask>>,
+        mut tasks: Vec<Box<dyn DynTask>>,
         tasks_dir: Option<&Path>,
         id: &str,
     ) -> Result<LoadedTask, TaskError> {
@@ -51,11 +51,7 @@ impl Registry {
         let Some(at) = tasks.iter().position(|t| t.id() == id) else {
             return Err(unknown(id, tasks.iter().map(|t| t.id())));
         };
-        let task = tasks
-            .into_iter()
-            .nth(at)
-            .expect("the position was just found");
-        load_task(task, tasks_dir)
+        load_task(tasks.swap_remove(at), tasks_dir)
     }
 
     /// All tasks.
