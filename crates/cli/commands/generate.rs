@@ -1,6 +1,6 @@
 //! `worksample generate`: a task's input fixtures and manifest, into a new folder.
 
-use worksample_task::{LoadedTask, PublicSeed, pipeline};
+use worksample_task::{Figures, LoadedTask, PublicSeed, pipeline};
 
 use crate::args::GenerateArgs;
 use crate::exit::{CliError, Outcome};
@@ -14,6 +14,7 @@ pub(crate) fn run(t: &LoadedTask, a: GenerateArgs) -> Result<Outcome, CliError> 
         &seed,
         &a.out,
         super::HARNESS_VERSION,
+        Figures::Skip,
         &Bar::default(),
     )?;
     let m = &g.manifest;

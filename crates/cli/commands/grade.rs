@@ -19,11 +19,13 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
     }
     let progress = Bar::default();
     let secret = super::secret_from_env()?;
+    let figures = a.report.figures();
     let regen = pipeline::regenerate(
         t,
         &a.fixtures,
         secret.as_ref(),
         super::HARNESS_VERSION,
+        figures,
         &progress,
     )?;
     let hidden = matches!(regen.generated.manifest.seed, PublicSeed::Hidden { .. });
@@ -36,7 +38,7 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
             run: RunSummary::not_run(),
             threshold: a.report.fail_under,
             harness_version: super::HARNESS_VERSION.to_owned(),
-            figures: a.report.figures(),
+            figures,
         },
         &progress,
     )?;

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use worksample_task::{Registry, Seed, SeedSource, pipeline};
+use worksample_task::{Figures, Registry, Seed, SeedSource, pipeline};
 
 use crate::args::KitArgs;
 use crate::exit::{CliError, Outcome};
@@ -58,6 +58,7 @@ pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> 
             &SeedSource::Public(Seed(a.seed)),
             &dir.join("practice"),
             super::HARNESS_VERSION,
+            Figures::Skip,
             &Bar::default(),
         )?;
         let s = &t.data.spec;

@@ -14,6 +14,9 @@ use dicom_core::{PrimitiveValue, Tag};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
+use crate::Instance;
+use crate::pixel::PixelValues;
+
 /// Why a data set cannot be previewed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -114,9 +117,32 @@ fn float(obj: &InMemDicomObject, tag: Tag) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
+/// Where a slice's samples come from.
+#[derive(Clone, Copy)]
+enum Samples<'a> {
+    /// The Pixel Data element of the data set being read.
+    Element,
+    /// Values held beside a data set without Pixel Data, as an [`Instance`] holds them.
+    Values(&'a PixelValues),
+}
+
 impl Slice {
     /// The first frame of a data set's native monochrome pixel data.
     pub fn from_dataset(obj: &InMemDicomObject) -> Result<Slice, PreviewError> {
+        Self::read(obj, Samples::Element)
+    }
+
+    /// The first frame of an instance about to be written: what [`Slice::from_dataset`] gives
+    /// for the data set read back from its file, without encoding and parsing it (a grader's
+    /// figures drawn while the fixtures are regenerated).
+    pub fn from_instance(inst: &Instance) -> Result<Slice, PreviewError> {
+        match &inst.pixels {
+            Some(pixels) => Self::read(&inst.dataset, Samples::Values(&pixels.values)),
+            None => Self::from_dataset(&inst.dataset),
+        }
+    }
+
+    fn read(obj: &InMemDicomObject, source: Samples<'_>) -> Result<Slice, PreviewError> {
         let rows = required(obj, "Rows", tags::ROWS)?;
         let columns = required(obj, "Columns", tags::COLUMNS)?;
         let (rows, columns) = match (u16::try_from(rows), u16::try_from(columns)) {
@@ -163,7 +189,18 @@ impl Slice {
             )));
         }
         let n = usize::from(rows) * usize::from(columns);
-        let raw = raw_samples(obj, allocated, n)?;
+        let raw = match source {
+            Samples::Element => raw_samples(obj, allocated, n)?,
+            Samples::Values(values) => {
+                let raw = match values {
+                    PixelValues::U8(bytes) => from_bytes(bytes, allocated, n),
+                    PixelValues::U16(words) => from_words(words, allocated, n),
+                    PixelValues::I16(words) if allocated == 16 => from_signed(words, n),
+                    PixelValues::I16(words) => return Err(not_native(words.len())),
+                };
+                at_least(raw, n)?
+            }
+        };
         // PS3.5 §8.1.1: only the low Bits Stored bits carry the value (High Bit = Bits Stored
         // − 1 in every file we read); two's complement when Pixel Representation is 1.
         let bits = bits_stored as u32;
@@ -322,13 +359,6 @@ fn raw_samples(obj: &InMemDicomObject, allocated: i64, n: usize) -> Result<Vec<u
     let element = obj
         .get(tags::PIXEL_DATA)
         .ok_or_else(|| attribute("PixelData", tags::PIXEL_DATA, "missing"))?;
-    let short = |have: usize| {
-        attribute(
-            "PixelData",
-            tags::PIXEL_DATA,
-            format!("{have} samples, fewer than the {n} of one frame"),
-        )
-    };
     let out: Vec<u32> = match element.value() {
         Value::PixelSequence(_) => {
             return Err(PreviewError::Unsupported(
@@ -342,43 +372,61 @@ fn raw_samples(obj: &InMemDicomObject, allocated: i64, n: usize) -> Result<Vec<u
                 "is a sequence, not pixel data",
             ));
         }
-        // OB, or OW read as bytes: little-endian byte pairs (PS3.5 §8.2, native encoding).
-        Value::Primitive(PrimitiveValue::U8(bytes)) => match allocated {
-            8 => bytes.iter().take(n).map(|b| u32::from(*b)).collect(),
-            _ => bytes
-                .chunks_exact(2)
-                .take(n)
-                .map(|p| u32::from(u16::from_le_bytes([p[0], p[1]])))
-                .collect(),
-        },
-        // OW as 16-bit words, already in host order whatever the transfer syntax.
-        Value::Primitive(PrimitiveValue::U16(words)) => match allocated {
-            16 => words.iter().take(n).map(|w| u32::from(*w)).collect(),
-            _ => words
-                .iter()
-                .flat_map(|w| w.to_le_bytes())
-                .take(n)
-                .map(u32::from)
-                .collect(),
-        },
-        Value::Primitive(PrimitiveValue::I16(words)) if allocated == 16 => {
-            words.iter().take(n).map(|w| u32::from(*w as u16)).collect()
-        }
-        Value::Primitive(other) => {
-            return Err(attribute(
-                "PixelData",
-                tags::PIXEL_DATA,
-                format!(
-                    "unexpected value of {} items (not OB/OW)",
-                    other.multiplicity()
-                ),
-            ));
-        }
+        Value::Primitive(PrimitiveValue::U8(bytes)) => from_bytes(bytes, allocated, n),
+        Value::Primitive(PrimitiveValue::U16(words)) => from_words(words, allocated, n),
+        Value::Primitive(PrimitiveValue::I16(words)) if allocated == 16 => from_signed(words, n),
+        Value::Primitive(other) => return Err(not_native(other.multiplicity() as usize)),
     };
-    if out.len() < n {
-        return Err(short(out.len()));
+    at_least(out, n)
+}
+
+/// OB, or OW read as bytes: little-endian byte pairs (PS3.5 §8.2, native encoding).
+fn from_bytes(bytes: &[u8], allocated: i64, n: usize) -> Vec<u32> {
+    match allocated {
+        8 => bytes.iter().take(n).map(|b| u32::from(*b)).collect(),
+        _ => bytes
+            .chunks_exact(2)
+            .take(n)
+            .map(|p| u32::from(u16::from_le_bytes([p[0], p[1]])))
+            .collect(),
     }
-    Ok(out)
+}
+
+/// OW as 16-bit words, already in host order whatever the transfer syntax.
+fn from_words(words: &[u16], allocated: i64, n: usize) -> Vec<u32> {
+    match allocated {
+        16 => words.iter().take(n).map(|w| u32::from(*w)).collect(),
+        _ => words
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .take(n)
+            .map(u32::from)
+            .collect(),
+    }
+}
+
+/// Two's-complement words, as their bit patterns.
+fn from_signed(words: &[i16], n: usize) -> Vec<u32> {
+    words.iter().take(n).map(|w| u32::from(*w as u16)).collect()
+}
+
+fn not_native(items: usize) -> PreviewError {
+    attribute(
+        "PixelData",
+        tags::PIXEL_DATA,
+        format!("unexpected value of {items} items (not OB/OW)"),
+    )
+}
+
+fn at_least(samples: Vec<u32>, n: usize) -> Result<Vec<u32>, PreviewError> {
+    if samples.len() < n {
+        return Err(attribute(
+            "PixelData",
+            tags::PIXEL_DATA,
+            format!("{} samples, fewer than the {n} of one frame", samples.len()),
+        ));
+    }
+    Ok(samples)
 }
 
 impl Thumbnail {
@@ -564,5 +612,47 @@ mod tests {
         assert_eq!((info.width, info.height), (3, 2));
         assert_eq!(info.color_type, png::ColorType::Grayscale);
         assert_eq!(&buf[..6], &t.grey[..]);
+    }
+
+    #[test]
+    fn an_instance_previews_as_its_written_file_reads_back() {
+        use crate::identity::CharsetChoice;
+        use crate::model::{Modality, Patient, Series, SeriesSpec, Study, Vendor, build_instance};
+        use crate::read::{ReadLimits, read_bytes};
+        use crate::write::{TransferSyntax, WriteOptions, to_bytes};
+
+        // Signed and unsigned 16-bit, 12 bits in 16, MONOCHROME1, 8-bit with an odd count.
+        let cases = [
+            (Modality::Ct, 9, 7, Vendor::Ge),
+            (Modality::Ct, 8, 6, Vendor::Siemens),
+            (Modality::Mr, 6, 5, Vendor::Philips),
+            (Modality::Cr, 4, 4, Vendor::Siemens),
+            (Modality::Sc, 3, 5, Vendor::Philips),
+        ];
+        let native = TransferSyntax::ALL
+            .into_iter()
+            .filter(|ts| *ts != TransferSyntax::RleLossless);
+        for ts in native {
+            for (modality, rows, columns, vendor) in cases {
+                let patient = Patient::draw(7, 0, CharsetChoice::Latin1);
+                let study = Study::draw(7, &patient, 0, modality);
+                let mut spec = SeriesSpec::new(modality, rows, columns, 2);
+                spec.vendor = Some(vendor);
+                let series = Series::draw(7, &patient, &study, 0, 1, &spec);
+                let inst = build_instance(7, &patient, &study, &series, 1);
+                let opts = WriteOptions {
+                    transfer_syntax: ts,
+                    preamble: true,
+                    file_meta: true,
+                };
+                let bytes = to_bytes(&inst, &opts).expect("encodes");
+                let file = read_bytes(&bytes, "f.dcm".as_ref(), &ReadLimits::default(), false)
+                    .expect("reads back");
+                let read = Slice::from_dataset(&file.dataset).expect("previews");
+                let direct = Slice::from_instance(&inst).expect("previews");
+                assert_eq!(direct, read, "{modality:?} {vendor:?} {ts:?}");
+                assert_eq!(direct.thumbnail(4), read.thumbnail(4));
+            }
+        }
     }
 }

@@ -25,10 +25,13 @@ use worksample_dicom::identity::CharsetChoice;
 use worksample_dicom::model::{
     Modality, Patient, Plane, Series, SeriesSpec, Study, build_instance,
 };
+use worksample_dicom::preview::Slice;
 use worksample_dicom::write::{TransferSyntax, WriteOptions, to_bytes};
 use worksample_dicom::{Instance, rng, uid};
-use worksample_task::{FolderSink, Sink, SinkError};
+use worksample_task::rubric::PngImage;
+use worksample_task::{Figures, FolderSink, Sink, SinkError};
 
+use crate::grade::png_thumbnail;
 use crate::key::{
     FileTruth, FlagTruth, GeometryTruth, InstanceId, InstanceTruth, Key, Locator, TrapCheck,
     TrapTruth, VolumeId, VolumeTruth,
@@ -237,16 +240,25 @@ struct Planner<'a> {
 
 /// Generates the fixtures into the folder `out` and returns the key.
 pub fn generate(seed: u64, params: &Params, out: &Path) -> Result<Key, GenerateError> {
-    generate_into(seed, params, &FolderSink::new(out))
+    generate_into(seed, params, &FolderSink::new(out), Figures::Skip)
 }
 
-/// Generates the fixtures into `out` and returns the key.
-pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, GenerateError> {
+/// Generates the fixtures into `out` and returns the key, with the thumbnails of every
+/// volume's slices when `figures` says a grade will show them.
+pub fn generate_into(
+    seed: u64,
+    params: &Params,
+    out: &dyn Sink,
+    figures: Figures,
+) -> Result<Key, GenerateError> {
     let mut plan = Planner::new(seed, params);
     plan.plan();
     plan.assign_paths();
-    plan.write(out)?;
-    Ok(plan.key())
+    let thumbnails = plan.write(out, figures)?;
+    Ok(Key {
+        thumbnails,
+        ..plan.key()
+    })
 }
 
 fn round4(p: Vec3) -> Vec3 {
@@ -1232,9 +1244,19 @@ impl<'a> Planner<'a> {
         inst
     }
 
-    fn bytes_of(&self, i: usize) -> Result<Vec<u8>, GenerateError> {
+    /// Image `i`'s file, and its thumbnail when `draw` asks for one and the file reads back
+    /// as written (a native transfer syntax: RLE Lossless is not previewed).
+    fn bytes_of(&self, i: usize, draw: bool) -> Result<(Vec<u8>, Option<PngImage>), GenerateError> {
         let im = &self.images[i];
         let inst = self.build(i);
+        let thumbnail = (draw && !im.truncated && im.ts != TransferSyntax::RleLossless)
+            .then(|| {
+                Slice::from_instance(&inst)
+                    .ok()
+                    .as_ref()
+                    .and_then(png_thumbnail)
+            })
+            .flatten();
         let opts = WriteOptions {
             transfer_syntax: im.ts,
             preamble: !im.raw,
@@ -1251,10 +1273,17 @@ impl<'a> Planner<'a> {
             let half = usize::from(g.rows) * usize::from(g.columns);
             bytes.truncate(bytes.len().saturating_sub(half));
         }
-        Ok(bytes)
+        Ok((bytes, thumbnail))
     }
 
-    fn write(&self, out: &dyn Sink) -> Result<(), GenerateError> {
+    /// Writes every file into `out`; returns the thumbnails of the volumes' slices by path when
+    /// `figures` asks for them (drawn from each image before it is encoded, so the grader need
+    /// not read the files back).
+    fn write(
+        &self,
+        out: &dyn Sink,
+        figures: Figures,
+    ) -> Result<BTreeMap<String, PngImage>, GenerateError> {
         let write = |rel: &str, bytes: &[u8]| out.put(rel, bytes).map_err(GenerateError::from);
         let copies: BTreeMap<usize, &str> = self
             .extras
@@ -1268,14 +1297,26 @@ impl<'a> Planner<'a> {
                 | Extra::Report { .. } => None,
             })
             .collect();
-        (0..self.images.len()).into_par_iter().try_for_each(|i| {
-            let bytes = self.bytes_of(i)?;
-            write(&self.images[i].path, &bytes)?;
-            if let Some(copy) = copies.get(&i) {
-                write(copy, &bytes)?;
+        let mut drawn = vec![false; self.images.len()];
+        if figures == Figures::Draw {
+            for i in self.volumes.iter().flat_map(|v| &v.images) {
+                drawn[*i] = true;
             }
-            Ok::<(), GenerateError>(())
-        })?;
+        }
+        let thumbnails = (0..self.images.len())
+            .into_par_iter()
+            .map(|i| {
+                let (bytes, thumbnail) = self.bytes_of(i, drawn[i])?;
+                write(&self.images[i].path, &bytes)?;
+                if let Some(copy) = copies.get(&i) {
+                    write(copy, &bytes)?;
+                }
+                Ok::<_, GenerateError>(thumbnail.map(|t| (self.images[i].path.clone(), t)))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         for (e, path) in &self.extras {
             let bytes = match e {
                 Extra::Copy(_) => continue,
@@ -1300,7 +1341,7 @@ impl<'a> Planner<'a> {
             };
             write(path, &bytes)?;
         }
-        Ok(())
+        Ok(thumbnails)
     }
 
     /// A DICOMDIR (PS3.10 §8, PS3.3 F.3) whose IMAGE records list `listed` under the PS3.10

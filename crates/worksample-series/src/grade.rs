@@ -931,12 +931,17 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
     for m in metrics::match_iou(&truth_sets, &pred_sets) {
         matched.insert(m.truth, m.predicted);
     }
-    // Every slice of a true volume is drawn: read and encode them over all cores up front (each
-    // is a whole-file read and a PNG), then assemble the strips in order.
-    // A submitted volume may also show slices no true volume lists: those are drawn on demand.
+    // Every slice of a true volume is drawn: the key holds the thumbnails generation drew while
+    // it had each image in memory; any other slice (a key made without them, a file that does
+    // not read back) is a whole-file read and a PNG, over all cores up front. Then the strips
+    // are assembled in order. A submitted volume may also show slices no true volume lists:
+    // those are drawn on demand.
     let draw = |id: InstanceId| {
         let file = key.instances.get(id.0)?.files.first()?;
-        thumbnail(&fixtures.join(file))
+        match key.thumbnails.get(file) {
+            Some(drawn) => Some(drawn.clone()),
+            None => read_thumbnail(&fixtures.join(file)),
+        }
     };
     let mut cache: BTreeMap<InstanceId, Option<PngImage>> = key
         .volumes
@@ -1108,11 +1113,14 @@ fn ordinal(n: usize) -> String {
 
 /// A PNG thumbnail of a trusted fixture file, or `None` when it cannot be previewed (the
 /// figure then says so; a preview never fails grading).
-fn thumbnail(path: &Path) -> Option<PngImage> {
+fn read_thumbnail(path: &Path) -> Option<PngImage> {
     let file = read_full(path, &ReadLimits::default()).ok()?;
-    let t = Slice::from_dataset(&file.dataset)
-        .ok()?
-        .thumbnail(THUMBNAIL_SIDE);
+    png_thumbnail(&Slice::from_dataset(&file.dataset).ok()?)
+}
+
+/// A slice's thumbnail as it appears in a figure.
+pub(crate) fn png_thumbnail(slice: &Slice) -> Option<PngImage> {
+    let t = slice.thumbnail(THUMBNAIL_SIDE);
     let bytes = t.to_png().ok()?;
     Some(PngImage {
         width: t.width,

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use worksample_task::rubric::PngImage;
+
 use crate::output::{AnomalyKind, ExclusionReason};
 
 /// Index of a canonical instance in [`Key::instances`].
@@ -133,6 +135,12 @@ pub struct Key {
     pub volumes: Vec<VolumeTruth>,
     /// Planted traps, in planting order.
     pub traps: Vec<TrapTruth>,
+    /// Thumbnails of the files that hold a volume's slices, by path, drawn while the fixtures
+    /// were generated for a grade that shows figures ([`Figures::Draw`]); empty otherwise. A
+    /// file without one here (a truncated file, say) is read back to draw it.
+    ///
+    /// [`Figures::Draw`]: worksample_task::Figures::Draw
+    pub thumbnails: BTreeMap<String, PngImage>,
 }
 
 impl Key {

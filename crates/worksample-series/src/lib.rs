@@ -74,7 +74,7 @@ impl Task for SeriesTask {
     fn generate(&self, ctx: &GenerateContext<'_>, out: &dyn Sink) -> Result<key::Key, TaskError> {
         let params = ctx.profile.parse_checked(generate::Params::validate)?;
         ctx.one_step("generating series fixtures", || {
-            generate::generate_into(ctx.seed.0, &params, out)
+            generate::generate_into(ctx.seed.0, &params, out, ctx.figures)
                 .map_err(|e| TaskError::generate(ID, &e))
         })
     }

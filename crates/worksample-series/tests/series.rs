@@ -7,7 +7,7 @@ mod common;
 #[path = "series/schema_agreement.rs"]
 mod schema_agreement;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use worksample_series::SeriesTask;
@@ -110,6 +110,46 @@ fn skipping_figures_leaves_every_score_and_finding_alone() {
     );
     assert_eq!(drawn.cards, skipped.cards);
     assert_eq!(drawn.notes, skipped.notes);
+}
+
+#[test]
+fn figures_drawn_during_generation_equal_the_files_read_back() {
+    use worksample_task::Figures;
+    for (seed, profile) in [(3, "standard"), (1, "hard")] {
+        let (plain, key) = common::fixture_with(seed, profile, Figures::Skip);
+        let (drawn, with_thumbnails) = common::fixture_with(seed, profile, Figures::Draw);
+        let digest = |d: &tempfile::TempDir| {
+            worksample_task::digest_folder(d.path())
+                .expect("digest")
+                .digest
+        };
+        assert_eq!(digest(&plain), digest(&drawn), "{profile}: the same files");
+        assert!(key.thumbnails.is_empty(), "{profile}");
+        assert!(!with_thumbnails.thumbnails.is_empty(), "{profile}");
+        assert_eq!(
+            key,
+            Key {
+                thumbnails: BTreeMap::new(),
+                ..with_thumbnails.clone()
+            },
+            "{profile}: the same answers"
+        );
+        // The reference's volumes, and one that also takes the next volume's slices: every
+        // true slice is drawn, and some appear under a volume they do not belong to.
+        let mut out = common::reference(drawn.path());
+        if let [first, second, ..] = &mut out.volumes[..] {
+            first.instances.extend(second.instances.iter().cloned());
+        }
+        let sub = tempfile::tempdir().expect("tempdir");
+        common::write(sub.path(), &out);
+        let figures = |k: &Key| {
+            let grade = common::grade(drawn.path(), sub.path(), k, profile);
+            serde_json::to_value(&grade.figures).expect("figures serialise")
+        };
+        let (read_back, in_memory) = (figures(&key), figures(&with_thumbnails));
+        assert_eq!(read_back.as_array().map(Vec::len), Some(key.volumes.len()));
+        assert!(read_back == in_memory, "{profile}: the figures differ");
+    }
 }
 
 #[test]

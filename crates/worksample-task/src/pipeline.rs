@@ -32,18 +32,19 @@ pub struct Generated {
 }
 
 /// Generates a task's fixtures into `out`, which must be empty or absent, and writes the
-/// manifest.
+/// manifest. `figures` says whether the key will grade with figures shown.
 pub fn generate(
     t: &LoadedTask,
     profile: Option<&str>,
     seed: &SeedSource,
     out: &Path,
     harness_version: &str,
+    figures: Figures,
     progress: &dyn Progress,
 ) -> Result<Generated, TaskError> {
     prepare_empty_dir(out)?;
     let sink = FolderSink::new(out);
-    let (key, resolved, profile) = produce(t, profile, seed, &sink, progress)?;
+    let (key, resolved, profile) = produce(t, profile, seed, &sink, figures, progress)?;
     let manifest = describe(t, &profile, &resolved, sink.finish(), harness_version);
     manifest.write(out)?;
     Ok(Generated {
@@ -60,6 +61,7 @@ fn produce(
     profile: Option<&str>,
     seed: &SeedSource,
     sink: &dyn Sink,
+    figures: Figures,
     progress: &dyn Progress,
 ) -> Result<(AnswerKey, ResolvedSeed, Profile), TaskError> {
     let profile = t.data.profile(profile)?;
@@ -70,6 +72,7 @@ fn produce(
         profile: &profile,
         data: &t.data,
         progress,
+        figures,
     };
     let key = t.task.generate(&ctx, sink)?;
     Ok((key, resolved, profile))
@@ -129,12 +132,14 @@ pub struct Regenerated {
 
 /// Reads `fixtures/worksample.json`, regenerates the key and the digest of the fixtures it
 /// describes (writing nothing) and checks that they are the ones described; the folder itself
-/// is compared with the regenerated files as they are made. Hidden seeds need the secret.
+/// is compared with the regenerated files as they are made. Hidden seeds need the secret;
+/// `figures` says whether the key will grade with figures shown.
 pub fn regenerate(
     t: &LoadedTask,
     fixtures: &Path,
     secret: Option<&Secret>,
     harness_version: &str,
+    figures: Figures,
     progress: &dyn Progress,
 ) -> Result<Regenerated, TaskError> {
     let manifest = Manifest::read(fixtures)?;
@@ -149,7 +154,14 @@ pub fn regenerate(
         },
     };
     let sink = CompareSink::new(fixtures);
-    let (key, resolved, profile) = produce(t, Some(&manifest.profile), &source, &sink, progress)?;
+    let (key, resolved, profile) = produce(
+        t,
+        Some(&manifest.profile),
+        &source,
+        &sink,
+        figures,
+        progress,
+    )?;
     let (digest, intact) = sink.finish();
     let generated = Generated {
         manifest: describe(t, &profile, &resolved, digest, harness_version),
@@ -215,12 +227,14 @@ fn fresh(
 ) -> Result<(Fixtures, Option<String>), TaskError> {
     let expected = &generated.manifest.fixtures_digest;
     let private = private_tempdir("worksample-trusted-")?;
+    // Only the digest of this set is compared; its key is not used.
     let again = generate(
         t,
         Some(&generated.profile.name),
         seed,
         private.path(),
         harness_version,
+        Figures::Skip,
         progress,
     )?;
     if &again.manifest.fixtures_digest != expected {
@@ -374,6 +388,7 @@ pub fn run(
         &req.seed,
         &input,
         &req.harness_version,
+        req.figures,
         progress,
     )?;
     let mut spec = RunSpec::new(req.argv, input.clone(), output.clone());

@@ -41,6 +41,10 @@ pub struct GenerateContext<'a> {
     pub data: &'a TaskData,
     /// Where to report progress.
     pub progress: &'a dyn Progress,
+    /// Whether the key is for a grade whose figures will be shown. A generator whose figures
+    /// show the fixtures may draw what they need while it has each file in memory, instead of
+    /// the grader reading every file back (series: a thumbnail of every slice).
+    pub figures: Figures,
 }
 
 impl std::fmt::Debug for GenerateContext<'_> {
@@ -48,6 +52,7 @@ impl std::fmt::Debug for GenerateContext<'_> {
         // The seed may be a hidden one: never let a debug log print it.
         f.debug_struct("GenerateContext")
             .field("profile", &self.profile.name)
+            .field("figures", &self.figures)
             .finish_non_exhaustive()
     }
 }
@@ -69,9 +74,8 @@ fn one_step<T>(progress: &dyn Progress, what: &str, work: impl FnOnce() -> T) ->
 }
 
 /// Whether a grade's figures will be shown. Only the JSON and HTML renderings of a report include
-/// figures; drawing them reads fixtures again (series reads and encodes a thumbnail of every
-/// slice, most of its grading time), so a grader may skip them when every report is text. Series
-/// does.
+/// figures; drawing them costs time (series encodes a thumbnail of every slice), so a generator
+/// and a grader may skip them when every report is text. Series does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Figures {
     /// Draw the figures.

@@ -25,6 +25,11 @@ pub fn data() -> TaskData {
 
 /// Generates `profile` fixtures for `seed` into a new temporary folder.
 pub fn fixture(seed: u64, profile: &str) -> (tempfile::TempDir, Key) {
+    fixture_with(seed, profile, Figures::Skip)
+}
+
+/// [`fixture`], with the key made for a grade whose figures are shown or not.
+pub fn fixture_with(seed: u64, profile: &str, figures: Figures) -> (tempfile::TempDir, Key) {
     let data = data();
     let profile = data.profile(Some(profile)).expect("profile exists");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -33,6 +38,7 @@ pub fn fixture(seed: u64, profile: &str) -> (tempfile::TempDir, Key) {
         profile: &profile,
         data: &data,
         progress: &NoProgress,
+        figures,
     };
     let key = SeriesTask
         .generate(&ctx, &FolderSink::new(dir.path()))

@@ -40,6 +40,7 @@ pub fn fixture(seed: u64, profile: &str) -> (tempfile::TempDir, Key) {
         profile: &profile,
         data: &data,
         progress: &NoProgress,
+        figures: Figures::Skip,
     };
     let key = ShiftTask
         .generate(&ctx, &FolderSink::new(dir.path()))
