@@ -10,6 +10,7 @@
 //! expected anomalies marked. The figures are hidden from candidates: a correctly ordered strip
 //! is the key.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -936,14 +937,14 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
     // not read back) is a whole-file read and a PNG, over all cores up front. Then the strips
     // are assembled in order. A submitted volume may also show slices no true volume lists:
     // those are drawn on demand.
-    let draw = |id: InstanceId| {
+    let draw = |id: InstanceId| -> Option<Cow<'_, PngImage>> {
         let file = key.instances.get(id.0)?.files.first()?;
         match key.thumbnails.get(file) {
-            Some(drawn) => Some(drawn.clone()),
-            None => read_thumbnail(&fixtures.join(file)),
+            Some(drawn) => Some(Cow::Borrowed(drawn)),
+            None => read_thumbnail(&fixtures.join(file)).map(Cow::Owned),
         }
     };
-    let mut cache: BTreeMap<InstanceId, Option<PngImage>> = key
+    let mut cache: BTreeMap<InstanceId, Option<Cow<'_, PngImage>>> = key
         .volumes
         .iter()
         .flat_map(|v| v.instances.iter().copied())
@@ -952,8 +953,11 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
         .map(|id| (id, draw(id)))
         .collect();
     let mut thumb = |id: InstanceId, alt: String| -> Option<PngImage> {
-        let image = cache.entry(id).or_insert_with(|| draw(id)).clone()?;
-        Some(PngImage { alt, ..image })
+        let image = cache.entry(id).or_insert_with(|| draw(id)).as_deref()?;
+        Some(PngImage {
+            alt,
+            ..image.clone()
+        })
     };
     let mut figures = Vec::with_capacity(key.volumes.len());
     for (k, volume) in key.volumes.iter().enumerate() {
