@@ -7,6 +7,13 @@ Usage:
                                            or not); anything pydicom cannot parse as raw bytes.
   pydicom_bench.py read DIR                read every file under DIR fully (timed), touching the
                                            Pixel Data and the attributes a grader looks at.
+  pydicom_bench.py replay DIR SUBMISSION   the `shift` grader's replay in Python (timed): every
+                                           test slice of DIR read with pydicom and run through
+                                           the submission's pipeline_config with the shift
+                                           reference solution's numpy pipeline, its components
+                                           labelled by scipy.ndimage (C) instead of its Python
+                                           flood fill; scores and decisions compared with
+                                           the submission's predictions_test.csv.
 
 The last stdout line is `loop_seconds S`: the timed loop only, without interpreter start-up,
 imports or the untimed preload.
@@ -70,10 +77,50 @@ def read(root):
     print(f"loop_seconds {elapsed:.4f}")
 
 
+def replay(root, submission):
+    import csv
+    import json
+
+    import numpy as np
+    from scipy import ndimage
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "python"))
+    import shift_reference as ref
+
+    def largest_component(mask):
+        """(size, mask) of the largest 8-connected component, ties to the first in raster order:
+        the reference's contract, with labels numbered in raster order of first pixels."""
+        labels, n = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+        if n == 0:
+            return 0, np.zeros_like(mask)
+        sizes = np.bincount(labels.ravel())[1:]
+        best = int(np.argmax(sizes))
+        return int(sizes[best]), labels == best + 1
+
+    ref.largest_component = largest_component
+    config = json.load(open(Path(submission) / "report.json"))["pipeline_config"]
+    claimed = {r["sop_instance_uid"]: (float(r["score"]), r["decision"])
+               for r in csv.DictReader(open(Path(submission) / "predictions_test.csv"))}
+    start = time.perf_counter()
+    test = Path(root) / "test"
+    n = agree = 0
+    for name in sorted(os.listdir(test)):
+        if not name.endswith(".dcm"):
+            continue
+        item = ref.Item(str(test / name))
+        n += 1
+        agree += claimed.get(item.uid) == ref.predict(config, item)
+    elapsed = time.perf_counter() - start
+    print(f"slices {n} agree {agree}")
+    print(f"loop_seconds {elapsed:.4f}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "write":
         write(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] == "read":
         read(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "replay":
+        replay(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

@@ -4,7 +4,8 @@
 # ROUNDS interleaved rounds. Not run by .ci/run (minutes, and timing is not a test).
 #
 # Usage: bash crates/worksample-bench/run.sh [ROUNDS]          (default 5)
-# Env:   PYTHON     python with pydicom + numpy (default: /tmp/ws-bench-venv, created if missing)
+# Env:   PYTHON     python with pydicom, numpy and scipy (default: /tmp/ws-bench-venv, created if
+#                   missing)
 #        BENCH_DIR  scratch folder (default: a fresh mktemp -d, removed at exit)
 #        RSS_FILES  file counts of the memory rows (default "100 1000 5000")
 #        BENCH_VERBOSE  non-empty: print every timing as it is taken
@@ -23,10 +24,14 @@
 #                pydicom's in-loop times, three loops writing the same bytes.
 #   grading      `worksample grade TASK` of the hard fixtures; against `dicom_read` (a full
 #                dicom-rs read of the same files) and the pydicom checks: for series the Python
-#                reference solution (tests/python/series_reference.py, whole process), for other
-#                tasks a full pydicom read of the fixtures (pydicom_bench.py read, whole process).
-#                The series submission is the reference solution's output; other tasks are graded
-#                on an empty submission (every check still runs against the key).
+#                reference solution (tests/python/series_reference.py, whole process); for shift
+#                the grader's replay of the reference solution's pipeline_config over the test
+#                slices (pydicom_bench.py replay: pydicom, numpy, scipy's labeller; whole
+#                process; its scores and decisions must equal the reference's, checked once);
+#                for deid a full pydicom read of the fixtures (pydicom_bench.py read, whole
+#                process). The series and shift submissions are their reference solutions'
+#                output (made once, untimed); deid is graded on an empty submission (every check
+#                still runs against the key).
 #   run          `worksample run TASK --profile hard -- true` against `worksample generate` alone.
 #   memory       peak RSS (/usr/bin/time %M) of `worksample synth` (256×256 CT) and of series
 #                generate + grade with min_files raised in a --tasks-dir copy, one run each.
@@ -43,13 +48,13 @@ cd "$root"
 
 if [[ -z "${PYTHON:-}" ]]; then
     venv=/tmp/ws-bench-venv
-    if ! "$venv/bin/python" -c 'import pydicom, numpy' 2>/dev/null; then
+    if ! "$venv/bin/python" -c 'import pydicom, numpy, scipy' 2>/dev/null; then
         python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet pydicom numpy
+        "$venv/bin/pip" install --quiet pydicom numpy scipy
     fi
     PYTHON="$venv/bin/python"
 fi
-"$PYTHON" -c 'import pydicom, numpy' || { echo "run.sh: $PYTHON lacks pydicom/numpy" >&2; exit 2; }
+"$PYTHON" -c 'import pydicom, numpy, scipy' || { echo "run.sh: $PYTHON lacks pydicom/numpy/scipy" >&2; exit 2; }
 
 echo "building (release)…" >&2
 cargo build --quiet --release -p worksample --bin worksample
@@ -78,11 +83,18 @@ for t in $tasks; do
     "$ws" generate "$t" --profile hard --seed 1 --out "$ref/$t" >/dev/null
 done
 "$ws" "${ct[@]}" --out "$ref/ct300" >/dev/null
-if [[ " $tasks " == *" series "* ]]; then
-    mkdir -p "$ref/series-out"
-    "$PYTHON" tests/python/series_reference.py "$ref/series" "$ref/series-out" >/dev/null
-fi
-submission() { if [[ "$1" == series ]]; then echo "$ref/series-out"; else echo "$ref/empty"; fi; }
+for t in series shift; do
+    if [[ " $tasks " == *" $t "* ]]; then
+        mkdir -p "$ref/$t-out"
+        "$PYTHON" "tests/python/${t}_reference.py" "$ref/$t" "$ref/$t-out" >/dev/null
+    fi
+done
+submission() {
+    case "$1" in
+        series | shift) echo "$ref/$1-out" ;;
+        *) echo "$ref/empty" ;;
+    esac
+}
 
 now() { date +%s.%N; }
 declare -A T
@@ -138,6 +150,13 @@ for ((i = 1; i <= rounds; i++)); do
         if [[ "$t" == series ]]; then
             mkdir -p "$scratch/py-out"
             timed "grade|$t|py" "$PYTHON" tests/python/series_reference.py "$ref/$t" "$scratch/py-out"
+        elif [[ "$t" == shift ]]; then
+            timed "grade|$t|py" "$PYTHON" "$here/pydicom_bench.py" replay "$ref/$t" "$ref/$t-out"
+            # The replay must make the reference's own predictions, or it checks something else.
+            if ((i == 1)) && ! awk '/^slices/ {ok = ($2 == $4 && $2 > 0)} END {exit !ok}' "$scratch/last"; then
+                echo "run.sh: the pydicom replay disagrees with the shift reference: $(head -n 1 "$scratch/last")" >&2
+                exit 1
+            fi
         else
             timed "grade|$t|py" "$PYTHON" "$here/pydicom_bench.py" read "$ref/$t"
         fi
