@@ -74,7 +74,7 @@ ct_size=(300 512 512 1) # slices rows columns seed
 ct=(synth --modality CT --slices "${ct_size[0]}" --rows "${ct_size[1]}" --columns "${ct_size[2]}" --seed "${ct_size[3]}")
 
 # Untimed references: fixtures whose sizes plain_write copies, objects pydicom rewrites and files
-# the graders read; the series reference solution's output as its submission.
+# the graders read; the series and shift reference solutions' outputs as their submissions.
 echo "references…" >&2
 ref="$scratch/ref"
 rm -rf "$ref"

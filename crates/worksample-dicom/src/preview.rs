@@ -133,8 +133,10 @@ impl Slice {
     }
 
     /// The first frame of an instance about to be written: what [`Slice::from_dataset`] gives
-    /// for the data set read back from its file, without encoding and parsing it (a grader's
-    /// figures drawn while the fixtures are regenerated).
+    /// for the data set read back from its file when that file is written in a native
+    /// (uncompressed) transfer syntax, without encoding and parsing it (a grader's figures drawn
+    /// while the fixtures are regenerated). An encapsulated file reads back as
+    /// [`PreviewError::Unsupported`] instead; a caller writing one must not use this.
     pub fn from_instance(inst: &Instance) -> Result<Slice, PreviewError> {
         match &inst.pixels {
             Some(pixels) => Self::read(&inst.dataset, Samples::Values(&pixels.values)),
@@ -626,13 +628,19 @@ mod tests {
             (Modality::Ct, 9, 7, Vendor::Ge),
             (Modality::Ct, 8, 6, Vendor::Siemens),
             (Modality::Mr, 6, 5, Vendor::Philips),
+            (Modality::Dx, 5, 7, Vendor::Ge),
             (Modality::Cr, 4, 4, Vendor::Siemens),
             (Modality::Sc, 3, 5, Vendor::Philips),
         ];
-        let native = TransferSyntax::ALL
+        // Every native syntax as a Part 10 file and without its preamble, and the bare data set
+        // the reader takes for implicit VR little endian (PS3.5 §A.1).
+        let mut framings: Vec<(TransferSyntax, bool, bool)> = TransferSyntax::ALL
             .into_iter()
-            .filter(|ts| *ts != TransferSyntax::RleLossless);
-        for ts in native {
+            .filter(|ts| *ts != TransferSyntax::RleLossless)
+            .flat_map(|ts| [(ts, true, true), (ts, false, true)])
+            .collect();
+        framings.push((TransferSyntax::ImplicitVrLittleEndian, false, false));
+        for (ts, preamble, file_meta) in framings {
             for (modality, rows, columns, vendor) in cases {
                 let patient = Patient::draw(7, 0, CharsetChoice::Latin1);
                 let study = Study::draw(7, &patient, 0, modality);
@@ -642,15 +650,15 @@ mod tests {
                 let inst = build_instance(7, &patient, &study, &series, 1);
                 let opts = WriteOptions {
                     transfer_syntax: ts,
-                    preamble: true,
-                    file_meta: true,
+                    preamble,
+                    file_meta,
                 };
                 let bytes = to_bytes(&inst, &opts).expect("encodes");
                 let file = read_bytes(&bytes, "f.dcm".as_ref(), &ReadLimits::default(), false)
                     .expect("reads back");
                 let read = Slice::from_dataset(&file.dataset).expect("previews");
                 let direct = Slice::from_instance(&inst).expect("previews");
-                assert_eq!(direct, read, "{modality:?} {vendor:?} {ts:?}");
+                assert_eq!(direct, read, "{modality:?} {vendor:?} {opts:?}");
                 assert_eq!(direct.thumbnail(4), read.thumbnail(4));
             }
         }

@@ -243,8 +243,8 @@ pub fn generate(seed: u64, params: &Params, out: &Path) -> Result<Key, GenerateE
     generate_into(seed, params, &FolderSink::new(out), Figures::Skip)
 }
 
-/// Generates the fixtures into `out` and returns the key, with the thumbnails of every
-/// volume's slices when `figures` says a grade will show them.
+/// Generates the fixtures into `out` and returns the key, with the thumbnail of every instance's
+/// first file when `figures` says a grade will show them.
 pub fn generate_into(
     seed: u64,
     params: &Params,
@@ -254,11 +254,17 @@ pub fn generate_into(
     let mut plan = Planner::new(seed, params);
     plan.plan();
     plan.assign_paths();
-    let thumbnails = plan.write(out, figures)?;
-    Ok(Key {
-        thumbnails,
-        ..plan.key()
-    })
+    let mut drawn = plan.write(out, figures)?;
+    let mut key = plan.key();
+    // Figures show an instance by its first file, which may be a copy or the other file of an
+    // either-one pair: each has its own thumbnail, drawn from its own bytes.
+    key.thumbnails = key
+        .instances
+        .iter()
+        .filter_map(|i| i.files.first())
+        .filter_map(|f| Some((f.clone(), drawn.remove(f)?)))
+        .collect();
+    Ok(key)
 }
 
 fn round4(p: Vec3) -> Vec3 {
@@ -1276,9 +1282,9 @@ impl<'a> Planner<'a> {
         Ok((bytes, thumbnail))
     }
 
-    /// Writes every file into `out`; returns the thumbnails of the volumes' slices by path when
-    /// `figures` asks for them (drawn from each image before it is encoded, so the grader need
-    /// not read the files back).
+    /// Writes every file into `out`; returns the thumbnail of every image file by path (copies
+    /// included) when `figures` asks for them, drawn from each image before it is encoded, so
+    /// the grader need not read the files back.
     fn write(
         &self,
         out: &dyn Sink,
@@ -1297,21 +1303,19 @@ impl<'a> Planner<'a> {
                 | Extra::Report { .. } => None,
             })
             .collect();
-        let mut drawn = vec![false; self.images.len()];
-        if figures == Figures::Draw {
-            for i in self.volumes.iter().flat_map(|v| &v.images) {
-                drawn[*i] = true;
-            }
-        }
+        let draw = figures == Figures::Draw;
         let thumbnails = (0..self.images.len())
             .into_par_iter()
             .map(|i| {
-                let (bytes, thumbnail) = self.bytes_of(i, drawn[i])?;
+                let (bytes, thumbnail) = self.bytes_of(i, draw)?;
                 write(&self.images[i].path, &bytes)?;
+                let mut drawn = Vec::new();
                 if let Some(copy) = copies.get(&i) {
                     write(copy, &bytes)?;
+                    drawn.extend(thumbnail.clone().map(|t| ((*copy).to_owned(), t)));
                 }
-                Ok::<_, GenerateError>(thumbnail.map(|t| (self.images[i].path.clone(), t)))
+                drawn.extend(thumbnail.map(|t| (self.images[i].path.clone(), t)));
+                Ok::<_, GenerateError>(drawn)
             })
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()

@@ -52,7 +52,8 @@ pub fn grade_submission(schema: &Value, key: &Key, submission: &Path) -> Result<
     grade_parsed(schema, key, submission).map(|(grade, _)| grade)
 }
 
-/// [`grade_submission`] plus one figure per true volume, drawn from the trusted `fixtures`.
+/// [`grade_submission`] plus one figure per true volume: slices from the key's thumbnails, drawn
+/// during regeneration, and any other from the trusted `fixtures`.
 pub fn grade_with_figures(
     schema: &Value,
     key: &Key,

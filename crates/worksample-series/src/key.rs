@@ -135,9 +135,9 @@ pub struct Key {
     pub volumes: Vec<VolumeTruth>,
     /// Planted traps, in planting order.
     pub traps: Vec<TrapTruth>,
-    /// Thumbnails of the files that hold a volume's slices, by path, drawn while the fixtures
-    /// were generated for a grade that shows figures ([`Figures::Draw`]); empty otherwise. A
-    /// file without one here (a truncated file, say) is read back to draw it.
+    /// Thumbnails of the first file of every instance, by path, drawn while the fixtures were
+    /// generated for a grade that shows figures ([`Figures::Draw`]); empty otherwise. A file
+    /// without one here is read back to draw it.
     ///
     /// [`Figures::Draw`]: worksample_task::Figures::Draw
     pub thumbnails: BTreeMap<String, PngImage>,

@@ -115,7 +115,8 @@ fn skipping_figures_leaves_every_score_and_finding_alone() {
 #[test]
 fn figures_drawn_during_generation_equal_the_files_read_back() {
     use worksample_task::Figures;
-    for (seed, profile) in [(3, "standard"), (1, "hard")] {
+    // Seeds whose instances include byte copies and either-one pairs (two files each).
+    for (seed, profile) in [(5, "standard"), (5, "hard"), (7, "hard")] {
         let (plain, key) = common::fixture_with(seed, profile, Figures::Skip);
         let (drawn, with_thumbnails) = common::fixture_with(seed, profile, Figures::Draw);
         let digest = |d: &tempfile::TempDir| {
@@ -125,7 +126,14 @@ fn figures_drawn_during_generation_equal_the_files_read_back() {
         };
         assert_eq!(digest(&plain), digest(&drawn), "{profile}: the same files");
         assert!(key.thumbnails.is_empty(), "{profile}");
-        assert!(!with_thumbnails.thumbnails.is_empty(), "{profile}");
+        // Every instance is shown by its first file, and every such file was drawn in memory.
+        for instance in &with_thumbnails.instances {
+            let first = instance.files.first().expect("an instance has a file");
+            assert!(
+                with_thumbnails.thumbnails.contains_key(first),
+                "{profile}: {first}"
+            );
+        }
         assert_eq!(
             key,
             Key {
