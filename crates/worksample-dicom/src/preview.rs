@@ -618,20 +618,10 @@ mod tests {
 
     #[test]
     fn an_instance_previews_as_its_written_file_reads_back() {
-        use crate::identity::CharsetChoice;
-        use crate::model::{Modality, Patient, Series, SeriesSpec, Study, Vendor, build_instance};
         use crate::read::{ReadLimits, read_bytes};
+        use crate::write::tests::{IMAGE_KINDS, instance};
         use crate::write::{TransferSyntax, WriteOptions, to_bytes};
 
-        // Signed and unsigned 16-bit, 12 bits in 16, MONOCHROME1, 8-bit with an odd count.
-        let cases = [
-            (Modality::Ct, 9, 7, Vendor::Ge),
-            (Modality::Ct, 8, 6, Vendor::Siemens),
-            (Modality::Mr, 6, 5, Vendor::Philips),
-            (Modality::Dx, 5, 7, Vendor::Ge),
-            (Modality::Cr, 4, 4, Vendor::Siemens),
-            (Modality::Sc, 3, 5, Vendor::Philips),
-        ];
         // Every native syntax as a Part 10 file and without its preamble, and the bare data set
         // the reader takes for implicit VR little endian (PS3.5 §A.1).
         let mut framings: Vec<(TransferSyntax, bool, bool)> = TransferSyntax::ALL
@@ -641,13 +631,8 @@ mod tests {
             .collect();
         framings.push((TransferSyntax::ImplicitVrLittleEndian, false, false));
         for (ts, preamble, file_meta) in framings {
-            for (modality, rows, columns, vendor) in cases {
-                let patient = Patient::draw(7, 0, CharsetChoice::Latin1);
-                let study = Study::draw(7, &patient, 0, modality);
-                let mut spec = SeriesSpec::new(modality, rows, columns, 2);
-                spec.vendor = Some(vendor);
-                let series = Series::draw(7, &patient, &study, 0, 1, &spec);
-                let inst = build_instance(7, &patient, &study, &series, 1);
+            for (modality, rows, columns, vendor) in IMAGE_KINDS {
+                let inst = instance(modality, rows, columns, vendor);
                 let opts = WriteOptions {
                     transfer_syntax: ts,
                     preamble,

@@ -437,13 +437,31 @@ fn uid_of(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::identity::CharsetChoice;
     use crate::model::{Modality, Patient, Series, SeriesSpec, Study, Vendor, build_instance};
 
+    /// Image kinds every writer and reader test goes through: 8-bit SC with an odd pixel count
+    /// exercises the pad byte; GE CT is signed, Siemens unsigned; DX and CR are 12 bits in 16
+    /// (CR is MONOCHROME1).
+    pub(crate) const IMAGE_KINDS: [(Modality, u16, u16, Vendor); 7] = [
+        (Modality::Ct, 9, 7, Vendor::Ge),
+        (Modality::Ct, 8, 6, Vendor::Siemens),
+        (Modality::Mr, 6, 5, Vendor::Philips),
+        (Modality::Dx, 5, 7, Vendor::Ge),
+        (Modality::Cr, 4, 4, Vendor::Siemens),
+        (Modality::Sc, 3, 5, Vendor::Philips),
+        (Modality::Sc, 4, 4, Vendor::Ge),
+    ];
+
     /// One instance of `modality` with `rows` × `columns` pixels.
-    fn instance(modality: Modality, rows: u16, columns: u16, vendor: Vendor) -> Instance {
+    pub(crate) fn instance(
+        modality: Modality,
+        rows: u16,
+        columns: u16,
+        vendor: Vendor,
+    ) -> Instance {
         let patient = Patient::draw(5, 0, CharsetChoice::Latin1);
         let study = Study::draw(5, &patient, 0, modality);
         let mut spec = SeriesSpec::new(modality, rows, columns, 2);
@@ -468,18 +486,7 @@ mod tests {
 
     #[test]
     fn appended_pixel_data_equals_dicom_rs_encoding_for_every_iod_and_syntax() {
-        // 8-bit SC with an odd pixel count exercises the pad byte; GE CT is signed, Siemens
-        // unsigned; DX and CR are 12 bits in 16 (CR is MONOCHROME1).
-        let cases = [
-            (Modality::Ct, 9, 7, Vendor::Ge),
-            (Modality::Ct, 8, 6, Vendor::Siemens),
-            (Modality::Mr, 6, 5, Vendor::Philips),
-            (Modality::Dx, 5, 7, Vendor::Ge),
-            (Modality::Cr, 4, 4, Vendor::Siemens),
-            (Modality::Sc, 3, 5, Vendor::Philips),
-            (Modality::Sc, 4, 4, Vendor::Ge),
-        ];
-        for (modality, rows, columns, vendor) in cases {
+        for (modality, rows, columns, vendor) in IMAGE_KINDS {
             let inst = instance(modality, rows, columns, vendor);
             for opts in options() {
                 // Every IOD the engine builds ends before Pixel Data, so every native syntax
