@@ -251,10 +251,10 @@ impl VolumeGeometry {
 /// Formats a decimal string value (DS, PS3.5 Table 6.2-1): at most 16 characters, no exponent for
 /// the magnitudes we write, trailing zeros trimmed.
 pub fn ds(value: f64) -> String {
-    let v = if value == 0.0 { 0.0 } else { value };
-    six_decimals(v)
+    // six_decimals never signs a value that rounds to zero; the formatter's path clears −0.
+    six_decimals(value)
         .filter(|s| s.len() <= 16)
-        .unwrap_or_else(|| ds_by_formatter(v))
+        .unwrap_or_else(|| ds_by_formatter(value))
 }
 
 /// [`ds`] through the formatter: six decimals, then fewer until the text fits.

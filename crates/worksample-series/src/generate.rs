@@ -254,16 +254,20 @@ pub fn generate_into(
     let mut plan = Planner::new(seed, params);
     plan.plan();
     plan.assign_paths();
-    let mut drawn = plan.write(out, figures)?;
     let mut key = plan.key();
     // Figures show an instance by its first file, which may be a copy or the other file of an
     // either-one pair: each has its own thumbnail, drawn from its own bytes.
-    key.thumbnails = key
-        .instances
-        .iter()
-        .filter_map(|i| i.files.first())
-        .filter_map(|f| Some((f.clone(), drawn.remove(f)?)))
-        .collect();
+    let shown: BTreeSet<&str> = match figures {
+        Figures::Draw => key
+            .instances
+            .iter()
+            .filter_map(|i| i.files.first())
+            .map(String::as_str)
+            .collect(),
+        Figures::Skip => BTreeSet::new(),
+    };
+    let thumbnails = plan.write(out, &shown)?;
+    key.thumbnails = thumbnails;
     Ok(key)
 }
 
@@ -1282,13 +1286,13 @@ impl<'a> Planner<'a> {
         Ok((bytes, thumbnail))
     }
 
-    /// Writes every file into `out`; returns the thumbnail of every image file by path (copies
-    /// included) when `figures` asks for them, drawn from each image before it is encoded, so
-    /// the grader need not read the files back.
+    /// Writes every file into `out`; returns the thumbnails of the image files in `shown` (copies
+    /// included) by path, drawn from each image before it is encoded, so the grader need not
+    /// read the files back.
     fn write(
         &self,
         out: &dyn Sink,
-        figures: Figures,
+        shown: &BTreeSet<&str>,
     ) -> Result<BTreeMap<String, PngImage>, GenerateError> {
         let write = |rel: &str, bytes: &[u8]| out.put(rel, bytes).map_err(GenerateError::from);
         let copies: BTreeMap<usize, &str> = self
@@ -1303,18 +1307,28 @@ impl<'a> Planner<'a> {
                 | Extra::Report { .. } => None,
             })
             .collect();
-        let draw = figures == Figures::Draw;
         let thumbnails = (0..self.images.len())
             .into_par_iter()
             .map(|i| {
-                let (bytes, thumbnail) = self.bytes_of(i, draw)?;
+                let paths = [Some(self.images[i].path.as_str()), copies.get(&i).copied()];
+                let wanted: Vec<&str> = paths
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| shown.contains(p))
+                    .collect();
+                let (bytes, thumbnail) = self.bytes_of(i, !wanted.is_empty())?;
                 write(&self.images[i].path, &bytes)?;
-                let mut drawn = Vec::new();
                 if let Some(copy) = copies.get(&i) {
                     write(copy, &bytes)?;
-                    drawn.extend(thumbnail.clone().map(|t| ((*copy).to_owned(), t)));
                 }
-                drawn.extend(thumbnail.map(|t| (self.images[i].path.clone(), t)));
+                let drawn: Vec<(String, PngImage)> = thumbnail
+                    .map(|t| {
+                        wanted
+                            .iter()
+                            .map(|p| ((*p).to_owned(), t.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 Ok::<_, GenerateError>(drawn)
             })
             .collect::<Result<Vec<_>, _>>()?
