@@ -764,6 +764,11 @@ pub fn generate(seed: u64, params: &Params, out: &Path) -> Result<Key, GenerateE
 }
 
 /// Generates the fixtures of `seed` into `out` and returns the key.
+///
+/// Each draw streams its files to `out` as it makes them, and only then runs the self-checks,
+/// which need every case's predictions; a draw that fails them takes its files back. So memory
+/// holds the cases' key entries but never a whole draw's images (about one seed in thirteen is
+/// redrawn at least once).
 pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, GenerateError> {
     let mut last = String::new();
     for attempt in 0..MAX_DRAWS {
@@ -772,11 +777,16 @@ pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, 
         } else {
             rand::RngCore::next_u64(&mut stream(seed, &format!("shift/redraw/{attempt}")))
         };
-        let (units, built) = draw(draw_seed, params);
-        let cases: Vec<&Case> = built.iter().map(|b| &b.case).collect();
-        match verify(&units, &cases) {
-            Ok(()) => return write(out, units, built, attempt),
-            Err(reason) => last = reason,
+        let (units, cases) = draw(draw_seed, params, out)?;
+        let refs: Vec<&Case> = cases.iter().collect();
+        match verify(&units, &refs) {
+            Ok(()) => return write(out, units, cases, attempt),
+            Err(reason) => {
+                for case in &cases {
+                    out.discard(&case.file)?;
+                }
+                last = reason;
+            }
         }
     }
     Err(GenerateError::SelfCheck {
@@ -785,8 +795,12 @@ pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, 
     })
 }
 
-/// One complete draw in memory: the strata and every case.
-fn draw(seed: u64, params: &Params) -> (Vec<UnitDesign>, Vec<Built>) {
+/// One complete draw: the strata and every case, each case's file already put to `out`.
+fn draw(
+    seed: u64,
+    params: &Params,
+    out: &dyn Sink,
+) -> Result<(Vec<UnitDesign>, Vec<Case>), GenerateError> {
     let (sites, units) = draw_design(seed, params);
     let oracle = oracle_config(&units);
     let mut jobs = Vec::new();
@@ -797,11 +811,11 @@ fn draw(seed: u64, params: &Params) -> (Vec<UnitDesign>, Vec<Built>) {
             }
         }
     }
-    let built: Vec<Built> = jobs
+    let cases = jobs
         .par_iter()
         .enumerate()
         .map(|(index, (ui, split, label))| {
-            build_case(
+            let built = build_case(
                 seed,
                 index as u64,
                 *ui,
@@ -811,26 +825,23 @@ fn draw(seed: u64, params: &Params) -> (Vec<UnitDesign>, Vec<Built>) {
                 *split,
                 &oracle,
                 params.matrix,
-            )
+            );
+            let bytes = to_bytes(&built.instance, &WriteOptions::new(built.ts))?;
+            out.put(&built.case.file, &bytes)?;
+            Ok(built.case)
         })
-        .collect();
-    (units, built)
+        .collect::<Result<Vec<Case>, GenerateError>>()?;
+    Ok((units, cases))
 }
 
 fn write(
     out: &dyn Sink,
     units: Vec<UnitDesign>,
-    mut built: Vec<Built>,
+    mut cases: Vec<Case>,
     redraws: u32,
 ) -> Result<Key, GenerateError> {
-    built.sort_by(|a, b| a.case.file.cmp(&b.case.file));
-    built.par_iter().try_for_each(|b| {
-        let bytes =
-            to_bytes(&b.instance, &WriteOptions::new(b.ts)).map_err(GenerateError::Dicom)?;
-        out.put(&b.case.file, &bytes).map_err(GenerateError::from)
-    })?;
+    cases.sort_by(|a, b| a.file.cmp(&b.file));
     let oracle = oracle_config(&units);
-    let cases: Vec<Case> = built.into_iter().map(|b| b.case).collect();
     let mut labels = String::from("file,sop_instance_uid,label\n");
     let mut p0 = String::from("file,sop_instance_uid,score,p,decision\n");
     for c in cases.iter().filter(|c| c.split == Split::Dev) {
@@ -900,6 +911,7 @@ fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use worksample_task::DigestSink;
 
     fn params() -> Params {
         Params {
@@ -935,8 +947,8 @@ mod tests {
                 }
             }
             let seed = found.expect("every plantable cause is drawn by some seed");
-            let (units, built) = draw(seed, &params());
-            let cases: Vec<&Case> = built.iter().map(|b| &b.case).collect();
+            let (units, cases) = draw(seed, &params(), &DigestSink::new()).expect("draws");
+            let cases: Vec<&Case> = cases.iter().collect();
             let result = verify(&units, &cases);
             // A draw may fail for another cause; this one must not be the reason.
             if let Err(reason) = &result {

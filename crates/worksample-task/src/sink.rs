@@ -7,12 +7,13 @@
 //! none of the files written again: on many-file tasks, creating files is most of generation's
 //! cost). All record the same per-file hashes, so the set's digest is known without reading the
 //! files back, and [`digest_folder`](crate::digest_folder) computes the identical digest from a
-//! folder on disk.
+//! folder on disk. A generator that learns only after streaming a draw's files that the draw
+//! fails its self-checks takes them back with [`Sink::discard`].
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -34,6 +35,12 @@ pub struct SinkError {
 pub trait Sink: Sync {
     /// Stores the file at `rel`, a relative path with `/` separators.
     fn put(&self, rel: &str, bytes: &[u8]) -> Result<(), SinkError>;
+
+    /// Takes back the file put at `rel`, as if it had never been put. A generator that streams
+    /// a draw's files as it makes them, and only then learns that the draw fails its
+    /// self-checks, discards them instead of holding the whole draw in memory until it knows.
+    /// Discarding a path never put is not an error.
+    fn discard(&self, rel: &str) -> Result<(), SinkError>;
 }
 
 /// One file's entry in a set's digest.
@@ -101,17 +108,35 @@ impl DigestSink {
 
     fn record(&self, rel: &str, bytes: &[u8]) {
         let entry = FileDigest::of(rel, bytes);
+        self.files().push(entry);
+    }
+
+    /// Forgets `rel`'s entry; whether there was one.
+    fn forget(&self, rel: &str) -> bool {
+        let mut files = self.files();
+        match files.iter().position(|f| f.rel == rel) {
+            Some(i) => {
+                files.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn files(&self) -> std::sync::MutexGuard<'_, Vec<FileDigest>> {
         // A panic elsewhere while holding the lock leaves the list itself intact.
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(entry);
+        self.files.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl Sink for DigestSink {
     fn put(&self, rel: &str, bytes: &[u8]) -> Result<(), SinkError> {
         self.record(rel, bytes);
+        Ok(())
+    }
+
+    fn discard(&self, rel: &str) -> Result<(), SinkError> {
+        self.forget(rel);
         Ok(())
     }
 }
@@ -154,6 +179,14 @@ impl Sink for FolderSink {
         self.digest.record(rel, bytes);
         Ok(())
     }
+
+    fn discard(&self, rel: &str) -> Result<(), SinkError> {
+        if self.digest.forget(rel) {
+            let path = self.root.join(rel);
+            std::fs::remove_file(&path).map_err(|source| SinkError { path, source })?;
+        }
+        Ok(())
+    }
 }
 
 /// Keeps the hashes of what it is given, like [`DigestSink`], and compares every file with the
@@ -164,8 +197,9 @@ impl Sink for FolderSink {
 pub(crate) struct CompareSink {
     root: PathBuf,
     digest: DigestSink,
-    /// Set at the first file that is missing, unreadable or not the same.
-    differs: AtomicBool,
+    /// The files put and not discarded that are missing, unreadable or not the same. Every file
+    /// is compared, even after one differs: a file that differs may yet be discarded.
+    differing: Mutex<BTreeSet<String>>,
 }
 
 impl CompareSink {
@@ -174,7 +208,7 @@ impl CompareSink {
         CompareSink {
             root: root.to_path_buf(),
             digest: DigestSink::new(),
-            differs: AtomicBool::new(false),
+            differing: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -184,7 +218,11 @@ impl CompareSink {
     /// would otherwise go unnoticed).
     pub(crate) fn finish(self) -> (FolderDigest, bool) {
         let mut files = self.digest.into_files();
-        let same = !self.differs.into_inner()
+        let differing = self
+            .differing
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        let same = differing.is_empty()
             && match list(&self.root, Others::Refuse) {
                 Ok(Listing {
                     files: found,
@@ -203,11 +241,23 @@ impl CompareSink {
 impl Sink for CompareSink {
     fn put(&self, rel: &str, bytes: &[u8]) -> Result<(), SinkError> {
         self.digest.record(rel, bytes);
-        // One difference settles it; the remaining files need only their hashes.
-        if !self.differs.load(Ordering::Relaxed) && !holds(&self.root.join(rel), bytes) {
-            self.differs.store(true, Ordering::Relaxed);
+        if !holds(&self.root.join(rel), bytes) {
+            self.differing().insert(rel.to_owned());
         }
         Ok(())
+    }
+
+    fn discard(&self, rel: &str) -> Result<(), SinkError> {
+        self.digest.forget(rel);
+        self.differing().remove(rel);
+        Ok(())
+    }
+}
+
+impl CompareSink {
+    fn differing(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        // A panic elsewhere while holding the lock leaves the set itself intact.
+        self.differing.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -286,6 +336,52 @@ mod tests {
         for other in [renamed.finish(), edited.finish(), extra.finish()] {
             assert_ne!(other.digest, same.digest);
         }
+    }
+
+    #[test]
+    fn a_discarded_file_is_as_if_never_put() {
+        let kept: [(&str, &[u8]); 2] = [("a/x.dcm", b"one"), ("y.dcm", b"two")];
+        let dropped: [(&str, &[u8]); 2] = [("a/z.dcm", b"three"), ("y2.dcm", b"")];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let only_kept = FolderSink::new(dir.path());
+        for (rel, bytes) in kept {
+            only_kept.put(rel, bytes).expect("writes");
+        }
+        let expected = only_kept.finish();
+
+        // Discards interleave with puts, as a generator's rejected draw and the next one might.
+        let put_all = |sink: &dyn Sink| {
+            for ((k, kb), (d, db)) in kept.iter().zip(&dropped) {
+                sink.put(d, db).expect("puts");
+                sink.put(k, kb).expect("puts");
+            }
+            for (d, _) in dropped {
+                sink.discard(d).expect("discards");
+            }
+            sink.discard("never/put.dcm")
+                .expect("a path never put is no error");
+        };
+        let memory = DigestSink::new();
+        put_all(&memory);
+        assert_eq!(memory.finish(), expected);
+
+        let other = tempfile::tempdir().expect("tempdir");
+        let folder = FolderSink::new(other.path());
+        put_all(&folder);
+        assert_eq!(folder.finish(), expected);
+        assert_eq!(digest_folder(other.path()).expect("digest"), expected);
+        assert!(!other.path().join("y2.dcm").exists());
+
+        // The discarded files are not in `dir`, so they differ while they are held.
+        let compare = CompareSink::new(dir.path());
+        put_all(&compare);
+        assert_eq!(compare.finish(), (expected.clone(), true));
+        let compare = CompareSink::new(dir.path());
+        put_all(&compare);
+        compare.put("y2.dcm", b"").expect("puts");
+        let (digest, same) = compare.finish();
+        assert_ne!(digest, expected);
+        assert!(!same, "a file put again after its discard counts");
     }
 
     /// What a test does to a written folder, and what it is called.
