@@ -22,7 +22,7 @@ use worksample_task::rubric::{Bar, Figure, FigureKind, HistogramSeries};
 
 use crate::config::{Config, Decode, ModalityLut};
 use crate::key::Case;
-use crate::model::{Decision, Prediction, decode, hu_values};
+use crate::model::{Decision, Decoder, Modality, Prediction};
 use crate::slice::Slice;
 use crate::stats::{Confusion, Interval};
 
@@ -53,14 +53,15 @@ impl Default for Counts {
 }
 
 impl Counts {
-    fn add(&mut self, v: f64) {
+    /// Counts `n` values `v`.
+    fn add(&mut self, v: f64, n: u64) {
         let (lo, hi) = HU_RANGE;
         if !(v.is_finite() && lo <= v && v < hi) {
-            self.outside += 1;
+            self.outside += n;
             return;
         }
         let i = ((v - lo) / (hi - lo) * BINS as f64) as usize;
-        self.bins[i.min(BINS - 1)] += 1;
+        self.bins[i.min(BINS - 1)] += n;
     }
 
     fn merge(&mut self, other: &Counts) {
@@ -86,22 +87,38 @@ pub struct Intensity {
     pub p0: Counts,
 }
 
-/// Bins one slice under both readings, with the model's own decoding functions.
+/// Bins one slice under both readings, with the model's own decoding functions. Both readings
+/// are functions of the stored word alone, so the words are counted first and each distinct
+/// word is read once: the figures bin up to [`SLICES_PER_SCANNER`] slices per scanner, and
+/// reading every pixel twice in floating point was most of their cost.
 pub fn intensity(slice: &Slice) -> Intensity {
-    let stored = decode(slice, Decode::Header);
+    let mut words = vec![0u32; 1 << 16];
+    for &word in &slice.raw {
+        words[usize::from(word)] += 1;
+    }
     let header_config = Config {
         modality_lut: ModalityLut::Header,
         ..Config::p0()
     };
+    let header = (
+        Decoder::new(slice, Decode::Header),
+        Modality::new(&header_config, slice),
+    );
+    let p0 = (
+        Decoder::new(slice, Decode::U16),
+        Modality::new(&Config::p0(), slice),
+    );
     let mut out = Intensity::default();
-    let header = hu_values(&header_config, slice, &stored);
-    for (v, sv) in header.iter().zip(&stored) {
-        if slice.padding_value != Some(*sv) {
-            out.header.add(*v);
+    for (word, &n) in (0..=u16::MAX).zip(&words) {
+        if n == 0 {
+            continue;
         }
-    }
-    for v in hu_values(&Config::p0(), slice, &decode(slice, Decode::U16)) {
-        out.p0.add(v);
+        let n = u64::from(n);
+        let stored = header.0.value(word);
+        if slice.padding_value != Some(stored) {
+            out.header.add(header.1.hu(stored), n);
+        }
+        out.p0.add(p0.1.hu(p0.0.value(word)), n);
     }
     out
 }
@@ -619,6 +636,43 @@ mod tests {
         assert_eq!(padded.header.bins.iter().sum::<u64>(), 15);
         assert_eq!(padded.header.outside, 0, "padding is left out, not counted");
         assert_eq!(padded.p0.total(), 16, "P0 reads every pixel");
+    }
+
+    #[test]
+    fn one_pass_binning_equals_binning_the_models_decoded_images() {
+        use crate::model::{decode, hu_values};
+        // Every word, under each storage the generator writes and a slope that is not 1.
+        for (signed, bits_stored, intercept, slope, padding) in [
+            (false, 12, -1024.0, 1.0, None),
+            (true, 16, 0.0, 1.0, Some(-2000)),
+            (false, 16, -1000.0, 0.5, Some(0)),
+            (true, 12, 24.0, 2.0, Some(-1)),
+        ] {
+            let mut s = slice(0.0, signed, intercept, padding);
+            s.raw = (0..=u16::MAX).collect();
+            (s.rows, s.columns) = (256, 256);
+            s.bits_stored = bits_stored;
+            s.rescale_slope = Some(slope);
+            let header_config = Config {
+                modality_lut: ModalityLut::Header,
+                ..Config::p0()
+            };
+            let stored = decode(&s, Decode::Header);
+            let mut expected = Intensity::default();
+            for (v, sv) in hu_values(&header_config, &s, &stored).iter().zip(&stored) {
+                if s.padding_value != Some(*sv) {
+                    expected.header.add(*v, 1);
+                }
+            }
+            for v in hu_values(&Config::p0(), &s, &decode(&s, Decode::U16)) {
+                expected.p0.add(v, 1);
+            }
+            assert_eq!(
+                intensity(&s),
+                expected,
+                "{signed} {bits_stored} {intercept}"
+            );
+        }
     }
 
     #[test]

@@ -208,14 +208,14 @@ fn word_flags(raw: &[u16], flags: impl Fn(u16) -> u8) -> Vec<u8> {
 
 /// Step 1 for one word (PS3.5 §8.1.1).
 #[derive(Debug, Clone, Copy)]
-struct Decoder {
+pub(crate) struct Decoder {
     mode: Decode,
     bits: u32,
     signed: bool,
 }
 
 impl Decoder {
-    fn new(slice: &Slice, mode: Decode) -> Decoder {
+    pub(crate) fn new(slice: &Slice, mode: Decode) -> Decoder {
         Decoder {
             mode,
             bits: u32::from(slice.bits_stored.min(slice.bits_allocated).clamp(1, 16)),
@@ -223,7 +223,7 @@ impl Decoder {
         }
     }
 
-    fn value(self, word: u16) -> i32 {
+    pub(crate) fn value(self, word: u16) -> i32 {
         match self.mode {
             Decode::U16 => i32::from(word),
             Decode::Header => {
@@ -243,14 +243,14 @@ impl Decoder {
 
 /// Step 3 and 3b for one value: the Modality LUT, then the per-selector offset.
 #[derive(Debug, Clone, Copy)]
-struct Modality {
+pub(crate) struct Modality {
     slope: f64,
     intercept: f64,
     add: f64,
 }
 
 impl Modality {
-    fn new(config: &Config, slice: &Slice) -> Modality {
+    pub(crate) fn new(config: &Config, slice: &Slice) -> Modality {
         let (slope, intercept) = match config.modality_lut {
             ModalityLut::Fixed => (1.0, -P0_OFFSET),
             ModalityLut::Header => (
@@ -265,7 +265,7 @@ impl Modality {
         }
     }
 
-    fn hu(self, v: i32) -> f64 {
+    pub(crate) fn hu(self, v: i32) -> f64 {
         self.slope * f64::from(v) + self.intercept + self.add
     }
 }
