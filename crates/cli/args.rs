@@ -119,17 +119,30 @@ pub(crate) enum Format {
 }
 
 impl ReportArgs {
-    /// Whether any requested report shows figures: only the JSON and HTML renderings include
-    /// them; terminal, Markdown and JUnit do not.
-    pub(crate) fn figures(&self) -> worksample_task::Figures {
+    /// Who the report is for: `--audience`, else the assessor for a hidden seed and the
+    /// candidate for a practice one.
+    pub(crate) fn audience(&self, hidden: bool) -> AudienceArg {
+        self.audience.unwrap_or(if hidden {
+            AudienceArg::Assessor
+        } else {
+            AudienceArg::Candidate
+        })
+    }
+
+    /// Which figures some requested report shows: only the JSON and HTML renderings include
+    /// them (terminal, Markdown and JUnit do not), and a candidate's report drops the hidden
+    /// ones.
+    pub(crate) fn figures(&self, hidden: bool) -> worksample_task::Figures {
         let shows = |f: &Format| match f {
             Format::Json | Format::Html => true,
             Format::Terminal | Format::Markdown | Format::Junit => false,
         };
-        if self.format.iter().any(shows) {
-            worksample_task::Figures::Draw
-        } else {
-            worksample_task::Figures::Skip
+        if !self.format.iter().any(shows) {
+            return worksample_task::Figures::Skip;
+        }
+        match self.audience(hidden) {
+            AudienceArg::Assessor => worksample_task::Figures::Draw,
+            AudienceArg::Candidate => worksample_task::Figures::Visible,
         }
     }
 }
@@ -237,4 +250,40 @@ pub(crate) struct StarterArgs {
     pub(crate) input: PathBuf,
     /// Output folder.
     pub(crate) output: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use worksample_task::Figures;
+
+    #[test]
+    fn figures_are_drawn_for_json_or_html_and_hidden_ones_for_assessors_only() {
+        use AudienceArg::{Assessor, Candidate};
+        use Format::{Html, Json, Junit, Markdown, Terminal};
+        let cases: [(&[Format], Option<AudienceArg>, bool, Figures); 9] = [
+            (&[Terminal], None, true, Figures::Skip),
+            (&[Markdown, Junit], Some(Assessor), true, Figures::Skip),
+            (&[Json], None, true, Figures::Draw),
+            (&[Json], None, false, Figures::Visible),
+            (&[Html], Some(Assessor), false, Figures::Draw),
+            (&[Html], Some(Candidate), true, Figures::Visible),
+            (&[Markdown, Json], None, true, Figures::Draw),
+            (&[Terminal, Html], None, false, Figures::Visible),
+            (&[Junit], Some(Candidate), false, Figures::Skip),
+        ];
+        for (format, audience, hidden, expected) in cases {
+            let args = ReportArgs {
+                format: format.to_vec(),
+                out: None,
+                fail_under: None,
+                audience,
+            };
+            assert_eq!(
+                args.figures(hidden),
+                expected,
+                "{format:?} {audience:?} hidden={hidden}"
+            );
+        }
+    }
 }

@@ -99,8 +99,13 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
                 harness_version: super::HARNESS_VERSION.to_owned(),
                 keep_output: None,
                 cwd: Some(repo.clone()),
-                // `report.json` carries them.
-                figures: Figures::Draw,
+                // `report.json` carries them; a practice report is the candidate's, which
+                // shows only visible figures.
+                figures: if hidden.is_some() {
+                    Figures::Draw
+                } else {
+                    Figures::Visible
+                },
             },
             &Bar::default(),
         )?;

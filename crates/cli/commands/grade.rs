@@ -4,7 +4,7 @@
 
 use anyhow::anyhow;
 use worksample_rubric::RunSummary;
-use worksample_task::{LoadedTask, PublicSeed, pipeline};
+use worksample_task::{LoadedTask, Manifest, PublicSeed, pipeline};
 
 use crate::args::GradeArgs;
 use crate::exit::{CliError, Outcome};
@@ -19,7 +19,10 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
     }
     let progress = Bar::default();
     let secret = super::secret_from_env()?;
-    let figures = a.report.figures();
+    // The seed's kind settles the report's default audience, and so which figures to draw
+    // while regenerating; `regenerate` reads the manifest again and checks all of it.
+    let hidden = matches!(Manifest::read(&a.fixtures)?.seed, PublicSeed::Hidden { .. });
+    let figures = a.report.figures(hidden);
     let regen = pipeline::regenerate(
         t,
         &a.fixtures,
@@ -28,7 +31,6 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
         figures,
         &progress,
     )?;
-    let hidden = matches!(regen.generated.manifest.seed, PublicSeed::Hidden { .. });
     let mut report = pipeline::grade(
         t,
         &regen.generated,

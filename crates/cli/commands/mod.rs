@@ -75,12 +75,7 @@ fn seed_source(a: &SeedArgs) -> Result<SeedSource, CliError> {
 /// Applies the audience (candidate reports hide hidden findings) and writes the report; the
 /// outcome carries the verdict.
 fn deliver(report: Report, args: &ReportArgs, hidden: bool) -> Result<Outcome, CliError> {
-    let audience = args.audience.unwrap_or(if hidden {
-        AudienceArg::Assessor
-    } else {
-        AudienceArg::Candidate
-    });
-    let report = match audience {
+    let report = match args.audience(hidden) {
         AudienceArg::Assessor => report,
         AudienceArg::Candidate => report.for_candidate(),
     };

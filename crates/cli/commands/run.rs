@@ -31,7 +31,7 @@ pub(crate) fn run(t: &LoadedTask, a: RunArgs) -> Result<Outcome, CliError> {
             harness_version: super::HARNESS_VERSION.to_owned(),
             keep_output: a.keep_output,
             cwd: std::env::current_dir().ok(),
-            figures: a.report.figures(),
+            figures: a.report.figures(hidden),
         },
         &Bar::default(),
     )?;

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use worksample_deid::params::Params;
 use worksample_deid::{EMBEDDED, TASK_ID, generate, grade};
-use worksample_task::{Progress, TaskData};
+use worksample_task::{Figures, Progress, TaskData};
 
 /// The system allocator, counting live bytes and their peak.
 struct Counting;
@@ -148,7 +148,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let cpu_before = cpu_seconds();
         let start = Instant::now();
         let progress = HeldAfterPasses::default();
-        let graded = grade::grade_submission(&key, dir.path(), dir.path(), &progress)?;
+        let graded =
+            grade::grade_submission(&key, dir.path(), dir.path(), &progress, Figures::Draw)?;
         let wall = start.elapsed().as_secs_f64();
         let cpu = cpu_seconds() - cpu_before;
         let shares = thread_shares(&threads_before, &thread_ticks());

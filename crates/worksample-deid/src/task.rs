@@ -54,12 +54,11 @@ impl Task for DeidTask {
     }
 
     fn grade(&self, ctx: &GradeContext<'_>, key: &Key) -> Result<Grade, TaskError> {
-        grade::grade_submission(key, ctx.fixtures, ctx.submission, ctx.progress).map_err(|e| {
-            TaskError::Grader {
+        grade::grade_submission(key, ctx.fixtures, ctx.submission, ctx.progress, ctx.figures)
+            .map_err(|e| TaskError::Grader {
                 task: TASK_ID.to_owned(),
                 message: worksample_task::error_chain(&e),
-            }
-        })
+            })
     }
 
     fn starter(&self, input: &Path, output: &Path) -> Result<(), TaskError> {

@@ -21,7 +21,7 @@ use worksample_deid::paths::{AttrPath, ElementKey};
 use worksample_deid::planted::{IdentifierClass, Registry, Site};
 use worksample_deid::{CRITERIA, EMBEDDED, TASK_ID, markers};
 use worksample_task::rubric::Grade;
-use worksample_task::{NoProgress, TaskData};
+use worksample_task::{Figures, NoProgress, TaskData};
 
 const CT: &str = "1.2.840.10008.5.1.4.1.1.2";
 const SC: &str = "1.2.840.10008.5.1.4.1.1.7";
@@ -562,7 +562,41 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
 fn grade(fx: &Fixture, flaws: Flaws) -> Grade {
     let out = tempfile_dir::Dir::new("out");
     deidentify(fx, out.path(), flaws);
-    grade_submission(&fx.key, fx.dir.path(), out.path(), &NoProgress).expect("grades")
+    grade_submission(
+        &fx.key,
+        fx.dir.path(),
+        out.path(),
+        &NoProgress,
+        Figures::Draw,
+    )
+    .expect("grades")
+}
+
+#[test]
+fn figures_are_drawn_only_when_an_assessor_will_see_them_and_change_no_score() {
+    let fx = fixture();
+    let out = tempfile_dir::Dir::new("leaky");
+    let flaws = Flaws {
+        keep_burned_in: true,
+        keep_other_ids: true,
+        ..Flaws::default()
+    };
+    deidentify(&fx, out.path(), flaws);
+    let grade = |shown| {
+        grade_submission(&fx.key, fx.dir.path(), out.path(), &NoProgress, shown).expect("grades")
+    };
+    let drawn = grade(Figures::Draw);
+    assert!(
+        drawn.figures.len() >= 2,
+        "burned-in bands and the leak tree"
+    );
+    // Every deid figure is hidden: a candidate's report would drop each one.
+    for shown in [Figures::Visible, Figures::Skip] {
+        let text = grade(shown);
+        assert!(text.figures.is_empty(), "{shown:?}");
+        assert_eq!(text.criteria, drawn.criteria, "{shown:?}");
+        assert_eq!(text.notes, drawn.notes, "{shown:?}");
+    }
 }
 
 fn scores(g: &Grade) -> BTreeMap<String, f64> {
@@ -768,7 +802,14 @@ fn a_plain_copy_and_an_empty_output_score_low() {
         scores(&copy)
     );
     let empty = tempfile_dir::Dir::new("empty");
-    let g = grade_submission(&fx.key, fx.dir.path(), empty.path(), &NoProgress).expect("grades");
+    let g = grade_submission(
+        &fx.key,
+        fx.dir.path(),
+        empty.path(),
+        &NoProgress,
+        Figures::Draw,
+    )
+    .expect("grades");
     assert!(
         total(&g) <= 10.0,
         "deletion scores {:.1}: {:#?}",
@@ -789,7 +830,14 @@ fn hostile_entries_are_findings_not_errors() {
     huge.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 0xFF, 0xFF]);
     std::fs::write(out.path().join("huge-length.dcm"), huge).expect("huge");
     std::os::unix::fs::symlink("/dev/zero", out.path().join("zero.dcm")).expect("link");
-    let g = grade_submission(&fx.key, fx.dir.path(), out.path(), &NoProgress).expect("grades");
+    let g = grade_submission(
+        &fx.key,
+        fx.dir.path(),
+        out.path(),
+        &NoProgress,
+        Figures::Draw,
+    )
+    .expect("grades");
     let hygiene = g
         .criteria
         .iter()
@@ -825,7 +873,8 @@ fn on_generated_fixtures_a_copy_and_an_empty_output_score_low() {
         let input = tempfile_dir::Dir::new(profile);
         let key = worksample_deid::generate::generate(3, &params, input.path()).expect("generates");
         // The fixture folder itself is a plain copy of the input.
-        let copy = grade_submission(&key, input.path(), input.path(), &NoProgress).expect("grades");
+        let copy = grade_submission(&key, input.path(), input.path(), &NoProgress, Figures::Draw)
+            .expect("grades");
         assert!(
             total(&copy) <= 20.0,
             "{profile}: copy scores {:.1}: {:#?}",
@@ -833,7 +882,8 @@ fn on_generated_fixtures_a_copy_and_an_empty_output_score_low() {
             scores(&copy)
         );
         let empty = tempfile_dir::Dir::new("empty");
-        let none = grade_submission(&key, input.path(), empty.path(), &NoProgress).expect("grades");
+        let none = grade_submission(&key, input.path(), empty.path(), &NoProgress, Figures::Draw)
+            .expect("grades");
         assert!(
             total(&none) <= 10.0,
             "{profile}: deletion scores {:.1}",
@@ -858,7 +908,14 @@ fn a_lost_file_costs_coverage_but_does_not_trip_the_leak_gate() {
         .min()
         .expect("a file");
     std::fs::remove_file(victim).expect("remove");
-    let g = grade_submission(&fx.key, fx.dir.path(), out.path(), &NoProgress).expect("grades");
+    let g = grade_submission(
+        &fx.key,
+        fx.dir.path(),
+        out.path(),
+        &NoProgress,
+        Figures::Draw,
+    )
+    .expect("grades");
     let s = scores(&g);
     assert_eq!(
         s["direct_leaks"], 1.0,
@@ -876,7 +933,14 @@ fn a_symlink_named_after_the_patient_leaks_through_its_name() {
     let out = tempfile_dir::Dir::new("link");
     deidentify(&fx, out.path(), Flaws::default());
     std::os::unix::fs::symlink("/dev/null", out.path().join("QXVORAK.txt")).expect("link");
-    let g = grade_submission(&fx.key, fx.dir.path(), out.path(), &NoProgress).expect("grades");
+    let g = grade_submission(
+        &fx.key,
+        fx.dir.path(),
+        out.path(),
+        &NoProgress,
+        Figures::Draw,
+    )
+    .expect("grades");
     let direct = g
         .criteria
         .iter()

@@ -919,7 +919,7 @@ fn every_flaw_changes_the_output() {
 fn graded(seed: u64, profile: &str, flaws: &Flaws) -> (BTreeMap<String, f64>, Vec<String>) {
     use worksample_deid::params::Params;
     use worksample_deid::{EMBEDDED, TASK_ID, generate, grade};
-    use worksample_task::{NoProgress, TaskData};
+    use worksample_task::{Figures, NoProgress, TaskData};
     let data = TaskData::from_embedded(TASK_ID, &EMBEDDED).expect("task data");
     let params: Params = data
         .profile(Some(profile))
@@ -930,7 +930,8 @@ fn graded(seed: u64, profile: &str, flaws: &Flaws) -> (BTreeMap<String, f64>, Ve
     let output = Dir::new("gen-out");
     let key = generate::generate(seed, &params, &input.0).expect("generates");
     deidentify(&input.0, &output.0, flaws).expect("reference runs");
-    let g = grade::grade_submission(&key, &input.0, &output.0, &NoProgress).expect("grades");
+    let g = grade::grade_submission(&key, &input.0, &output.0, &NoProgress, Figures::Draw)
+        .expect("grades");
     let scores = g
         .criteria
         .iter()
@@ -951,7 +952,7 @@ fn reference_scores_at_least_99_over_20_seeds_on_both_profiles() {
     use rayon::prelude::*;
     use worksample_deid::params::Params;
     use worksample_deid::{EMBEDDED, TASK_ID, generate, grade};
-    use worksample_task::{NoProgress, TaskData};
+    use worksample_task::{Figures, NoProgress, TaskData};
     let data = TaskData::from_embedded(TASK_ID, &EMBEDDED).expect("task data");
     let runs: Vec<(u64, &str)> = (1..=20)
         .flat_map(|seed| [(seed, "standard"), (seed, "hard")])
@@ -968,8 +969,8 @@ fn reference_scores_at_least_99_over_20_seeds_on_both_profiles() {
             let output = Dir::new("ref20-out");
             let key = generate::generate(seed, &params, &input.0).expect("generates");
             deidentify(&input.0, &output.0, &Flaws::default()).expect("reference runs");
-            let g =
-                grade::grade_submission(&key, &input.0, &output.0, &NoProgress).expect("grades");
+            let g = grade::grade_submission(&key, &input.0, &output.0, &NoProgress, Figures::Draw)
+                .expect("grades");
             let lost: Vec<String> = g
                 .criteria
                 .iter()
@@ -1260,7 +1261,7 @@ fn every_flaw_costs_exactly_its_criteria_on_generated_fixtures() {
 fn starter_leaks_and_scores_low_but_not_zero() {
     use worksample_deid::params::Params;
     use worksample_deid::{EMBEDDED, TASK_ID, generate, grade};
-    use worksample_task::{NoProgress, TaskData};
+    use worksample_task::{Figures, NoProgress, TaskData};
     let data = TaskData::from_embedded(TASK_ID, &EMBEDDED).expect("task data");
     let mut rows = Vec::new();
     for (seed, profile) in [(1, "standard"), (1, "hard")] {
@@ -1273,7 +1274,8 @@ fn starter_leaks_and_scores_low_but_not_zero() {
         let output = Dir::new("st-out");
         let key = generate::generate(seed, &params, &input.0).expect("generates");
         worksample_deid::starter::run(&input.0, &output.0).expect("starter");
-        let g = grade::grade_submission(&key, &input.0, &output.0, &NoProgress).expect("grades");
+        let g = grade::grade_submission(&key, &input.0, &output.0, &NoProgress, Figures::Draw)
+            .expect("grades");
         let direct = g
             .criteria
             .iter()

@@ -101,6 +101,7 @@ impl DeidMaps {
                 &self.fixtures,
                 &self.submission,
                 &NoProgress,
+                worksample_task::Figures::Draw,
             )
         });
         match graded {

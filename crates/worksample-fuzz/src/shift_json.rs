@@ -105,6 +105,8 @@ impl ShiftJson {
             &self.key,
             &self.fixtures,
             &self.submission,
+            // The figures are part of what a report may fail on.
+            worksample_task::Figures::Draw,
         ) {
             Ok(grade) => Outcome::Handled(signature(&grade)),
             // `Err` is the grader's word for a harness fault; with fixtures and predictions

@@ -29,6 +29,7 @@ use worksample_dicom::preview::Slice;
 use worksample_dicom::write::{TransferSyntax, WriteOptions, to_bytes};
 use worksample_dicom::{Instance, rng, uid};
 use worksample_task::rubric::PngImage;
+use worksample_task::rubric::Visibility;
 use worksample_task::{Figures, FolderSink, Sink, SinkError};
 
 use crate::grade::png_thumbnail;
@@ -257,14 +258,15 @@ pub fn generate_into(
     let mut key = plan.key();
     // Figures show an instance by its first file, which may be a copy or the other file of an
     // either-one pair: each has its own thumbnail, drawn from its own bytes.
-    let shown: BTreeSet<&str> = match figures {
-        Figures::Draw => key
-            .instances
+    // The volume figures are hidden ones.
+    let shown: BTreeSet<&str> = if figures.draws(Visibility::Hidden) {
+        key.instances
             .iter()
             .filter_map(|i| i.files.first())
             .map(String::as_str)
-            .collect(),
-        Figures::Skip => BTreeSet::new(),
+            .collect()
+    } else {
+        BTreeSet::new()
     };
     let thumbnails = plan.write(out, &shown)?;
     key.thumbnails = thumbnails;

@@ -18,9 +18,8 @@ pub mod truth;
 
 use std::path::Path;
 
-use worksample_task::{
-    EmbeddedTask, Figures, GenerateContext, GradeContext, Sink, Task, TaskError,
-};
+use worksample_task::rubric::Visibility;
+use worksample_task::{EmbeddedTask, GenerateContext, GradeContext, Sink, Task, TaskError};
 
 /// The task id.
 pub const ID: &str = "series";
@@ -89,9 +88,11 @@ impl Task for SeriesTask {
             message,
         };
         let schema = ctx.data_json(SCHEMA_FILE)?;
-        match ctx.figures {
-            Figures::Draw => grade::grade_with_figures(&schema, key, ctx.submission, ctx.fixtures),
-            Figures::Skip => grade::grade_submission(&schema, key, ctx.submission),
+        // Every volume figure is hidden: it pictures the right answer.
+        if ctx.figures.draws(Visibility::Hidden) {
+            grade::grade_with_figures(&schema, key, ctx.submission, ctx.fixtures)
+        } else {
+            grade::grade_submission(&schema, key, ctx.submission)
         }
         .map_err(grader_error)
     }

@@ -94,22 +94,29 @@ fn standard_reference_scores_at_least_99_and_naive_lands_in_its_band() {
 
 #[test]
 fn skipping_figures_leaves_every_score_and_finding_alone() {
+    use worksample_task::Figures;
     let (dir, key) = common::fixture(3, "standard");
     let sub = tempfile::tempdir().expect("tempdir");
     common::write(sub.path(), &common::reference(dir.path()));
     let grade = |f| common::grade_with(dir.path(), sub.path(), &key, "standard", f);
-    let (drawn, skipped) = (
-        grade(worksample_task::Figures::Draw),
-        grade(worksample_task::Figures::Skip),
-    );
+    let drawn = grade(Figures::Draw);
     assert_eq!(drawn.figures.len(), key.volumes.len());
-    assert!(skipped.figures.is_empty());
-    assert_eq!(
-        serde_json::to_value(&drawn.criteria).expect("criteria serialise"),
-        serde_json::to_value(&skipped.criteria).expect("criteria serialise"),
+    // Every volume figure is hidden, so a candidate's report draws none.
+    for shown in [Figures::Visible, Figures::Skip] {
+        let skipped = grade(shown);
+        assert!(skipped.figures.is_empty(), "{shown:?}");
+        assert_eq!(
+            serde_json::to_value(&drawn.criteria).expect("criteria serialise"),
+            serde_json::to_value(&skipped.criteria).expect("criteria serialise"),
+        );
+        assert_eq!(drawn.cards, skipped.cards);
+        assert_eq!(drawn.notes, skipped.notes);
+    }
+    let (_, visible) = common::fixture_with(3, "standard", Figures::Visible);
+    assert!(
+        visible.thumbnails.is_empty(),
+        "no thumbnails for hidden figures"
     );
-    assert_eq!(drawn.cards, skipped.cards);
-    assert_eq!(drawn.notes, skipped.notes);
 }
 
 #[test]

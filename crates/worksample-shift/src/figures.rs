@@ -412,6 +412,7 @@ fn histograms(
 mod tests {
     use super::*;
     use crate::key::{Cause, Split};
+    use worksample_task::Figures;
 
     fn case(i: usize, site: &str, station: &str, unit: usize, label: bool, p0: Decision) -> Case {
         let prediction = |decision| Prediction {
@@ -712,7 +713,8 @@ mod tests {
     }
 
     /// End to end on a small generated folder: the grader attaches every figure, reusing the
-    /// replay, and the fallback reader bins the same sample.
+    /// replay, and the fallback reader bins the same sample; asked for visible figures only or
+    /// none, it draws none and grades alike.
     #[test]
     fn the_grader_attaches_the_figures() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -733,8 +735,16 @@ mod tests {
         let report = serde_json::json!({"schema": "shift-report/1", "strata_metrics": [],
             "root_causes": [], "not_causal": [], "pipeline_config": {"modality_lut": "header"}});
         std::fs::write(sub.path().join("report.json"), report.to_string()).expect("writes");
-        let grade =
-            crate::grade::grade_submission(&schema, &key, dir.path(), sub.path()).expect("grades");
+        let grade_with = |shown| {
+            crate::grade::grade_submission(&schema, &key, dir.path(), sub.path(), shown)
+                .expect("grades")
+        };
+        let grade = grade_with(Figures::Draw);
+        for shown in [Figures::Visible, Figures::Skip] {
+            let text = grade_with(shown);
+            assert!(text.figures.is_empty(), "{shown:?}: every figure is hidden");
+            assert_eq!(text.criteria, grade.criteria, "{shown:?}: the same grade");
+        }
         let ids: Vec<&str> = grade.figures.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(
             ids,

@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::Value;
-use worksample_task::rubric::{Card, CardRow, CriterionGrade, Finding, Grade, Score};
+use worksample_task::Figures;
+use worksample_task::rubric::{Card, CardRow, CriterionGrade, Finding, Grade, Score, Visibility};
 use worksample_task::submission::{self, Caps};
 
 use crate::config::Config;
@@ -42,12 +43,14 @@ const TOL_EFFECT: f64 = 0.01;
 const MIN_AGREEMENT: f64 = 0.98;
 
 /// Grades the submission folder against the key; `fixtures` is the trusted copy the replay
-/// reads. Candidate problems become findings; `Err` is a harness fault.
+/// reads, and `shown` says whether to draw the (hidden) figures. Candidate problems become
+/// findings; `Err` is a harness fault.
 pub fn grade_submission(
     schema: &Value,
     key: &Key,
     fixtures: &Path,
     submission: &Path,
+    shown: Figures,
 ) -> Result<Grade, String> {
     let doc: Value = match submission::read_json(submission, REPORT_FILE, &Caps::default()) {
         Ok(v) => v,
@@ -103,8 +106,14 @@ pub fn grade_submission(
     let predictions = read_predictions(submission);
     let ctx = Context::new(key);
     let test: Vec<&Case> = key.split(Split::Test).collect();
-    // The replay bins the histogram sample while it has the slices decoded (figures.rs).
-    let sampled = figures::sample(&test);
+    // The replay bins the histogram sample while it has the slices decoded (figures.rs). Every
+    // figure is hidden: the per-site bars are the metrics' answer.
+    let draw = shown.draws(Visibility::Hidden);
+    let sampled = if draw {
+        figures::sample(&test)
+    } else {
+        BTreeSet::new()
+    };
     let (causes, card) = grade_causes(&ctx, &report);
     let (fix, replayed) = grade_fix(&ctx, &report, &predictions, fixtures, &test, &sampled)?;
     let criteria = vec![
@@ -113,20 +122,25 @@ pub fn grade_submission(
         fix,
         grade_hygiene(&ctx, &report),
     ];
-    let (fix_predictions, intensities) = match replayed {
-        Some(r) => (Some(r.predictions), r.intensities),
-        None => (None, figures::read_intensities(&test, &sampled, fixtures)),
+    let figures = if draw {
+        let (fix_predictions, intensities) = match replayed {
+            Some(r) => (Some(r.predictions), r.intensities),
+            None => (None, figures::read_intensities(&test, &sampled, fixtures)),
+        };
+        figures::figures(
+            &test,
+            fix_predictions.as_deref(),
+            sampled.len(),
+            &intensities,
+        )
+    } else {
+        Vec::new()
     };
     Ok(Grade {
         criteria,
         cards: vec![card],
         notes: predictions.note.into_iter().collect(),
-        figures: figures::figures(
-            &test,
-            fix_predictions.as_deref(),
-            sampled.len(),
-            &intensities,
-        ),
+        figures,
     })
 }
 

@@ -114,7 +114,7 @@ impl Task for ShiftTask {
         };
         let schema = ctx.data_json(SCHEMA_FILE)?;
         ctx.one_step("replaying the corrected configuration", || {
-            grade::grade_submission(&schema, key, ctx.fixtures, ctx.submission)
+            grade::grade_submission(&schema, key, ctx.fixtures, ctx.submission, ctx.figures)
                 .map_err(grader_error)
         })
     }

@@ -265,7 +265,7 @@ pub struct GradeInputs {
     pub threshold: Option<f64>,
     /// The harness version.
     pub harness_version: String,
-    /// Whether any report will show figures.
+    /// Which figures some report will show.
     pub figures: Figures,
 }
 
@@ -354,7 +354,7 @@ pub struct RunRequest<'a> {
     pub keep_output: Option<PathBuf>,
     /// Folder the command starts in (the candidate's repository); by default a private one.
     pub cwd: Option<PathBuf>,
-    /// Whether any report will show figures.
+    /// Which figures some report will show.
     pub figures: Figures,
 }
 

@@ -7,7 +7,7 @@
 use std::any::Any;
 use std::path::Path;
 
-use worksample_rubric::Grade;
+use worksample_rubric::{Grade, Visibility};
 
 use crate::{EmbeddedTask, Profile, Seed, Sink, TaskData, TaskError};
 
@@ -73,15 +73,29 @@ fn one_step<T>(progress: &dyn Progress, what: &str, work: impl FnOnce() -> T) ->
     out
 }
 
-/// Whether a grade's figures will be shown. Only the JSON and HTML renderings of a report include
-/// figures; drawing them costs time (series encodes a thumbnail of every slice), so a generator
-/// and a grader may skip them when every report is text. Series does.
+/// Which of a grade's figures will be shown. Only the JSON and HTML renderings of a report
+/// include figures, and a candidate's report drops the hidden ones
+/// ([`Report::for_candidate`](crate::rubric::Report::for_candidate)); drawing them costs time
+/// (series encodes a thumbnail of every slice it shows, shift bins slices per scanner), so
+/// generators and graders draw only the figures some report will show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Figures {
-    /// Draw the figures.
+    /// Draw every figure: a JSON or HTML report for an assessor.
     Draw,
+    /// Draw only [`Visibility::Visible`] figures: the JSON or HTML reports are for a candidate.
+    Visible,
     /// Leave [`Grade::figures`](crate::rubric::Grade::figures) empty: no report shows them.
     Skip,
+}
+
+impl Figures {
+    /// Whether figures of `visibility` are drawn.
+    pub fn draws(self, visibility: Visibility) -> bool {
+        match (self, visibility) {
+            (Figures::Draw, _) | (Figures::Visible, Visibility::Visible) => true,
+            (Figures::Visible, Visibility::Hidden) | (Figures::Skip, _) => false,
+        }
+    }
 }
 
 /// What a grader gets besides its key.
@@ -97,7 +111,7 @@ pub struct GradeContext<'a> {
     pub submission: &'a Path,
     /// Where to report progress.
     pub progress: &'a dyn Progress,
-    /// Whether any report will show figures.
+    /// Which figures some report will show.
     pub figures: Figures,
 }
 
@@ -218,5 +232,22 @@ impl<T: Task> DynTask for T {
 
     fn kit(&self) -> &'static [(&'static str, &'static str)] {
         Task::kit(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_choice_draws_the_figures_its_report_shows() {
+        for (figures, visible, hidden) in [
+            (Figures::Draw, true, true),
+            (Figures::Visible, true, false),
+            (Figures::Skip, false, false),
+        ] {
+            assert_eq!(figures.draws(Visibility::Visible), visible, "{figures:?}");
+            assert_eq!(figures.draws(Visibility::Hidden), hidden, "{figures:?}");
+        }
     }
 }

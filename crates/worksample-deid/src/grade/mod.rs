@@ -37,8 +37,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use worksample_dicom::read::{DicomFile, ReadError, ReadLimits, read_full};
-use worksample_task::Progress;
-use worksample_task::rubric::{CriterionGrade, Finding, Grade, Score};
+use worksample_task::rubric::{CriterionGrade, Finding, Grade, Score, Visibility};
+use worksample_task::{Figures, Progress};
 
 use crate::key::Key;
 
@@ -78,12 +78,13 @@ pub enum GradeError {
 }
 
 /// Grades the candidate's output folder `submission` against the trusted `fixtures` copy and
-/// the answer key.
+/// the answer key; `shown` says whether to draw the (hidden) figures.
 pub fn grade_submission(
     key: &Key,
     fixtures: &Path,
     submission: &Path,
     progress: &dyn Progress,
+    shown: Figures,
 ) -> Result<Grade, GradeError> {
     let mut notes = Vec::new();
     let inventory = inventory::take(key, submission, progress, &mut notes);
@@ -152,7 +153,12 @@ pub fn grade_submission(
             .position(|id| c.id.as_str() == *id)
             .unwrap_or(usize::MAX)
     });
-    let figures = figures::figures(key, fixtures, submission, &inventory, &matched);
+    // Every figure is hidden: the leaks pictured are the answer to the privacy criteria.
+    let figures = if shown.draws(Visibility::Hidden) {
+        figures::figures(key, fixtures, submission, &inventory, &matched)
+    } else {
+        Vec::new()
+    };
     Ok(Grade {
         criteria,
         cards: Vec::new(),
