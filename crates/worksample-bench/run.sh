@@ -22,7 +22,8 @@
 #                memory first, untimed, then written as synth writes them, byte for byte the
 #                same files, checked once with diff): its in-loop time against plain_write's and
 #                pydicom's in-loop times, three loops writing the same bytes.
-#   grading      `worksample grade TASK` of the hard fixtures; against `dicom_read` (a full
+#   grading      `worksample grade TASK` of the hard fixtures, as an assessor (JSON with every
+#                figure drawn; a candidate's report draws none); against `dicom_read` (a full
 #                dicom-rs read of the same files) and the pydicom checks: for series the Python
 #                reference solution (tests/python/series_reference.py, whole process); for shift
 #                the grader's replay of the reference solution's pipeline_config over the test
@@ -145,7 +146,7 @@ for ((i = 1; i <= rounds; i++)); do
         exit 1
     fi
     for t in $tasks; do
-        timed "grade|$t|ws" "$ws" grade "$t" --fixtures "$ref/$t" --submission "$(submission "$t")" --format json --out "$scratch/report.json"
+        timed "grade|$t|ws" "$ws" grade "$t" --fixtures "$ref/$t" --submission "$(submission "$t")" --format json --audience assessor --out "$scratch/report.json"
         timed "grade|$t|rs" "$dread" "$ref/$t"
         if [[ "$t" == series ]]; then
             mkdir -p "$scratch/py-out"
@@ -201,7 +202,7 @@ for n in $rss_files; do
         mkdir -p "$scratch/sub"
         "$PYTHON" tests/python/series_reference.py "$scratch/out" "$scratch/sub" >/dev/null
         N["sgrade|$n"]="${N["sgen|$n"]}"
-        peak "sgrade|$n" "$ws" --tasks-dir "$scratch/tasks" grade series --fixtures "$scratch/out" --submission "$scratch/sub" --format json --out "$scratch/report.json"
+        peak "sgrade|$n" "$ws" --tasks-dir "$scratch/tasks" grade series --fixtures "$scratch/out" --submission "$scratch/sub" --format json --audience assessor --out "$scratch/report.json"
     fi
 done
 rm -rf "$scratch/out" "$scratch/sub"
