@@ -590,6 +590,13 @@ fn figures_are_drawn_only_when_an_assessor_will_see_them_and_change_no_score() {
         drawn.figures.len() >= 2,
         "burned-in bands and the leak tree"
     );
+    // The grader's figures choice rests on this: a visible figure would be lost to candidates.
+    assert!(
+        drawn
+            .figures
+            .iter()
+            .all(|f| f.visibility == worksample_task::rubric::Visibility::Hidden)
+    );
     // Every deid figure is hidden: a candidate's report would drop each one.
     for shown in [Figures::Visible, Figures::Skip] {
         let text = grade(shown);

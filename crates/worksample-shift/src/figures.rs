@@ -642,7 +642,7 @@ mod tests {
     #[test]
     fn one_pass_binning_equals_binning_the_models_decoded_images() {
         use crate::model::{decode, hu_values};
-        // Every word, under each storage the generator writes and a slope that is not 1.
+        // Under each storage the generator writes, and slopes that are not 1.
         for (signed, bits_stored, intercept, slope, padding) in [
             (false, 12, -1024.0, 1.0, None),
             (true, 16, 0.0, 1.0, Some(-2000)),
@@ -650,8 +650,12 @@ mod tests {
             (true, 12, 24.0, 2.0, Some(-1)),
         ] {
             let mut s = slice(0.0, signed, intercept, padding);
-            s.raw = (0..=u16::MAX).collect();
-            (s.rows, s.columns) = (256, 256);
+            // Every word twice, and one a further 65,536 times.
+            s.raw = (0..=u16::MAX)
+                .chain(0..=u16::MAX)
+                .chain(std::iter::repeat_n(1000, 1 << 16))
+                .collect();
+            (s.rows, s.columns) = (384, 512);
             s.bits_stored = bits_stored;
             s.rescale_slope = Some(slope);
             let header_config = Config {
@@ -740,6 +744,14 @@ mod tests {
                 .expect("grades")
         };
         let grade = grade_with(Figures::Draw);
+        // The grader's figures choice rests on this: a visible figure would be lost to
+        // candidates.
+        assert!(
+            grade
+                .figures
+                .iter()
+                .all(|f| f.visibility == worksample_task::rubric::Visibility::Hidden)
+        );
         for shown in [Figures::Visible, Figures::Skip] {
             let text = grade_with(shown);
             assert!(text.figures.is_empty(), "{shown:?}: every figure is hidden");

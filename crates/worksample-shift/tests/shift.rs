@@ -15,7 +15,9 @@ use worksample_shift::config::{
     Config, Decode, Gate, Mask, ModalityLut, Padding, Photometric, Spacing, Window,
 };
 use worksample_shift::key::Cause;
-use worksample_task::Task;
+use worksample_task::{
+    DigestSink, Figures, FolderSink, GenerateContext, NoProgress, Seed, Sink, Task, digest_folder,
+};
 
 const SEEDS: u64 = 20;
 
@@ -423,11 +425,31 @@ fn published_schemas_agree_with_each_other_and_the_model_runner_with_p0_dev() {
 fn a_redrawn_seed_leaves_only_the_accepted_draws_files() {
     // Seed 29's first standard draw fails the self-checks (one of the first 40 does). Its
     // files were streamed out before the checks ran and must all have been taken back.
-    let (dir, key) = common::fixture(29, "standard");
+    let data = common::data();
+    let profile = data.profile(Some("standard")).expect("profile exists");
+    let generate = |out: &dyn Sink| {
+        let ctx = GenerateContext {
+            seed: Seed(29),
+            profile: &profile,
+            data: &data,
+            progress: &NoProgress,
+            figures: Figures::Skip,
+        };
+        ShiftTask.generate(&ctx, out).expect("generation succeeds")
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = FolderSink::new(dir.path());
+    let key = generate(&sink);
     assert!(
         key.redraws > 0,
         "pick another seed: this one no longer redraws"
     );
+    // No digest entry of the rejected draw is left either, written or in memory.
+    let written = sink.finish();
+    assert_eq!(written, digest_folder(dir.path()).expect("digest"));
+    let memory = DigestSink::new();
+    generate(&memory);
+    assert_eq!(memory.finish(), written);
     let mut expected: std::collections::BTreeSet<String> =
         key.cases.iter().map(|c| c.file.clone()).collect();
     expected.extend(["dev_labels.csv", "p0_dev.csv", "deployment.json"].map(String::from));

@@ -36,10 +36,12 @@ pub trait Sink: Sync {
     /// Stores the file at `rel`, a relative path with `/` separators.
     fn put(&self, rel: &str, bytes: &[u8]) -> Result<(), SinkError>;
 
-    /// Takes back the file put at `rel`, as if it had never been put. A generator that streams
-    /// a draw's files as it makes them, and only then learns that the draw fails its
-    /// self-checks, discards them instead of holding the whole draw in memory until it knows.
-    /// Discarding a path never put is not an error.
+    /// Takes back the file put at `rel`, as if it had never been put: its digest entry and, for
+    /// a folder, the file (a folder `put` created stays, empty; digests cover files only). A
+    /// generator that streams a draw's files as it makes them, and only then learns that the
+    /// draw fails its self-checks, discards them instead of holding the whole draw in memory
+    /// until it knows. Call it only after the `put` of `rel` has returned; discarding a path
+    /// never put is not an error.
     fn discard(&self, rel: &str) -> Result<(), SinkError>;
 }
 
@@ -198,7 +200,9 @@ pub(crate) struct CompareSink {
     root: PathBuf,
     digest: DigestSink,
     /// The files put and not discarded that are missing, unreadable or not the same. Every file
-    /// is compared, even after one differs: a file that differs may yet be discarded.
+    /// is compared, even after one differs, since that one may yet be discarded: a changed
+    /// folder is read whole before `grade` generates a fresh copy (rare, and no slower than
+    /// the read of an intact one).
     differing: Mutex<BTreeSet<String>>,
 }
 

@@ -41,9 +41,9 @@ pub struct GenerateContext<'a> {
     pub data: &'a TaskData,
     /// Where to report progress.
     pub progress: &'a dyn Progress,
-    /// Whether the key is for a grade whose figures will be shown. A generator whose figures
-    /// show the fixtures may draw what they need while it has each file in memory, instead of
-    /// the grader reading every file back (series: a thumbnail of every slice).
+    /// Which figures the grade of this key will show. A generator whose figures show the
+    /// fixtures may draw what they need while it has each file in memory, instead of the
+    /// grader reading every file back (series: a thumbnail of every slice it shows).
     pub figures: Figures,
 }
 
