@@ -562,14 +562,12 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
 fn grade(fx: &Fixture, flaws: Flaws) -> Grade {
     let out = tempfile_dir::Dir::new("out");
     deidentify(fx, out.path(), flaws);
-    grade_submission(
-        &fx.key,
-        fx.dir.path(),
-        out.path(),
-        &NoProgress,
-        Figures::Draw,
-    )
-    .expect("grades")
+    graded(fx, out.path())
+}
+
+/// The grade of the output folder `out`, figures drawn.
+fn graded(fx: &Fixture, out: &Path) -> Grade {
+    grade_submission(&fx.key, fx.dir.path(), out, &NoProgress, Figures::Draw).expect("grades")
 }
 
 #[test]
@@ -809,14 +807,7 @@ fn a_plain_copy_and_an_empty_output_score_low() {
         scores(&copy)
     );
     let empty = tempfile_dir::Dir::new("empty");
-    let g = grade_submission(
-        &fx.key,
-        fx.dir.path(),
-        empty.path(),
-        &NoProgress,
-        Figures::Draw,
-    )
-    .expect("grades");
+    let g = graded(&fx, empty.path());
     assert!(
         total(&g) <= 10.0,
         "deletion scores {:.1}: {:#?}",
@@ -837,14 +828,7 @@ fn hostile_entries_are_findings_not_errors() {
     huge.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 0xFF, 0xFF]);
     std::fs::write(out.path().join("huge-length.dcm"), huge).expect("huge");
     std::os::unix::fs::symlink("/dev/zero", out.path().join("zero.dcm")).expect("link");
-    let g = grade_submission(
-        &fx.key,
-        fx.dir.path(),
-        out.path(),
-        &NoProgress,
-        Figures::Draw,
-    )
-    .expect("grades");
+    let g = graded(&fx, out.path());
     let hygiene = g
         .criteria
         .iter()
@@ -915,14 +899,7 @@ fn a_lost_file_costs_coverage_but_does_not_trip_the_leak_gate() {
         .min()
         .expect("a file");
     std::fs::remove_file(victim).expect("remove");
-    let g = grade_submission(
-        &fx.key,
-        fx.dir.path(),
-        out.path(),
-        &NoProgress,
-        Figures::Draw,
-    )
-    .expect("grades");
+    let g = graded(&fx, out.path());
     let s = scores(&g);
     assert_eq!(
         s["direct_leaks"], 1.0,
@@ -940,14 +917,7 @@ fn a_symlink_named_after_the_patient_leaks_through_its_name() {
     let out = tempfile_dir::Dir::new("link");
     deidentify(&fx, out.path(), Flaws::default());
     std::os::unix::fs::symlink("/dev/null", out.path().join("QXVORAK.txt")).expect("link");
-    let g = grade_submission(
-        &fx.key,
-        fx.dir.path(),
-        out.path(),
-        &NoProgress,
-        Figures::Draw,
-    )
-    .expect("grades");
+    let g = graded(&fx, out.path());
     let direct = g
         .criteria
         .iter()
