@@ -210,6 +210,14 @@ fn render(
     }
 }
 
+/// Whether the CPU has the AVX-512 subsets the renderer's widest build uses.
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+}
+
 /// Images at least this many pixels render their rows on several threads (radiographs); smaller
 /// ones are already one task among many in a series and would only pay the splitting.
 const PARALLEL_PIXELS: usize = 1 << 20;
@@ -311,18 +319,33 @@ impl<'a> Job<'a> {
         out
     }
 
-    /// [`Job::render_rows_portable`], compiled a second time for AVX2 and taken when the CPU has
-    /// it. The same IEEE operations in wider registers give the same values bit for bit (Rust
-    /// never contracts a multiply and an add into an FMA), so the output does not depend on the
-    /// machine; a test holds both to each other. Hand-written rather than a multiversioning
-    /// crate: one function, and std's detection is cached after the first call.
+    /// [`Job::render_rows_portable`], compiled again for AVX-512 and for AVX2 and taken when the
+    /// CPU has them. The same IEEE operations in wider registers give the same values bit for
+    /// bit (Rust never contracts a multiply and an add into an FMA), so the output does not
+    /// depend on the machine; a test holds every build the CPU runs to the portable one.
+    /// Hand-written rather than a multiversioning crate: one function, and std's detection is
+    /// cached after the first call.
     fn render_rows<T: Copy>(&self, first: usize, out: &mut [T], narrow: &impl Fn(i32) -> T) {
+        #[cfg(target_arch = "x86_64")]
+        if avx512() {
+            // SAFETY: the CPU has these AVX-512 subsets, checked just above.
+            unsafe { self.render_rows_avx512(first, out, narrow) };
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
             unsafe { self.render_rows_avx2(first, out, narrow) };
             return;
         }
+        self.render_rows_portable(first, out, narrow);
+    }
+
+    /// Sixteen pixels per operation in the finishing loop where AVX2 takes eight; BW and VL for
+    /// the 16-bit narrowing and the half-width registers.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    fn render_rows_avx512<T: Copy>(&self, first: usize, out: &mut [T], narrow: &impl Fn(i32) -> T) {
         self.render_rows_portable(first, out, narrow);
     }
 
@@ -695,7 +718,7 @@ mod tests {
     }
 
     #[test]
-    fn the_avx2_build_of_the_rows_equals_the_portable_one() {
+    fn every_simd_build_of_the_rows_equals_the_portable_one() {
         // Same operations in wider registers: bit-identical output is what keeps fixtures
         // independent of the machine. Every stored-value loop: signed, unsigned, padded, mirrored,
         // slope ½, sharpened and not, the chest projection and MR.
@@ -742,6 +765,14 @@ mod tests {
             job.render_rows_portable(0, &mut portable, &|v| v);
             job.render_rows(0, &mut dispatched, &|v| v);
             assert_eq!(portable, dispatched, "case {i}");
+            // The dispatch takes the widest build; each narrower one the CPU runs is held too.
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut avx2 = vec![0_i32; n];
+                // SAFETY: the CPU has AVX2, checked just above.
+                unsafe { job.render_rows_avx2(0, &mut avx2, &|v| v) };
+                assert_eq!(portable, avx2, "case {i}, AVX2");
+            }
             assert!(
                 portable.iter().any(|v| *v != portable[0]),
                 "case {i} is flat"
