@@ -240,6 +240,11 @@ impl CompareSink {
             };
         (combine(files), same)
     }
+
+    fn differing(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        // A panic elsewhere while holding the lock leaves the set itself intact.
+        self.differing.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Sink for CompareSink {
@@ -255,13 +260,6 @@ impl Sink for CompareSink {
         self.digest.forget(rel);
         self.differing().remove(rel);
         Ok(())
-    }
-}
-
-impl CompareSink {
-    fn differing(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
-        // A panic elsewhere while holding the lock leaves the set itself intact.
-        self.differing.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -353,7 +351,7 @@ mod tests {
         }
         let expected = only_kept.finish();
 
-        // Discards interleave with puts, as a generator's rejected draw and the next one might.
+        // Kept and dropped files are put in turn, then the dropped ones are discarded.
         let put_all = |sink: &dyn Sink| {
             for ((k, kb), (d, db)) in kept.iter().zip(&dropped) {
                 sink.put(d, db).expect("puts");
