@@ -20,12 +20,14 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
     let progress = Bar::default();
     let secret = super::secret_from_env()?;
     // The seed's kind settles the report's default audience, and so which figures to draw
-    // while regenerating; `regenerate` reads the manifest again and checks all of it.
-    let hidden = matches!(Manifest::read(&a.fixtures)?.seed, PublicSeed::Hidden { .. });
+    // while regenerating; `regenerate` checks the rest of the manifest.
+    let manifest = Manifest::read(&a.fixtures)?;
+    let hidden = matches!(manifest.seed, PublicSeed::Hidden { .. });
     let figures = a.report.figures(hidden);
     let regen = pipeline::regenerate(
         t,
         &a.fixtures,
+        manifest,
         secret.as_ref(),
         super::HARNESS_VERSION,
         figures,

@@ -649,11 +649,10 @@ fn confusion<'a>(
 }
 
 /// The self-checks of research shift.md §3.8; the error says which failed.
-fn verify(units: &[UnitDesign], cases: &[&Case]) -> Result<(), String> {
+fn verify(units: &[UnitDesign], cases: &[Case]) -> Result<(), String> {
     let of = |u: usize, split: Split| {
         cases
             .iter()
-            .copied()
             .filter(move |c| c.unit == u && c.split == split)
     };
     let p0 = |c: &Case| c.p0;
@@ -730,11 +729,7 @@ fn verify(units: &[UnitDesign], cases: &[&Case]) -> Result<(), String> {
     }
     // No leakage through the null attributes: a per-value prevalence lookup must not predict.
     for key in ["PatientSex", "AgeBand"] {
-        let dev: Vec<&Case> = cases
-            .iter()
-            .copied()
-            .filter(|c| c.split == Split::Dev)
-            .collect();
+        let dev: Vec<&Case> = cases.iter().filter(|c| c.split == Split::Dev).collect();
         let mut by_value: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for c in &dev {
             let e = by_value
@@ -780,8 +775,7 @@ pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, 
             rand::RngCore::next_u64(&mut stream(seed, &format!("shift/redraw/{attempt}")))
         };
         let (units, cases) = draw(draw_seed, params, out)?;
-        let refs: Vec<&Case> = cases.iter().collect();
-        match verify(&units, &refs) {
+        match verify(&units, &cases) {
             Ok(()) => return write(out, units, cases, attempt),
             Err(reason) => {
                 for case in &cases {
@@ -950,7 +944,6 @@ mod tests {
             }
             let seed = found.expect("every plantable cause is drawn by some seed");
             let (units, cases) = draw(seed, &params(), &DigestSink::new()).expect("draws");
-            let cases: Vec<&Case> = cases.iter().collect();
             let result = verify(&units, &cases);
             // A draw may fail for another cause; this one must not be the reason.
             if let Err(reason) = &result {

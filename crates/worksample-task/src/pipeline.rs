@@ -130,19 +130,20 @@ pub struct Regenerated {
     pub note: Option<String>,
 }
 
-/// Reads `fixtures/worksample.json`, regenerates the key and the digest of the fixtures it
-/// describes (writing nothing) and checks that they are the ones described; the folder itself
-/// is compared with the regenerated files as they are made. Hidden seeds need the secret;
-/// `figures` says whether the key will grade with figures shown.
+/// Given `manifest`, read from `fixtures/worksample.json` ([`Manifest::read`]; the caller may
+/// need its seed kind first), regenerates the key and the digest of the fixtures it describes
+/// (writing nothing) and checks that they are the ones described; the folder itself is compared
+/// with the regenerated files as they are made. Hidden seeds need the secret; `figures` says
+/// which figures the grade will show.
 pub fn regenerate(
     t: &LoadedTask,
     fixtures: &Path,
+    manifest: Manifest,
     secret: Option<&Secret>,
     harness_version: &str,
     figures: Figures,
     progress: &dyn Progress,
 ) -> Result<Regenerated, TaskError> {
-    let manifest = Manifest::read(fixtures)?;
     let spec = &t.data.spec;
     manifest.expect_task(fixtures, &spec.id, spec.version)?;
     let manifest_path = fixtures.join(MANIFEST_FILE);
