@@ -33,7 +33,9 @@
 #                process). The series and shift submissions are their reference solutions'
 #                output (made once, untimed); deid is graded on an empty submission (every check
 #                still runs against the key).
-#   run          `worksample run TASK --profile hard -- true` against `worksample generate` alone.
+#   run          `worksample run TASK --profile hard -- true` against `worksample generate` alone,
+#                on the scratch folder's file system and again with both on tmpfs (/dev/shm,
+#                TMPDIR for run's staging folder) when there is one.
 #   memory       peak RSS (/usr/bin/time %M) of `worksample synth` (256×256 CT) and of series
 #                generate + grade with min_files raised in a --tasks-dir copy, one run each.
 set -euo pipefail
@@ -68,7 +70,8 @@ dread="$root/target/release/dicom_read"
 
 scratch="${BENCH_DIR:-$(mktemp -d)}"
 # A kept BENCH_DIR loses only the timed writes (a run cut short would leave them for the next).
-if [[ -n "${BENCH_DIR:-}" ]]; then trap 'rm -rf "$scratch"/write.*' EXIT; else trap 'rm -rf "$scratch"' EXIT; fi
+shm="" # the tmpfs scratch folder of the `run` rows, once made
+if [[ -n "${BENCH_DIR:-}" ]]; then trap 'rm -rf "$scratch"/write.* ${shm:+"$shm"}' EXIT; else trap 'rm -rf "$scratch" ${shm:+"$shm"}' EXIT; fi
 mkdir -p "$scratch"
 tasks=$("$ws" list | awk '{print $1}' | tr '\n' ' ')
 ct_size=(300 512 512 1) # slices rows columns seed
@@ -175,6 +178,22 @@ for ((i = 1; i <= rounds; i++)); do
     done
 done
 rm -rf "$scratch"/write.* "$scratch/py-out"
+# The same rows with generation and run's staging folder (TMPDIR) on tmpfs, when /dev/shm is one:
+# the harness's own overhead without the file system's cost of creating files past freed inodes
+# (ext4 without a journal, see next_out), which run's deletions add to every later run above.
+if [[ "$(stat -f -c %T /dev/shm 2>/dev/null)" == tmpfs ]]; then
+    shm="$(mktemp -d /dev/shm/ws-bench.XXXXXX)"
+    for ((i = 1; i <= rounds; i++)); do
+        echo "run round $i/$rounds (tmpfs)…" >&2
+        for t in $tasks; do
+            timed "shm|$t|gen" "$ws" generate "$t" --profile hard --seed 1 --out "$shm/gen"
+            rm -rf "$shm/gen"
+            timed "shm|$t|run" env TMPDIR="$shm" "$ws" run "$t" --profile hard --seed 1 -- true
+        done
+    done
+    rm -rf "$shm"
+    ran_shm=1
+fi
 
 # Peak memory, one run per size.
 rss_files="${RSS_FILES:-100 1000 5000}"
@@ -251,6 +270,17 @@ for t in $tasks; do
     g="$(m "run|$t|gen")" r="$(m "run|$t|run")"
     printf '| %s | %.3f | %.3f | %.0f |\n' "$t" "$g" "$r" "$(echo "($r - $g) * 1000" | bc -l)"
 done
+if [[ -n "${ran_shm:-}" ]]; then
+    echo
+    echo "The same, both on tmpfs (--out and TMPDIR under /dev/shm)"
+    echo
+    echo "| task | generate s | run s | overhead beyond generation ms (≤ 50) |"
+    echo "| --- | ---: | ---: | ---: |"
+    for t in $tasks; do
+        g="$(m "shm|$t|gen")" r="$(m "shm|$t|run")"
+        printf '| %s | %.3f | %.3f | %.0f |\n' "$t" "$g" "$r" "$(echo "($r - $g) * 1000" | bc -l)"
+    done
+fi
 echo
 echo "Peak RSS, MB (one run each; target: growth from the smallest to the largest ≤ 64 MB)"
 echo

@@ -55,7 +55,7 @@ mod os;
 mod os;
 
 pub use error::RunnerError;
-pub use outcome::{Captured, Isolation, NetworkIsolation, RunOutcome, RunStatus};
+pub use outcome::{Captured, InputProtection, Isolation, NetworkIsolation, RunOutcome, RunStatus};
 #[cfg(target_os = "linux")]
 pub use sandbox::SANDBOX_ID;
 pub use spec::{

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::error::RunnerError;
-use crate::outcome::{Captured, Isolation, NetworkIsolation, RunOutcome, RunStatus};
+use crate::outcome::{
+    Captured, InputProtection, Isolation, NetworkIsolation, RunOutcome, RunStatus,
+};
 use crate::spec::RunSpec;
 
 const REASON: &str =
@@ -29,7 +31,7 @@ pub(crate) fn run(_spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
                 reason: REASON.to_owned(),
             },
             env_cleared: false,
-            input_read_only: false,
+            input: InputProtection::None,
         },
     })
 }

@@ -99,9 +99,34 @@ pub struct Isolation {
     pub network: NetworkIsolation,
     /// Whether the environment was cleared down to the allow-list (always true on unix).
     pub env_cleared: bool,
-    /// Whether the write bits were removed from the input tree. Root ignores mode bits, so graders
-    /// never trust the input directory after a run and regenerate fixtures from the seed instead.
-    pub input_read_only: bool,
+    /// How far the input tree was kept from the candidate's writes.
+    pub input: InputProtection,
+}
+
+/// How far the candidate could have changed its input tree: what a grader may trust of the
+/// input folder after the run without checking it. Ordered from the least protection to the most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum InputProtection {
+    /// Some write bit could not be removed, or the platform has no such measure: the candidate
+    /// may have changed anything.
+    None,
+    /// The write bits were removed, but the candidate ran as the input's owner (a harness that
+    /// is not root cannot run it as anyone else) and may set them back, or root ignored them.
+    ModeBits,
+    /// The write bits were removed, and the candidate ran as a user who owns no entry of the
+    /// tree (a root harness demotes it), which held only folders and regular files: no process
+    /// of the run could change, add or remove anything in it.
+    Sealed,
+}
+
+impl InputProtection {
+    /// Whether the input could have been changed, so that a grader must check it.
+    pub fn may_have_changed(self) -> bool {
+        match self {
+            InputProtection::None | InputProtection::ModeBits => true,
+            InputProtection::Sealed => false,
+        }
+    }
 }
 
 /// Whether the candidate was cut off from the network.

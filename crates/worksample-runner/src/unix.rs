@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::capture::{OutputBudget, Reader};
 use crate::error::RunnerError;
 use crate::outcome::{
-    Captured, Isolation, MemoryEvidence, NetworkIsolation, RunOutcome, RunStatus,
+    Captured, InputProtection, Isolation, MemoryEvidence, NetworkIsolation, RunOutcome, RunStatus,
     allocation_failure, signal_name,
 };
 use crate::procfs::{self, ProcStat};
@@ -266,7 +266,7 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
 
     let demotion = Demotion::for_harness();
     // One walk seals the input and, for a demoted candidate, opens it to other users.
-    let mut input_read_only = seal_input(&input, demotion.is_some());
+    let mut input_protection = seal_input(&input, demotion);
     let env = child_env(&spec.env, |name| std::env::var_os(name), &home, &tmp);
     let argv = substitute(&spec.argv, &input, &output);
     let net = harness().net.clone();
@@ -299,13 +299,16 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         let mut reachable: Vec<&Path> = vec![&start_dir, &input];
         reachable.extend(mentioned.iter().map(PathBuf::as_path));
         let access = Access::grant(demotion, &[&workdir, &output], &reachable);
-        input_read_only &= access.complete;
+        if !access.complete {
+            // What went wrong is not known in detail: claim no more than the mode bits.
+            input_protection = input_protection.min(InputProtection::ModeBits);
+        }
         access
     });
     let isolation = Isolation {
         network: net.isolation(),
         env_cleared: true,
-        input_read_only,
+        input: input_protection,
     };
     let spawn_failed = |reason: String| RunOutcome {
         status: RunStatus::SpawnFailed { reason },
@@ -754,29 +757,42 @@ fn ticks_to_duration(ticks: u64) -> Duration {
 }
 
 /// Removes the write bits from every file and directory under `root` (symlinks are skipped) and,
-/// when `open_to_others`, makes files readable and folders readable and searchable by other
+/// for a `demoted` candidate, makes files readable and folders readable and searchable by other
 /// users (a demoted candidate reads fixtures the harness wrote under a strict umask). Best
-/// effort: returns whether every change succeeded. Root ignores mode bits, which is why graders
-/// never trust the input directory after a run and check it against the generated digest.
-fn seal_input(root: &Path, open_to_others: bool) -> bool {
+/// effort: says how far the tree is protected. Mode bits alone do not stop the tree's owner (who
+/// may set them back) or root, so only a demoted candidate that owns no entry of a tree of
+/// folders and regular files leaves it [`InputProtection::Sealed`].
+fn seal_input(root: &Path, demoted: Option<Demotion>) -> InputProtection {
+    use std::os::unix::fs::MetadataExt;
     let mut ok = true;
+    // Whether some entry is a link, a device or the like, or belongs to the demoted user.
+    let mut foreign = false;
     let mut stack = vec![root.to_owned()];
     while let Some(path) = stack.pop() {
         let Ok(meta) = fs::symlink_metadata(&path) else {
             ok = false;
             continue;
         };
-        if meta.file_type().is_symlink() {
+        if !(meta.is_dir() || meta.is_file()) {
+            foreign = true;
             continue;
         }
+        foreign |= demoted.is_some_and(|d| meta.uid() == d.uid);
         if meta.is_dir() {
             match fs::read_dir(&path) {
-                Ok(entries) => stack.extend(entries.flatten().map(|entry| entry.path())),
+                Ok(entries) => {
+                    for entry in entries {
+                        match entry {
+                            Ok(entry) => stack.push(entry.path()),
+                            Err(_) => ok = false,
+                        }
+                    }
+                }
                 Err(_) => ok = false,
             }
         }
         let mode = meta.permissions().mode() & 0o7777;
-        let opened = match (open_to_others, meta.is_dir()) {
+        let opened = match (demoted.is_some(), meta.is_dir()) {
             (false, _) => 0,
             (true, true) => 0o005,
             (true, false) => 0o004,
@@ -786,7 +802,11 @@ fn seal_input(root: &Path, open_to_others: bool) -> bool {
             ok &= fs::set_permissions(&path, fs::Permissions::from_mode(wanted)).is_ok();
         }
     }
-    ok
+    match (ok, demoted.is_some() && !foreign) {
+        (false, _) => InputProtection::None,
+        (true, false) => InputProtection::ModeBits,
+        (true, true) => InputProtection::Sealed,
+    }
 }
 
 /// Limits applied in the child between fork and exec, computed beforehand in the parent.
@@ -920,6 +940,7 @@ fn path_of(env: &[(OsString, OsString)]) -> Option<&OsStr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::SANDBOX_ID;
 
     #[test]
     fn ticks_convert_with_the_clock_rate() {
@@ -954,7 +975,7 @@ mod tests {
         fs::write(nested.join("f.dcm"), b"x").expect("write file");
         fs::set_permissions(nested.join("f.dcm"), fs::Permissions::from_mode(0o600))
             .expect("chmod");
-        assert!(seal_input(dir.path(), false));
+        assert_eq!(seal_input(dir.path(), None), InputProtection::ModeBits);
         let mode = |path: &Path| fs::metadata(path).expect("metadata").permissions().mode();
         for path in [dir.path().to_owned(), nested.clone(), nested.join("f.dcm")] {
             assert_eq!(mode(&path) & 0o222, 0, "{}", path.display());
@@ -964,7 +985,10 @@ mod tests {
             0o400,
             "no read bits added"
         );
-        assert!(seal_input(dir.path(), true));
+        assert_eq!(
+            seal_input(dir.path(), Some(stranger())),
+            InputProtection::Sealed
+        );
         assert_eq!(
             mode(&nested.join("f.dcm")) & 0o777,
             0o404,
@@ -996,6 +1020,76 @@ mod tests {
         }
         let mut usage = Usage::default();
         assert!(wait_blocking(pid, &mut usage).is_some(), "reaped");
+    }
+
+    /// The test's own user, who owns every file it creates.
+    fn us() -> Demotion {
+        // SAFETY: geteuid and getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        Demotion { uid, gid }
+    }
+
+    /// A demotion to a user who owns nothing the test creates. The sealing walk only reads
+    /// owners and changes the modes of the caller's own files, so no privilege is needed.
+    fn stranger() -> Demotion {
+        let uid = if us().uid == SANDBOX_ID {
+            SANDBOX_ID - 1
+        } else {
+            SANDBOX_ID
+        };
+        Demotion { uid, gid: uid }
+    }
+
+    /// Only a demoted candidate owning no entry of a tree of folders and regular files leaves
+    /// the input sealed; anything less is mode bits at best, and a walk that fails protects
+    /// nothing.
+    #[test]
+    fn the_input_is_sealed_only_from_a_stranger_and_only_without_links() {
+        let seal = |link: bool, demoted: Option<Demotion>| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let series = dir.path().join("series");
+            fs::create_dir(&series).expect("create");
+            fs::write(series.join("1.dcm"), b"x").expect("write");
+            if link {
+                std::os::unix::fs::symlink("/etc/hostname", series.join("2.dcm")).expect("link");
+            }
+            let sealed = seal_input(dir.path(), demoted);
+            // Write bits back, so a harness that is not root can remove the folder.
+            for folder in [dir.path(), &series] {
+                fs::set_permissions(folder, fs::Permissions::from_mode(0o755)).expect("restore");
+            }
+            sealed
+        };
+        let table = [
+            (
+                "a stranger",
+                false,
+                Some(stranger()),
+                InputProtection::Sealed,
+            ),
+            ("no demotion", false, None, InputProtection::ModeBits),
+            (
+                "a demotion to the owner",
+                false,
+                Some(us()),
+                InputProtection::ModeBits,
+            ),
+            (
+                "a link in the tree",
+                true,
+                Some(stranger()),
+                InputProtection::ModeBits,
+            ),
+        ];
+        for (name, link, demoted, expected) in table {
+            assert_eq!(seal(link, demoted), expected, "{name}");
+        }
+        let missing = std::env::temp_dir().join("worksample-no-such-input-folder");
+        assert_eq!(
+            seal_input(&missing, Some(stranger())),
+            InputProtection::None,
+            "a walk that cannot start"
+        );
     }
 
     #[test]

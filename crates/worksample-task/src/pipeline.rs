@@ -402,19 +402,23 @@ pub fn run(
     // needs write permission on its folder only).
     restore_write_bits(&input);
     let summary = crate::outcome::summarize(&outcome);
-    // Grading must see the fixtures as generated. Root ignores read-only modes and a candidate
-    // running as the harness's own user may change them back, so the input is checked against
-    // the digest taken at generation (every process of the run is gone by now) and, if the
-    // candidate changed it, the fixtures are generated afresh into a folder only the harness
-    // can open.
-    let (fixtures, note) = checked_or_fresh(
-        t,
-        &generated,
-        &req.seed,
-        &input,
-        &req.harness_version,
-        progress,
-    )?;
+    // Grading must see the fixtures as generated. A candidate running as the harness's own user
+    // may set the read-only modes back (and root ignores them), so unless the runner sealed the
+    // input from a demoted candidate, it is checked against the digest taken at generation
+    // (every process of the run is gone by now) and, if the candidate changed it, the fixtures
+    // are generated afresh into a folder only the harness can open.
+    let (fixtures, note) = if outcome.isolation.input.may_have_changed() {
+        checked_or_fresh(
+            t,
+            &generated,
+            &req.seed,
+            &input,
+            &req.harness_version,
+            progress,
+        )?
+    } else {
+        (Fixtures::Given(input.clone()), None)
+    };
     let mut report = grade(
         t,
         &generated,
