@@ -247,3 +247,59 @@ fn a_cohort_ranks_by_score_and_refuses_mixed_versions_unless_forced() {
     assert!(r.stderr.contains("warning: forced"), "{}", r.stderr);
     assert!(r.stdout.contains("### Ranking"));
 }
+
+/// `worksample check` writes every task's report into one `report.json` array; `cohort` reads
+/// such files beside single reports, and asks which task to compare when they hold several.
+#[test]
+fn a_cohort_reads_check_s_report_arrays_and_asks_for_the_task() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let reports = cohort_reports(tmp.path());
+    let read = |f: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(f).expect("read")).expect("json")
+    };
+    let mut other = read(&reports[1].0);
+    other["task"]["id"] = Value::from("deid");
+    let array = tmp.path().join("check-report.json");
+    std::fs::write(
+        &array,
+        Value::Array(vec![read(&reports[0].0), other]).to_string(),
+    )
+    .expect("write");
+    let single = p(&reports[2].0);
+
+    let r = ws_run(&["cohort", "--format", "csv", p(&array), single]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("`deid`, `series`"), "{}", r.stderr);
+    assert!(r.stderr.contains("--task"), "{}", r.stderr);
+
+    let r = ws_run(&[
+        "cohort",
+        "--format",
+        "csv",
+        "--task",
+        "series",
+        p(&array),
+        single,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let files: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).expect("file column"))
+        .collect();
+    let mut files = files;
+    files.sort_unstable();
+    let first = format!("{}[0]", p(&array));
+    let mut expected = vec![first.as_str(), single];
+    expected.sort_unstable();
+    assert_eq!(files, expected);
+
+    let r = ws_run(&["cohort", "--task", "shift", p(&array)]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("no report is of task `shift`"),
+        "{}",
+        r.stderr
+    );
+}

@@ -76,6 +76,10 @@ assert all(l.startswith(("::error ", "::warning ")) for l in notes), notes
 print(f"kit: starter scored {r['total']['percent']}%, {len(notes)} annotations, summary {len(text)} bytes")
 PY
 
+# The record CI keeps is what an assessor compares: `cohort` reads check's report.json as it is.
+rows=$(worksample cohort --format csv "$repo/worksample-reports/report.json" | tail -n +2 | wc -l)
+[[ "$rows" == 1 ]] || { echo "kit: cohort of check's report.json gave $rows rows" >&2; exit 1; }
+
 # The Rust starter builds (offline, from the crates the workspace already fetched) and grades
 # like the Python one: both are the same naive solution.
 CARGO_TARGET_DIR="$tmp/rust-target" cargo build --quiet --release --offline \

@@ -2,6 +2,7 @@
 //! comparable (task, rubric, version, profile, seeds; see `worksample_rubric::cohort`) and
 //! writes the ranking, per-criterion matrix and spread as HTML, Markdown or CSV.
 
+use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::path::PathBuf;
 
@@ -17,9 +18,13 @@ const MAX_REPORT_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Args)]
 pub(crate) struct CohortArgs {
-    /// The candidates' reports, as written by `--format json`.
+    /// The candidates' reports, as written by `--format json`, or the `report.json` files of
+    /// `worksample check` (one report per task).
     #[arg(required = true, value_name = "REPORT.json")]
     pub(crate) reports: Vec<PathBuf>,
+    /// The task to compare, when the files hold reports of several (`worksample check`'s do).
+    #[arg(long, value_name = "ID")]
+    pub(crate) task: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CohortFormat::Md)]
     pub(crate) format: CohortFormat,
@@ -45,10 +50,11 @@ pub(crate) fn run(a: &CohortArgs) -> Result<Outcome, CliError> {
     let mut entries = Vec::with_capacity(a.reports.len());
     for path in &a.reports {
         let text = read_capped(path).map_err(CliError::usage)?;
-        let entry = CohortEntry::parse(&path.display().to_string(), &text)
+        let parsed = CohortEntry::parse_all(&path.display().to_string(), &text)
             .map_err(|e| CliError::usage(anyhow!(e)))?;
-        entries.push(entry);
+        entries.extend(parsed);
     }
+    let entries = of_one_task(entries, a.task.as_deref()).map_err(CliError::usage)?;
     let cohort = Cohort::build(entries, a.force).map_err(|e| CliError::usage(anyhow!(e)))?;
     for w in &cohort.warnings {
         eprintln!("warning: {w}");
@@ -65,6 +71,33 @@ pub(crate) fn run(a: &CohortArgs) -> Result<Outcome, CliError> {
             .map_err(CliError::usage)?,
     }
     Ok(Outcome::Ok)
+}
+
+/// The reports of `task`, or all of them when they are of one task: a cohort compares one task,
+/// and `worksample check` writes every task's report into one file.
+fn of_one_task(entries: Vec<CohortEntry>, task: Option<&str>) -> anyhow::Result<Vec<CohortEntry>> {
+    let ids: BTreeSet<&str> = entries.iter().map(|e| e.report.task.id.as_str()).collect();
+    let list = || {
+        ids.iter()
+            .map(|id| format!("`{id}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match task {
+        Some(task) if !ids.contains(task) => Err(anyhow!(
+            "no report is of task `{task}`; the reports are of {}",
+            list()
+        )),
+        Some(task) => Ok(entries
+            .into_iter()
+            .filter(|e| e.report.task.id == task)
+            .collect()),
+        None if ids.len() > 1 => Err(anyhow!(
+            "the reports are of {}; a cohort compares one task: choose it with --task",
+            list()
+        )),
+        None => Ok(entries),
+    }
 }
 
 fn read_capped(path: &std::path::Path) -> anyhow::Result<String> {

@@ -25,20 +25,47 @@ impl CohortEntry {
     pub fn parse(source: &str, json: &str) -> Result<Self, CohortError> {
         let report: Report = serde_json::from_str(json).map_err(|e| CohortError::Parse {
             source_file: source.to_owned(),
-            message: e.to_string(),
+            message: format!("{e} (a report is one JSON object, as `--format json` writes)"),
         })?;
+        Self::checked(source.to_owned(), report)
+    }
+
+    /// Parses a file that holds one report (`--format json`) or an array of them (the
+    /// `report.json` of `worksample check`, one per task). An array's reports are named
+    /// `source[i]` unless it holds just one.
+    pub fn parse_all(source: &str, json: &str) -> Result<Vec<Self>, CohortError> {
+        if !json.trim_start().starts_with('[') {
+            return Ok(vec![Self::parse(source, json)?]);
+        }
+        let reports: Vec<Report> = serde_json::from_str(json).map_err(|e| CohortError::Parse {
+            source_file: source.to_owned(),
+            message: format!("{e} (an array must hold reports only, as `worksample check` writes)"),
+        })?;
+        let one = reports.len() == 1;
+        reports
+            .into_iter()
+            .enumerate()
+            .map(|(i, report)| {
+                let name = if one {
+                    source.to_owned()
+                } else {
+                    format!("{source}[{i}]")
+                };
+                Self::checked(name, report)
+            })
+            .collect()
+    }
+
+    fn checked(source: String, report: Report) -> Result<Self, CohortError> {
         if report.schema != crate::REPORT_SCHEMA {
             return Err(CohortError::Mismatch {
-                source_file: source.to_owned(),
+                source_file: source,
                 field: "schema".into(),
                 expected: crate::REPORT_SCHEMA.into(),
                 found: report.schema,
             });
         }
-        Ok(Self {
-            source: source.to_owned(),
-            report,
-        })
+        Ok(Self { source, report })
     }
 }
 
@@ -513,5 +540,31 @@ mod tests {
             Cohort::build(vec![], false).expect_err("empty").to_string(),
             "a cohort needs at least one report"
         );
+    }
+
+    /// `worksample check` writes an array of reports, one per task; a file of one report and an
+    /// array of one name the file alone, a longer array names each element.
+    #[test]
+    fn a_file_holds_one_report_or_an_array_of_them() {
+        let good = fixtures::good();
+        let one = crate::render::json(&good);
+        let array = |n: usize| format!("[{}]", vec![one.as_str(); n].join(","));
+        let sources = |json: &str| -> Vec<String> {
+            CohortEntry::parse_all("r.json", json)
+                .expect("reports")
+                .into_iter()
+                .map(|e| {
+                    assert_eq!(e.report, good);
+                    e.source
+                })
+                .collect()
+        };
+        assert_eq!(sources(&one), ["r.json"]);
+        assert_eq!(sources(&format!("  \n{}", array(1))), ["r.json"]);
+        assert_eq!(sources(&array(2)), ["r.json[0]", "r.json[1]"]);
+        assert!(sources("[]").is_empty());
+        let err = CohortEntry::parse_all("r.json", "[1]").expect_err("not reports");
+        assert!(err.to_string().contains("`r.json`"), "{err}");
+        assert!(err.to_string().contains("reports only"), "{err}");
     }
 }
