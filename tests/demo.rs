@@ -57,11 +57,48 @@ fn an_assessors_edited_rubric_is_used_and_its_typos_are_named() {
     let text = std::fs::read_to_string(&rubric).expect("rubric");
     let dir = tasks.to_str().expect("utf-8");
 
-    std::fs::write(&rubric, text.replacen("weight =", "wieght =", 1)).expect("write");
-    let r = ws_run(&["--tasks-dir", dir, "show", "series"]);
-    assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("series/rubric.toml"), "{}", r.stderr);
-    assert!(r.stderr.contains("wieght"), "{}", r.stderr);
+    // Each edit is refused on loading, before any command runs, naming the file and the key:
+    // the grader scores exactly the built-in criteria, in the built-in categories.
+    let without_coverage = {
+        let start = text
+            .find("[[criterion]]\nid = \"coverage\"")
+            .expect("coverage");
+        let end = start + 1 + text[start + 1..].find("[[criterion]]").expect("next");
+        format!("{}{}", &text[..start], &text[end..])
+    };
+    let edits = [
+        (
+            "a misspelt key",
+            text.replacen("weight =", "wieght =", 1),
+            "wieght",
+        ),
+        (
+            "a renamed criterion",
+            text.replacen("id = \"coverage\"", "id = \"coverag\"", 1),
+            "criterion `coverag` is not one the `series` grader scores",
+        ),
+        (
+            "a removed criterion",
+            without_coverage,
+            "criterion `coverage` is missing",
+        ),
+        (
+            "a misspelt category",
+            text.replacen("category = \"grouping\"", "category = \"grupping\"", 1),
+            "category `grupping` is not one of this task's",
+        ),
+    ];
+    for (name, edited, said) in edits {
+        std::fs::write(&rubric, edited).expect("write");
+        let r = ws_run(&["--tasks-dir", dir, "show", "series"]);
+        assert_eq!(r.code, 2, "{name}: {r:?}");
+        assert!(
+            r.stderr.contains("series/rubric.toml"),
+            "{name}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(said), "{name}: {}", r.stderr);
+    }
 
     // Doubling every weight doubles the maximum the report is scored out of.
     let doubled: String = text

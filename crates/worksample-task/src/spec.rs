@@ -199,14 +199,20 @@ impl TaskData {
         for (name, _) in embedded.files {
             files.insert((*name).to_owned(), read(name)?);
         }
-        Self::from_parts(
+        let data = Self::from_parts(
             id,
             &dir.display().to_string(),
             &task_toml,
             brief,
             &rubric_toml,
             files,
-        )
+        )?;
+        let built_in = Self::from_embedded(id, embedded)?;
+        same_criteria(id, &data.rubric, &built_in.rubric).map_err(|message| TaskError::Spec {
+            origin: dir.join("rubric.toml").display().to_string(),
+            message,
+        })?;
+        Ok(data)
     }
 
     fn from_parts(
@@ -283,6 +289,56 @@ impl TaskData {
             origin: format!("{}/task.toml", self.origin),
         })
     }
+}
+
+/// An edited rubric may change weights, words, levels and gates, but not what the grader
+/// scores: the task's grader scores exactly the built-in rubric's criteria (a renamed or missing
+/// one would fail only after the candidate's command had run), and a criterion's category must
+/// be one of the built-in's, so a typo cannot silently take it out of a gate's category.
+fn same_criteria(task: &str, edited: &RubricSpec, built_in: &RubricSpec) -> Result<(), String> {
+    let ids = |r: &RubricSpec| -> Vec<String> {
+        let mut ids: Vec<String> = r.criteria.iter().map(|c| c.id.to_string()).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let quoted = |items: &[String]| {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (have, want) = (ids(edited), ids(built_in));
+    if let Some(extra) = have.iter().find(|id| !want.contains(id)) {
+        return Err(format!(
+            "criterion `{extra}` is not one the `{task}` grader scores; it scores {}",
+            quoted(&want)
+        ));
+    }
+    if let Some(missing) = want.iter().find(|id| !have.contains(id)) {
+        return Err(format!(
+            "criterion `{missing}` is missing; the `{task}` grader scores it (every criterion \
+             needs a positive weight: lower it rather than remove it)"
+        ));
+    }
+    let mut categories: Vec<String> = built_in
+        .criteria
+        .iter()
+        .map(|c| c.category.clone())
+        .collect();
+    categories.sort_unstable();
+    categories.dedup();
+    for c in &edited.criteria {
+        if !categories.contains(&c.category) {
+            return Err(format!(
+                "criterion `{}`: category `{}` is not one of this task's: {}",
+                c.id,
+                c.category,
+                quoted(&categories)
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
