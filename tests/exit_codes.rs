@@ -42,6 +42,54 @@ fn usage_errors_exit_2_and_say_why() {
     assert!(r.stderr.contains("worksample.json"), "{}", r.stderr);
 }
 
+/// A folder the user names that cannot be one is the user's to fix: exit 2, the path named, the
+/// system's reason said once.
+#[test]
+fn an_unusable_output_folder_exits_2_and_names_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, "x").expect("write");
+    let file = file.to_str().expect("utf-8");
+    let below = format!("{file}/out");
+    let cases: [(&str, Vec<&str>, &str); 4] = [
+        (
+            "--out below a file",
+            vec!["generate", "series", "--out", &below],
+            &below,
+        ),
+        ("--out a file", vec!["kit", "--out", file], file),
+        (
+            "--keep-output a file",
+            vec!["run", "series", "--keep-output", file, "--", "true"],
+            file,
+        ),
+        (
+            "--out where nothing can be created",
+            vec!["generate", "series", "--out", "/proc/worksample-out"],
+            "/proc/worksample-out",
+        ),
+    ];
+    for (name, args, path) in cases {
+        let r = ws_run(&args);
+        assert_eq!(r.code, 2, "{name}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!("`{path}`")),
+            "{name}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("fault of worksample"),
+            "{name}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("caused by"),
+            "{name}: said once: {}",
+            r.stderr
+        );
+    }
+}
+
 #[test]
 fn hidden_run_without_secret_exits_2() {
     let mut args = vec!["run", "series", "--hidden", "--candidate", "cand-1"];

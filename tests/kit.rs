@@ -122,4 +122,16 @@ fn the_kit_refuses_a_non_empty_folder_and_unknown_tasks() {
         "nosuch",
     ]));
     assert_eq!(r.code, 2, "{r:?}");
+    // A task named twice is refused before anything is written.
+    let twice = tmp.path().join("twice");
+    let r = run(ws().args([
+        "kit",
+        "--out",
+        twice.to_str().expect("utf-8"),
+        "series",
+        "series",
+    ]));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("`series` is named twice"), "{}", r.stderr);
+    assert!(!twice.exists(), "nothing written");
 }

@@ -66,9 +66,16 @@ pub(crate) fn finish(result: Result<Outcome, CliError>) -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::from(OK),
         Ok(Outcome::BelowThreshold) => ExitCode::from(BELOW_THRESHOLD),
         Err(CliError { code, error }) => {
-            eprintln!("error: {error}");
+            let mut said = error.to_string();
+            eprintln!("error: {said}");
+            // Many errors put their cause in their own message too (`failed to open `x`: No
+            // such file`): a cause already said is not repeated.
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let cause = cause.to_string();
+                if !said.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                    said.push_str(&cause);
+                }
             }
             if code == INTERNAL {
                 eprintln!(

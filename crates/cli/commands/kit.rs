@@ -27,6 +27,13 @@ pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> 
             .map(|id| registry.get(id))
             .collect::<Result<_, _>>()?
     };
+    // Refused before anything is written: a repeated id would meet its own folder half-made.
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = a.tasks.iter().find(|id| !seen.insert(id.as_str())) {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "task `{twice}` is named twice; name each task once"
+        )));
+    }
     pipeline::prepare_empty_dir(&a.out)?;
     let out = &a.out;
     let mut toml = String::from(

@@ -451,8 +451,16 @@ fn private_tempdir(prefix: &str) -> Result<tempfile::TempDir, TaskError> {
         })
 }
 
-/// Creates `dir`, or accepts it when it exists and is empty.
+/// Creates `dir`, or accepts it when it exists and is empty. `dir` is a folder the user named,
+/// so a path that cannot be one (a file, a folder without write permission, a read-only file
+/// system) is the user's to fix: a usage error naming it.
 pub fn prepare_empty_dir(dir: &Path) -> Result<(), TaskError> {
+    let unusable = |action: &str, e: std::io::Error| {
+        TaskError::Usage(format!(
+            "cannot {action} the folder `{}`: {e}; give a new or empty folder",
+            dir.display()
+        ))
+    };
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
@@ -464,9 +472,9 @@ pub fn prepare_empty_dir(dir: &Path) -> Result<(), TaskError> {
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(|e| TaskError::io("failed to create", dir, e))
+            std::fs::create_dir_all(dir).map_err(|e| unusable("create", e))
         }
-        Err(e) => Err(TaskError::io("failed to open", dir, e)),
+        Err(e) => Err(unusable("open", e)),
     }
 }
 
