@@ -72,7 +72,9 @@ pub(crate) struct SeedArgs {
     #[arg(long, requires = "candidate")]
     pub(crate) hidden: bool,
     /// Candidate id for a hidden seed.
-    #[arg(long, requires = "hidden")]
+    // `requires` alone lets `--candidate X --seed N` through, dropping the id silently: clap
+    // waives the requirement of `--hidden` once `--seed`, which conflicts with it, is given.
+    #[arg(long, requires = "hidden", conflicts_with = "seed")]
     pub(crate) candidate: Option<String>,
 }
 
@@ -255,7 +257,30 @@ pub(crate) struct StarterArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
     use worksample_task::Figures;
+
+    /// A candidate id goes with a hidden seed only; with a practice seed it is refused rather
+    /// than dropped.
+    #[test]
+    fn a_candidate_id_needs_hidden_and_refuses_a_practice_seed() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["worksample", "run", "series"];
+            argv.extend(extra);
+            argv.extend(["--", "true"]);
+            Cli::try_parse_from(argv)
+        };
+        assert!(parse(&["--hidden", "--candidate", "c-1"]).is_ok());
+        assert!(parse(&["--seed", "3"]).is_ok());
+        for bad in [
+            &["--candidate", "c-1"][..],
+            &["--candidate", "c-1", "--seed", "3"],
+            &["--hidden"],
+            &["--hidden", "--candidate", "c-1", "--seed", "3"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn figures_are_drawn_for_json_or_html_and_hidden_ones_for_assessors_only() {
