@@ -114,6 +114,8 @@ pub(crate) struct ReportArgs {
 pub(crate) enum Format {
     Terminal,
     Json,
+    /// GitHub-flavoured Markdown (also `md`, as `cohort` names it).
+    #[value(alias = "md")]
     Markdown,
     Junit,
     /// One self-contained HTML page for assessors (score card, evidence, debrief prompts, figures).
@@ -272,6 +274,12 @@ mod tests {
         };
         assert!(parse(&["--hidden", "--candidate", "c-1"]).is_ok());
         assert!(parse(&["--seed", "3"]).is_ok());
+        // `md` is Markdown here as in `cohort`.
+        let md = parse(&["--format", "md"]).expect("md");
+        let Command::Run(run) = md.command else {
+            panic!("a run")
+        };
+        assert_eq!(run.report.format, [Format::Markdown]);
         for bad in [
             &["--candidate", "c-1"][..],
             &["--candidate", "c-1", "--seed", "3"],

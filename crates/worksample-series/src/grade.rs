@@ -99,8 +99,11 @@ fn grade_parsed(
         return Ok((
             failed(
                 format!(
-                    "{OUTPUT_FILE} does not match output.schema.json ({} errors); every criterion scores 0",
-                    errors.len()
+                    "{OUTPUT_FILE} does not match output.schema.json ({}); every criterion scores 0",
+                    match errors.len() {
+                        1 => "1 error".to_owned(),
+                        n => format!("{n} errors"),
+                    }
                 ),
                 findings,
             ),
@@ -274,9 +277,12 @@ fn coverage(
         "coverage",
         Score::ratio(accounted, total),
         format!(
-            "{accounted} of {} files accounted for exactly once; {} entries name no input file",
+            "{accounted} of {} files accounted for exactly once; {}",
             key.files.len(),
-            unknown.len()
+            match unknown.len() {
+                1 => "1 entry names no input file".to_owned(),
+                n => format!("{n} entries name no input file"),
+            }
         ),
     )
     .with_findings(findings)

@@ -68,6 +68,8 @@ fn mark(status: Status) -> &'static str {
 /// How many trailing lines of stderr to show for a run that went wrong: enough for a panic
 /// message or a Python traceback's last frame, short enough to keep the card on one screen.
 const STDERR_LINES: usize = 5;
+/// The same for stdout, shown before stderr: a message printed just before exiting.
+const STDOUT_LINES: usize = 3;
 
 /// The report as a terminal score card, ending in a newline.
 pub fn terminal(report: &Report, style: Style) -> String {
@@ -215,13 +217,16 @@ fn run_lines(report: &Report, p: &Painter, out: &mut String) {
         }
     }
     if failed {
-        let lines: Vec<&str> = run
-            .stderr_tail
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect();
-        for line in &lines[lines.len().saturating_sub(STDERR_LINES)..] {
-            push_line(out, &format!("  stderr: {}", one_line(line)));
+        // Many programs say why they failed on stdout (a Python `print` before `exit(1)`): its
+        // last lines too, before stderr's.
+        for (name, tail, keep) in [
+            ("stdout", &run.stdout_tail, STDOUT_LINES),
+            ("stderr", &run.stderr_tail, STDERR_LINES),
+        ] {
+            let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+            for line in &lines[lines.len().saturating_sub(keep)..] {
+                push_line(out, &format!("  {name}: {}", one_line(line)));
+            }
         }
     }
 }
@@ -272,12 +277,23 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_run_shows_the_end_of_stderr() {
+    fn a_failed_run_shows_the_end_of_stdout_and_stderr() {
         let mut report = fixtures::timed_out();
         report.run.stderr_tail = (1..=8).map(|i| format!("line {i}\n")).collect();
+        report.run.stdout_tail = (1..=5).map(|i| format!("out {i}\n")).collect();
         let text = terminal(&report, Style::Plain);
         assert!(text.contains("stderr: line 8") && text.contains("stderr: line 4"));
         assert!(!text.contains("stderr: line 3"), "{text}");
+        assert!(text.contains("stdout: out 5") && text.contains("stdout: out 3"));
+        assert!(!text.contains("stdout: out 2"), "{text}");
+        assert!(
+            text.find("stdout: out 5") < text.find("stderr: line 4"),
+            "{text}"
+        );
+        // A run that went well shows neither.
+        let mut good = fixtures::good();
+        good.run.stdout_tail = "all fine\n".into();
+        assert!(!terminal(&good, Style::Plain).contains("stdout:"));
     }
 
     #[test]
