@@ -109,7 +109,8 @@ pub enum TrapCheck {
     Duplicates(Vec<InstanceId>),
     /// These files' instances are placed in their true volumes.
     Included(Vec<String>),
-    /// These files are each accounted for exactly once.
+    /// These files, all in sub-folders: every depth of them is reached (some file at each depth
+    /// is listed), and the row says which are not accounted for exactly once.
     Accounted(Vec<String>),
 }
 
