@@ -215,6 +215,8 @@ pub struct CohortRow {
     pub points: Vec<f64>,
     /// How the run ended.
     pub run_status: RunStatusKind,
+    /// The main process's exit code, when it exited by itself.
+    pub exit_code: Option<i32>,
     /// Wall seconds.
     pub wall_s: f64,
     /// CPU seconds.
@@ -293,6 +295,7 @@ impl Cohort {
                 total: e.report.total,
                 points: e.report.criteria.iter().map(|c| c.points).collect(),
                 run_status: e.report.run.status,
+                exit_code: e.report.run.exit_code,
                 wall_s: e.report.run.wall_s,
                 cpu_s: e.report.run.cpu_s,
                 peak_rss_bytes: e.report.run.peak_rss_bytes,

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::html::{anchor, attr, meter, page, text};
 use super::markdown::inline;
-use super::{mib, num, points, run_status_text, seed_text};
+use super::{mib, num, points, run_status_with_code, seed_text};
 use crate::cohort::{Cohort, Spread};
 
 fn spread_cells(s: &Spread) -> [String; 6] {
@@ -82,7 +82,7 @@ pub fn cohort_html(cohort: &Cohort) -> String {
         let _ = writeln!(
             out,
             "<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            run_status_text(r.run_status),
+            text(&run_status_with_code(r.run_status, r.exit_code)),
             num(r.wall_s),
             num(r.cpu_s),
             mib(r.peak_rss_bytes),
@@ -160,7 +160,7 @@ pub fn cohort_markdown(cohort: &Cohort) -> String {
         let _ = writeln!(
             out,
             " {} | {} | {} | {} | {} |",
-            run_status_text(r.run_status),
+            inline(&run_status_with_code(r.run_status, r.exit_code)),
             num(r.wall_s),
             num(r.cpu_s),
             mib(r.peak_rss_bytes),
@@ -208,9 +208,15 @@ pub fn cohort_csv(cohort: &Cohort) -> String {
     .to_vec();
     header.extend(cohort.criteria.iter().map(|c| c.id.clone()));
     header.extend(
-        ["run_status", "wall_s", "cpu_s", "peak_rss_bytes"]
-            .map(str::to_owned)
-            .to_vec(),
+        [
+            "run_status",
+            "exit_code",
+            "wall_s",
+            "cpu_s",
+            "peak_rss_bytes",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
     );
     let mut out = csv_line(&header);
     for r in &cohort.rows {
@@ -232,6 +238,7 @@ pub fn cohort_csv(cohort: &Cohort) -> String {
         fields.extend(r.points.iter().map(|p| num(*p)));
         fields.extend([
             super::run_status_id(r.run_status).to_owned(),
+            r.exit_code.map(|c| c.to_string()).unwrap_or_default(),
             num(r.wall_s),
             num(r.cpu_s),
             r.peak_rss_bytes.to_string(),

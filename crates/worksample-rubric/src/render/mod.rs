@@ -88,6 +88,15 @@ fn run_status_text(kind: RunStatusKind) -> &'static str {
     }
 }
 
+/// How the command ended, for a table cell: with the exit code when it is not zero
+/// ("completed, exit 1"), so a crash does not read as "completed" in a cohort's table.
+fn run_status_with_code(kind: RunStatusKind, exit_code: Option<i32>) -> String {
+    match exit_code {
+        Some(code) if code != 0 => format!("{}, exit {code}", run_status_text(kind)),
+        Some(_) | None => run_status_text(kind).to_owned(),
+    }
+}
+
 /// The serde name of a run status, used as a machine-readable type in JUnit.
 fn run_status_id(kind: RunStatusKind) -> &'static str {
     match kind {
@@ -242,6 +251,17 @@ mod tests {
         assert_eq!(num(2.0 / 3.0), "0.67");
         assert_eq!(num(-0.0001), "0");
         assert_eq!(num(100.0), "100");
+    }
+
+    #[test]
+    fn a_table_names_a_non_zero_exit_code() {
+        use RunStatusKind::{Completed, TimedOut};
+        assert_eq!(
+            run_status_with_code(Completed, Some(1)),
+            "completed, exit 1"
+        );
+        assert_eq!(run_status_with_code(Completed, Some(0)), "completed");
+        assert_eq!(run_status_with_code(TimedOut, None), "timed out");
     }
 
     #[test]
