@@ -33,5 +33,6 @@ pub(crate) fn run(_spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
             env_cleared: false,
             input: InputProtection::None,
         },
+        failed_allocation_cap: None,
     })
 }

@@ -23,6 +23,11 @@ pub struct RunOutcome {
     pub stderr: Captured,
     /// Which isolation measures were in force.
     pub isolation: Isolation,
+    /// The address-space cap in bytes, when the command failed by itself (a non-zero exit or
+    /// SIGABRT) and its stderr reports a failed allocation, but nothing showed it reaching the
+    /// memory limit (so the status is not [`RunStatus::MemoryLimit`]): a single request above
+    /// the cap is refused at once, before the watchdog sees any growth. `None` otherwise.
+    pub failed_allocation_cap: Option<u64>,
 }
 
 /// How a run ended. Candidate failures are statuses, never errors.
@@ -176,10 +181,7 @@ pub(crate) struct MemoryEvidence {
 ///
 /// Returns the peak to report when the rule holds.
 pub(crate) fn allocation_failure(stderr_tail: &str, evidence: MemoryEvidence) -> Option<u64> {
-    if !ALLOCATION_FAILURE_MARKERS
-        .iter()
-        .any(|marker| stderr_tail.contains(marker))
-    {
+    if !reports_allocation_failure(stderr_tail) {
         return None;
     }
     let limit = evidence.limit_bytes;
@@ -193,6 +195,20 @@ pub(crate) fn allocation_failure(stderr_tail: &str, evidence: MemoryEvidence) ->
             .max(evidence.peak_virtual_bytes)
             .max(requested)
     })
+}
+
+/// Whether a runtime's message about a failed allocation is in `stderr_tail`.
+pub(crate) fn reports_allocation_failure(stderr_tail: &str) -> bool {
+    ALLOCATION_FAILURE_MARKERS
+        .iter()
+        .any(|marker| stderr_tail.contains(marker))
+}
+
+/// The address-space backstop (`RLIMIT_AS`) for a memory limit: four times it, since runtimes
+/// reserve far more address space than they touch (thread stacks, arenas, numpy, the JVM), and
+/// the watchdog's RSS poll is the real limit.
+pub(crate) fn address_space_cap(memory_limit_bytes: u64) -> u64 {
+    memory_limit_bytes.saturating_mul(4)
 }
 
 /// The size in Rust's "memory allocation of N bytes failed" message, if present.

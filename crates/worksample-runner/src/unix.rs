@@ -26,7 +26,7 @@ use crate::capture::{OutputBudget, Reader};
 use crate::error::RunnerError;
 use crate::outcome::{
     Captured, InputProtection, Isolation, MemoryEvidence, NetworkIsolation, RunOutcome, RunStatus,
-    allocation_failure, signal_name,
+    address_space_cap, allocation_failure, reports_allocation_failure, signal_name,
 };
 use crate::procfs::{self, ProcStat};
 use crate::sandbox::{Access, Demotion};
@@ -318,6 +318,7 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         stdout: Captured::default(),
         stderr: Captured::default(),
         isolation: isolation.clone(),
+        failed_allocation_cap: None,
     };
     let (program, arg0, args) = match program {
         Ok(resolved) => resolved,
@@ -415,6 +416,16 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
     let stderr = stderr_reader.finish();
 
     let status = classify(ended, spec, &budget, &usage, &stderr);
+    // A failure the evidence could not pin on the memory limit, whose stderr still reports a
+    // failed allocation: most likely one request above the address-space backstop, refused at
+    // once (Python's `bytearray(10**9)`), which the report should say.
+    let failed_allocation_cap = match status {
+        RunStatus::Completed { exit_code } if exit_code != 0 => spec.limits.memory_bytes,
+        RunStatus::Signaled { signal, .. } if signal == libc::SIGABRT => spec.limits.memory_bytes,
+        _ => None,
+    }
+    .filter(|_| reports_allocation_failure(&stderr.tail_lossy()))
+    .map(address_space_cap);
     let cpu = usage
         .reaped_cpu
         .max(ticks_to_duration(usage.polled_cpu_ticks));
@@ -426,6 +437,7 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         stdout,
         stderr,
         isolation,
+        failed_allocation_cap,
     })
 }
 
@@ -837,7 +849,7 @@ impl ChildSetup {
         Self {
             parent,
             file_bytes: limits.max_file_bytes,
-            address_space: limits.memory_bytes.map(|bytes| bytes.saturating_mul(4)),
+            address_space: limits.memory_bytes.map(address_space_cap),
             processes,
             unshare,
             demotion,

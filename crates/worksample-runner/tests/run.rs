@@ -259,6 +259,18 @@ fn printing_memory_error_without_using_memory_is_a_plain_failure() {
     let spec = scratch.spec(&["sh", "-c", "echo MemoryError >&2; exit 1"]);
     let outcome = run_ok(&spec);
     assert_eq!(outcome.status, RunStatus::Completed { exit_code: 1 });
+    // What it printed may still be the truth (one request above the backstop fails at once):
+    // the outcome carries the cap for the report to say so, and only for a failure saying it.
+    let cap = short().memory_bytes.map(|m| m * 4);
+    assert!(cap.is_some());
+    assert_eq!(outcome.failed_allocation_cap, cap);
+    for (name, script) in [
+        ("a success", "echo MemoryError >&2; exit 0"),
+        ("another failure", "echo no space >&2; exit 1"),
+    ] {
+        let outcome = run_ok(&scratch.spec(&["sh", "-c", script]));
+        assert_eq!(outcome.failed_allocation_cap, None, "{name}");
+    }
 }
 
 #[test]

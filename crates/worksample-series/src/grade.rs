@@ -1209,7 +1209,8 @@ mod tests {
             ("a/b/c/4.dcm", 1),
             ("d/e/f/5.dcm", 1),
         ];
-        let cases: [(&str, &[(&str, usize)], bool, &str); 5] = [
+        type Listed<'a> = &'a [(&'a str, usize)];
+        let cases: [(&str, Listed, bool, &str); 5] = [
             (
                 "every file once",
                 &all,

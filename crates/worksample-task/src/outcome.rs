@@ -58,8 +58,17 @@ pub fn summarize(outcome: &RunOutcome) -> RunSummary {
         RunStatus::SpawnFailed { reason } => (
             RunStatusKind::SpawnFailed,
             None,
-            format!("could not be started: {reason}"),
+            // Every rendering puts the status ("could not be started") beside the detail.
+            reason.clone(),
         ),
+    };
+    let detail = match outcome.failed_allocation_cap {
+        Some(cap) => format!(
+            "{detail}; its stderr reports a failed allocation: the address space is capped at \
+             {} MiB (four times the memory limit), and a single larger request fails at once",
+            cap >> 20
+        ),
+        None => detail,
     };
     let network_isolated = match &outcome.isolation.network {
         NetworkIsolation::Applied => true,
@@ -82,4 +91,56 @@ pub fn summarize(outcome: &RunOutcome) -> RunSummary {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use worksample_runner::{Captured, InputProtection, Isolation};
+
+    fn outcome(status: RunStatus, failed_allocation_cap: Option<u64>) -> RunOutcome {
+        RunOutcome {
+            status,
+            wall: Duration::from_millis(90),
+            cpu: Duration::from_millis(80),
+            peak_rss_bytes: 13 << 20,
+            stdout: Captured::default(),
+            stderr: Captured::default(),
+            isolation: Isolation {
+                network: NetworkIsolation::Applied,
+                env_cleared: true,
+                input: InputProtection::Sealed,
+            },
+            failed_allocation_cap,
+        }
+    }
+
+    /// The detail says what the status alone does not: a failed allocation under the cap, and a
+    /// spawn failure's reason without repeating the status.
+    #[test]
+    fn the_detail_adds_to_the_status_without_repeating_it() {
+        let crashed = RunStatus::Completed { exit_code: 1 };
+        let cases = [
+            (outcome(crashed.clone(), None), "exited with code 1"),
+            (
+                outcome(crashed, Some(200 << 20)),
+                "exited with code 1; its stderr reports a failed allocation: the address space \
+                 is capped at 200 MiB (four times the memory limit), and a single larger request \
+                 fails at once",
+            ),
+            (
+                outcome(
+                    RunStatus::SpawnFailed {
+                        reason: "program `x` not found on PATH".into(),
+                    },
+                    None,
+                ),
+                "program `x` not found on PATH",
+            ),
+        ];
+        for (outcome, detail) in cases {
+            assert_eq!(summarize(&outcome).detail, detail);
+        }
+    }
 }
