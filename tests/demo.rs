@@ -172,3 +172,30 @@ fn a_command_about_one_task_reads_only_that_tasks_folder() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("task.toml"), "{}", r.stderr);
 }
+
+/// The files a brief says are published with it can be printed without writing a kit.
+#[test]
+fn show_prints_the_files_published_with_a_brief() {
+    let tasks = Path::new(env!("CARGO_MANIFEST_DIR")).join("tasks");
+    let published = [
+        ("series", "output.schema.json"),
+        ("deid", "ps3.15-table-e1-1-2024b.csv"),
+        ("shift", "config.schema.json"),
+    ];
+    for (task, file) in published {
+        let brief = ws_run(&["show", task, "--part", "brief"]);
+        assert_eq!(brief.code, 0, "{brief:?}");
+        assert!(brief.stdout.contains(file), "{task}: {}", brief.stdout);
+        let r = ws_run(&["show", task, "--file", file]);
+        assert_eq!(r.code, 0, "{r:?}");
+        let on_disk = std::fs::read_to_string(tasks.join(task).join(file)).expect("published");
+        assert_eq!(r.stdout, on_disk, "{task}/{file}");
+    }
+    let r = ws_run(&["show", "series", "--file", "answers.json"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("it publishes: output.schema.json"),
+        "{}",
+        r.stderr
+    );
+}

@@ -53,6 +53,9 @@ pub(crate) struct ShowArgs {
     /// What to show.
     #[arg(long, value_enum, default_value_t = ShowPart::All)]
     pub(crate) part: ShowPart,
+    /// Print one of the files published with the brief instead, e.g. `output.schema.json`.
+    #[arg(long, value_name = "NAME", conflicts_with = "part")]
+    pub(crate) file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
