@@ -48,7 +48,7 @@ fn tampered_manifests_exit_2_naming_the_file() {
     let sub = tmp.path().join("out");
     std::fs::create_dir(&sub).expect("mkdir");
     type Edit = fn(&mut serde_json::Value);
-    let cases: [(&str, Edit, &str); 4] = [
+    let cases: [(&str, Edit, &str); 6] = [
         (
             "seed",
             |m| m["seed"]["value"] = 6.into(),
@@ -61,6 +61,8 @@ fn tampered_manifests_exit_2_naming_the_file() {
             |m| m["answers"] = serde_json::json!({}),
             "unknown field",
         ),
+        ("file count", |m| m["files"] = 5.into(), "records 5 files"),
+        ("byte count", |m| m["bytes"] = 3.into(), "of 3 bytes"),
     ];
     for (name, edit, expected) in cases {
         let fx = tmp.path().join(name);

@@ -187,6 +187,19 @@ pub fn regenerate(
             ),
         });
     }
+    // The counts are the digest's summary: a manifest whose digest is right but whose counts
+    // are not was edited, and would describe the fixtures wrongly in every report.
+    let counts = |m: &Manifest| (m.files, m.bytes);
+    if counts(&generated.manifest) != counts(&manifest) {
+        return Err(TaskError::Manifest {
+            path: manifest_path,
+            message: format!(
+                "it records {} files of {} bytes, but its seed generates {} files of {} bytes; \
+                 the manifest was edited",
+                manifest.files, manifest.bytes, generated.manifest.files, generated.manifest.bytes
+            ),
+        });
+    }
     let (fixtures, note) = if intact {
         (Fixtures::Given(fixtures.to_path_buf()), None)
     } else {
