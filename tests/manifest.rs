@@ -42,6 +42,38 @@ fn an_empty_submission_is_graded_zero_with_exit_0() {
     );
 }
 
+/// A fixtures folder changed after generation is graded against a fresh copy, and the note
+/// names what changed: the first paths edited, added and removed.
+#[test]
+fn changed_fixtures_are_named_in_the_note() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (fx, sub) = (tmp.path().join("in"), tmp.path().join("out"));
+    generate(5, &fx);
+    std::fs::create_dir(&sub).expect("mkdir");
+    let mut dicom: Vec<String> = walk(&fx)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "worksample.json"))
+        .map(|p| p.strip_prefix(&fx).expect("inside").display().to_string())
+        .collect();
+    dicom.sort();
+    let (edited, removed) = (&dicom[0], &dicom[1]);
+    let bytes = std::fs::read(fx.join(edited)).expect("read");
+    std::fs::write(fx.join(edited), &bytes[..bytes.len() / 2]).expect("truncate");
+    std::fs::remove_file(fx.join(removed)).expect("remove");
+    std::fs::write(fx.join("extra.dcm"), b"not a fixture").expect("add");
+    let r = grade(&fx, &sub);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let notes = report["notes"].to_string();
+    for said in [
+        format!("edited `{edited}`"),
+        "added `extra.dcm`".to_owned(),
+        format!("removed `{removed}`"),
+    ] {
+        assert!(notes.contains(&said), "{said}: {notes}");
+    }
+}
+
 #[test]
 fn tampered_manifests_exit_2_naming_the_file() {
     let tmp = tempfile::tempdir().expect("tempdir");

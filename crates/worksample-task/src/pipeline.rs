@@ -4,6 +4,7 @@
 //! The CLI only resolves settings and prints; `run`, `grade`, `demo` and `check` all go through
 //! these functions so that they grade identically.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -259,11 +260,54 @@ fn fresh(
         });
     }
     let note = format!(
-        "the fixtures folder `{}` was changed after generation (files edited, added or removed); \
-         graded against the fixtures generated afresh",
-        dir.display()
+        "the fixtures folder `{}` was changed after generation ({}); graded against the \
+         fixtures generated afresh",
+        dir.display(),
+        changes(dir, private.path())
     );
     Ok((Fixtures::Private(private), Some(note)))
+}
+
+/// What differs between a changed fixtures folder and the set generated afresh, in words: the
+/// first few paths edited, added and removed. A rare path (the fixtures were tampered with), so
+/// it reads both folders rather than keeping per-file digests around for it.
+fn changes(dir: &Path, fresh: &Path) -> String {
+    use crate::manifest::{Others, list};
+    let files = |d: &Path| -> BTreeMap<String, PathBuf> {
+        list(d, Others::Skip)
+            .map(|l| l.files.into_iter().collect())
+            .unwrap_or_default()
+    };
+    let (given, made) = (files(dir), files(fresh));
+    let differs = |a: &Path, b: &Path| match (std::fs::read(a), std::fs::read(b)) {
+        (Ok(a), Ok(b)) => a != b,
+        _ => true,
+    };
+    let edited: Vec<&String> = given
+        .iter()
+        .filter(|(rel, path)| made.get(*rel).is_some_and(|m| differs(path, m)))
+        .map(|(rel, _)| rel)
+        .collect();
+    let added: Vec<&String> = given.keys().filter(|r| !made.contains_key(*r)).collect();
+    let removed: Vec<&String> = made.keys().filter(|r| !given.contains_key(*r)).collect();
+    let said: Vec<String> = [("edited", edited), ("added", added), ("removed", removed)]
+        .into_iter()
+        .filter(|(_, paths)| !paths.is_empty())
+        .map(|(what, paths)| {
+            let shown: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
+            let more = match paths.len().saturating_sub(3) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            format!("{what} {}{more}", shown.join(", "))
+        })
+        .collect();
+    if said.is_empty() {
+        // Something the digest sees that a listing of regular files does not: a link or device.
+        "entries that are not regular files added".to_owned()
+    } else {
+        said.join("; ")
+    }
 }
 
 fn short(digest: &str) -> &str {
