@@ -90,6 +90,36 @@ fn an_unusable_output_folder_exits_2_and_names_it() {
     }
 }
 
+/// A run's report records the limits it ran under, and says when they were looser than the
+/// task's: its time and memory then do not compare with other runs.
+#[test]
+fn a_run_records_its_limits_and_notes_loosened_ones() {
+    let report = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["run", "series", "--seed", "2", "--format", "json"];
+        args.extend(extra);
+        args.extend(["--", "true"]);
+        let r = ws_run(&args);
+        assert_eq!(r.code, 0, "{r:?}");
+        serde_json::from_str(&r.stdout).expect("json report")
+    };
+    let looser = |r: &serde_json::Value| r["notes"].to_string().contains("looser limits");
+    let plain = report(&[]);
+    assert_eq!(plain["run"]["limits"]["wall_s"], 300.0, "the task's");
+    assert_eq!(plain["run"]["limits"]["memory_bytes"], 2048u64 << 20);
+    assert!(!looser(&plain), "{}", plain["notes"]);
+    let tighter = report(&["--timeout", "60", "--memory", "512"]);
+    assert_eq!(tighter["run"]["limits"]["wall_s"], 60.0);
+    assert!(!looser(&tighter), "{}", tighter["notes"]);
+    let loose = report(&["--timeout", "9999", "--memory", "99999"]);
+    assert_eq!(loose["run"]["limits"]["wall_s"], 9999.0);
+    let notes = loose["notes"].to_string();
+    assert!(notes.contains("9999 s wall (the task's: 300 s)"), "{notes}");
+    assert!(
+        notes.contains("99999 MiB memory (the task's: 2048 MiB)"),
+        "{notes}"
+    );
+}
+
 #[test]
 fn hidden_run_without_secret_exits_2() {
     let mut args = vec!["run", "series", "--hidden", "--candidate", "cand-1"];

@@ -192,11 +192,12 @@ pub(crate) struct RunArgs {
     /// Fixture profile (default: the task's default profile).
     #[arg(long)]
     pub(crate) profile: Option<String>,
-    /// Wall-clock limit in seconds (default: the task's).
-    #[arg(long, value_name = "SECONDS")]
+    /// Wall-clock limit in seconds (default: the task's). A looser one than the task's is
+    /// allowed for practice, and the report says so.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) timeout: Option<u64>,
-    /// Memory limit of the whole process tree in MiB (default: the task's).
-    #[arg(long, value_name = "MIB")]
+    /// Memory limit of the whole process tree in MiB (default: the task's; looser is noted).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) memory: Option<u64>,
     /// Keep the candidate's output in this new or empty folder.
     #[arg(long, value_name = "DIR")]
@@ -284,7 +285,9 @@ mod tests {
         };
         assert_eq!(run.report.format, [Format::Markdown]);
         for bad in [
-            &["--candidate", "c-1"][..],
+            &["--timeout", "0"][..],
+            &["--memory", "0"],
+            &["--candidate", "c-1"],
             &["--candidate", "c-1", "--seed", "3"],
             &["--hidden"],
             &["--hidden", "--candidate", "c-1", "--seed", "3"],

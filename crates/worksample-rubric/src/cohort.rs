@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Report, RunStatusKind, SeedInfo, TaskRef, Total};
+use crate::{Report, RunLimits, RunStatusKind, SeedInfo, TaskRef, Total};
 
 /// One report and the file it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +134,34 @@ impl CohortError {
     }
 }
 
+/// The fields in which `found` differs from `first`, in words; `None` when they agree or either
+/// report ran nothing (graded an existing output).
+fn limits_differ(first: Option<RunLimits>, found: Option<RunLimits>) -> Option<String> {
+    let (a, b) = (first?, found?);
+    let opt = |v: Option<u64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    let fields = [
+        ("wall_s", a.wall_s.to_string(), b.wall_s.to_string()),
+        ("memory_bytes", opt(a.memory_bytes), opt(b.memory_bytes)),
+        ("max_processes", opt(a.max_processes), opt(b.max_processes)),
+        (
+            "max_file_bytes",
+            opt(a.max_file_bytes),
+            opt(b.max_file_bytes),
+        ),
+        (
+            "max_output_bytes",
+            a.max_output_bytes.to_string(),
+            b.max_output_bytes.to_string(),
+        ),
+    ];
+    let differ: Vec<String> = fields
+        .into_iter()
+        .filter(|(_, x, y)| x != y)
+        .map(|(name, x, y)| format!("run.limits.{name} `{y}` against `{x}`"))
+        .collect();
+    (!differ.is_empty()).then(|| differ.join(", "))
+}
+
 /// Differences `force` accepts: the reports still share task and rubric, so the matrix is
 /// well-formed, but the numbers were measured on different ground.
 const FORCEABLE: [&str; 4] = ["task.version", "profile", "seed.kind", "seed.value"];
@@ -255,6 +283,16 @@ impl Cohort {
                 } else {
                     return Err(err);
                 }
+            }
+        }
+        // Runs under other limits still compare on points, but not on time and memory, and a
+        // looser limit may have let a run finish that would otherwise have been stopped.
+        for e in &entries {
+            if let Some(what) = limits_differ(first.run.limits, e.report.run.limits) {
+                warnings.push(format!(
+                    "`{}` ran under other limits than the first report: {what}",
+                    e.source
+                ));
             }
         }
         let mut names: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -413,6 +451,41 @@ mod tests {
             source: source.into(),
             report,
         }
+    }
+
+    /// Other limits are a warning naming the file and each field; a report that ran nothing is
+    /// not compared.
+    #[test]
+    fn runs_under_other_limits_are_named() {
+        let first = fixtures::good();
+        let mut loose = fixtures::good();
+        loose.candidate = Some("loose".into());
+        let limits = loose.run.limits.as_mut().expect("the fixture ran");
+        limits.wall_s = 9999.0;
+        limits.memory_bytes = None;
+        let mut graded = fixtures::good();
+        graded.candidate = Some("graded".into());
+        graded.run.limits = None;
+        let cohort = Cohort::build(
+            vec![
+                entry("a.json", first),
+                entry("b.json", loose),
+                entry("c.json", graded),
+            ],
+            false,
+        )
+        .expect("comparable");
+        let warned: Vec<&String> = cohort
+            .warnings
+            .iter()
+            .filter(|w| w.contains("other limits"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{:?}", cohort.warnings);
+        assert_eq!(
+            warned[0],
+            "`b.json` ran under other limits than the first report: run.limits.wall_s `9999` \
+             against `60`, run.limits.memory_bytes `none` against `2147483648`"
+        );
     }
 
     #[test]

@@ -49,8 +49,8 @@ pub use figure::{
 };
 pub use grade::{Card, CardRow, CriterionGrade, Finding, Grade, Score};
 pub use report::{
-    Audience, CriterionReport, GateHit, Level, REPORT_SCHEMA, Report, RunStatusKind, RunSummary,
-    SeedInfo, Status, TaskRef, Total, Verdict,
+    Audience, CriterionReport, GateHit, Level, REPORT_SCHEMA, Report, RunLimits, RunStatusKind,
+    RunSummary, SeedInfo, Status, TaskRef, Total, Verdict,
 };
 pub use score::{ReportContext, score};
 pub use spec::{Anchors, CriterionSpec, GateSpec, LevelThresholds, RubricSpec, Visibility};

@@ -141,6 +141,29 @@ pub struct RunSummary {
     /// Whether the run had no network; absent when not run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_isolated: Option<bool>,
+    /// The limits the command ran under; absent when not run. An assessor comparing a cohort
+    /// needs to know every run had the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<RunLimits>,
+}
+
+/// The limits a command ran under, as the runner applied them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunLimits {
+    /// Wall-clock budget, seconds.
+    pub wall_s: f64,
+    /// Memory budget of the process tree (resident), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Most processes alive at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_processes: Option<u64>,
+    /// Largest file it may write, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<u64>,
+    /// Most bytes of stdout and stderr together.
+    pub max_output_bytes: u64,
 }
 
 impl RunSummary {
@@ -158,6 +181,7 @@ impl RunSummary {
             stdout_bytes: 0,
             stderr_bytes: 0,
             network_isolated: None,
+            limits: None,
         }
     }
 }

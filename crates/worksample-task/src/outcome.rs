@@ -1,8 +1,19 @@
 //! Maps the runner's outcome of a candidate's command into the report's run summary: the one
 //! place where process facts become report vocabulary.
 
-use worksample_rubric::{RunStatusKind, RunSummary};
-use worksample_runner::{NetworkIsolation, RunOutcome, RunStatus};
+use worksample_rubric::{RunLimits, RunStatusKind, RunSummary};
+use worksample_runner::{Limits, NetworkIsolation, RunOutcome, RunStatus};
+
+/// The report's view of the limits a command ran under.
+pub fn limits_of(limits: &Limits) -> RunLimits {
+    RunLimits {
+        wall_s: limits.wall.as_secs_f64(),
+        memory_bytes: limits.memory_bytes,
+        max_processes: limits.max_processes,
+        max_file_bytes: limits.max_file_bytes,
+        max_output_bytes: limits.max_output_bytes,
+    }
+}
 
 /// The report's view of a run.
 pub fn summarize(outcome: &RunOutcome) -> RunSummary {
@@ -86,6 +97,7 @@ pub fn summarize(outcome: &RunOutcome) -> RunSummary {
         stdout_bytes: outcome.stdout.total_bytes,
         stderr_bytes: outcome.stderr.total_bytes,
         network_isolated: Some(network_isolated),
+        limits: None,
     }
 }
 

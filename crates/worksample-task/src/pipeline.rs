@@ -449,6 +449,8 @@ pub fn run(
         req.figures,
         progress,
     )?;
+    let ran_under = crate::outcome::limits_of(&req.limits);
+    let loosened = loosened(&req.limits, &limits(&t.data.spec.limits, None, None));
     let mut spec = RunSpec::new(req.argv, input.clone(), output.clone());
     spec.limits = req.limits;
     spec.env = req.env;
@@ -458,7 +460,8 @@ pub fn run(
     // temporary folder can be removed when the harness does not run as root (removing a file
     // needs write permission on its folder only).
     restore_write_bits(&input);
-    let summary = crate::outcome::summarize(&outcome);
+    let mut summary = crate::outcome::summarize(&outcome);
+    summary.limits = Some(ran_under);
     // Grading must see the fixtures as generated. A candidate running as the harness's own user
     // may set the read-only modes back (and root ignores them), so unless the runner sealed the
     // input from a demoted candidate, it is checked against the digest taken at generation
@@ -490,7 +493,39 @@ pub fn run(
         progress,
     )?;
     report.notes.extend(note);
+    report.notes.extend(loosened);
     Ok(report)
+}
+
+/// A note when `given` is looser than the task's own limits `task` in wall time or memory: a
+/// practice run may loosen them, and its report says so, since its run resources do not compare
+/// with runs under the task's limits.
+fn loosened(given: &Limits, task: &Limits) -> Option<String> {
+    let mut said = Vec::new();
+    if given.wall > task.wall {
+        said.push(format!(
+            "{} s wall (the task's: {} s)",
+            given.wall.as_secs(),
+            task.wall.as_secs()
+        ));
+    }
+    let mib =
+        |b: Option<u64>| b.map_or_else(|| "no limit".to_owned(), |b| format!("{} MiB", b >> 20));
+    let unlimited = |b: Option<u64>| b.unwrap_or(u64::MAX);
+    if unlimited(given.memory_bytes) > unlimited(task.memory_bytes) {
+        said.push(format!(
+            "{} memory (the task's: {})",
+            mib(given.memory_bytes),
+            mib(task.memory_bytes)
+        ));
+    }
+    (!said.is_empty()).then(|| {
+        format!(
+            "ran under looser limits than the task's: {}; its time and memory do not compare with \
+             runs under the task's limits",
+            said.join(", ")
+        )
+    })
 }
 
 /// A new temporary folder, removed on drop. tempfile creates it with mode 0700: only the

@@ -104,6 +104,18 @@ fn completed_run() -> RunSummary {
         stdout_bytes: 34,
         stderr_bytes: 0,
         network_isolated: Some(true),
+        limits: Some(limits()),
+    }
+}
+
+/// The series task's limits, as `run` applies them.
+fn limits() -> crate::RunLimits {
+    crate::RunLimits {
+        wall_s: 60.0,
+        memory_bytes: Some(2 << 30),
+        max_processes: Some(64),
+        max_file_bytes: Some(256 << 20),
+        max_output_bytes: 1 << 20,
     }
 }
 
@@ -400,6 +412,7 @@ pub(crate) fn timed_out() -> Report {
         stdout_bytes: 1_048_576,
         stderr_bytes: 0,
         network_isolated: Some(true),
+        limits: Some(limits()),
     };
     score(
         &spec(),
