@@ -148,3 +148,38 @@ pub struct Grade {
     #[serde(default)]
     pub figures: Vec<Figure>,
 }
+
+impl Grade {
+    /// The grade of an output too broken to measure (`output`, e.g. "the output", is missing,
+    /// unreadable or fails its schema): every criterion of `ids` scores 0 and says why, the
+    /// findings are listed once, under the first criterion rather than repeated under each, and
+    /// `note` states the problem above the criteria.
+    pub fn unusable(ids: &[&str], output: &str, note: String, findings: Vec<Finding>) -> Self {
+        let first = ids.first().copied().unwrap_or_default();
+        let summary = |i: usize| {
+            if i == 0 || findings.is_empty() {
+                format!("not graded: {output} is unusable")
+            } else {
+                format!("not graded: {output} is unusable (the findings are under `{first}`)")
+            }
+        };
+        let criteria = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let grade = CriterionGrade::new(*id, Score::ZERO, summary(i));
+                if i == 0 {
+                    grade.with_findings(findings.clone())
+                } else {
+                    grade
+                }
+            })
+            .collect();
+        Self {
+            criteria,
+            cards: Vec::new(),
+            notes: vec![note],
+            figures: Vec::new(),
+        }
+    }
+}

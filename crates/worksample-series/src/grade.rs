@@ -119,21 +119,9 @@ fn grade_parsed(
     }
 }
 
-/// Every criterion 0 with the same findings, and a note saying why.
+/// Every criterion 0, the findings once, and a note saying why.
 fn failed(note: String, findings: Vec<Finding>) -> Grade {
-    let criteria = CRITERIA
-        .iter()
-        .map(|id| {
-            CriterionGrade::new(*id, Score::ZERO, "not graded: the output is unusable")
-                .with_findings(findings.clone())
-        })
-        .collect();
-    Grade {
-        criteria,
-        cards: Vec::new(),
-        notes: vec![note],
-        figures: Vec::new(),
-    }
+    Grade::unusable(&CRITERIA, "the output", note, findings)
 }
 
 /// A candidate volume resolved against the key.

@@ -161,20 +161,9 @@ fn integral_floats_as_integers(v: &mut Value) {
     }
 }
 
-/// Every criterion 0 with the same findings, and a note saying why.
+/// Every criterion 0, the findings once, and a note saying why.
 fn failed(note: String, findings: Vec<Finding>) -> Grade {
-    Grade {
-        criteria: CRITERIA
-            .iter()
-            .map(|id| {
-                CriterionGrade::new(*id, Score::ZERO, "not graded: the report is unusable")
-                    .with_findings(findings.clone())
-            })
-            .collect(),
-        cards: Vec::new(),
-        notes: vec![note],
-        figures: Vec::new(),
-    }
+    Grade::unusable(&CRITERIA, "the report", note, findings)
 }
 
 /// What every criterion needs: the key and its cases indexed.

@@ -514,7 +514,10 @@ fn run_section(report: &Report, out: &mut String) {
             let mut limits = vec![format!("{} s wall", num(l.wall_s))];
             limits.extend(l.memory_bytes.map(|b| format!("{} MiB memory", b >> 20)));
             limits.extend(l.max_processes.map(|n| format!("{n} processes")));
-            limits.extend(l.max_file_bytes.map(|b| format!("{} MiB per file", b >> 20)));
+            limits.extend(
+                l.max_file_bytes
+                    .map(|b| format!("{} MiB per file", b >> 20)),
+            );
             limits.push(format!("{} MiB of output", l.max_output_bytes >> 20));
             row("Limits", limits.join(" · "));
         }
