@@ -233,13 +233,25 @@ fn coverage(
     excluded: &BTreeMap<String, Vec<ExclusionReason>>,
     unknown: &[(String, String)],
 ) -> CriterionGrade {
-    let mut findings = Vec::new();
+    // Entries the candidate invented come first, then files listed twice, then files left out:
+    // findings are capped, and the few specific mistakes must not drown under a long tail of
+    // missing files (a dropped volume is dozens).
+    let mut findings: Vec<Finding> = unknown
+        .iter()
+        .map(|(file, place)| {
+            Finding::new(format!(
+                "{place} names a file that is not in the input (or an unsafe path)"
+            ))
+            .in_file(file.clone())
+        })
+        .collect();
+    let mut missing = Vec::new();
     let mut accounted = 0;
     for file in key.files.keys() {
         let n = in_volumes.get(file).map_or(0, Vec::len) + excluded.get(file).map_or(0, Vec::len);
         match n {
             1 => accounted += 1,
-            0 => findings.push(
+            0 => missing.push(
                 Finding::new("not accounted for: in no volume and not excluded").in_file(file),
             ),
             n => findings.push(
@@ -250,14 +262,7 @@ fn coverage(
             ),
         }
     }
-    for (file, place) in unknown {
-        findings.push(
-            Finding::new(format!(
-                "{place} names a file that is not in the input (or an unsafe path)"
-            ))
-            .in_file(file.clone()),
-        );
-    }
+    findings.extend(missing);
     // A path that is not in the input is an entry that accounts for nothing: it counts
     // against coverage like a file listed twice (research/series.md §4.5 A).
     let total = key.files.len() + unknown.len();

@@ -534,7 +534,8 @@ fn schema_failures_score_zero_with_the_errors_as_findings() {
     for c in rest {
         assert!(c.findings.is_empty(), "{}: {:?}", c.id.as_str(), c.findings);
         assert!(
-            c.summary.contains(&format!("under `{}`", first.id.as_str())),
+            c.summary
+                .contains(&format!("under `{}`", first.id.as_str())),
             "{}",
             c.summary
         );
@@ -543,6 +544,39 @@ fn schema_failures_score_zero_with_the_errors_as_findings() {
         grade.notes[0].contains("does not match output.schema.json"),
         "{:?}",
         grade.notes
+    );
+}
+
+/// Coverage lists an invented entry before the files a dropped volume leaves out: findings are
+/// capped, and the one specific mistake must not fall under "and N more".
+#[test]
+fn coverage_names_an_invented_entry_before_the_missing_files() {
+    let (dir, key) = common::fixture(1, "standard");
+    let mut out = common::reference(dir.path());
+    out.volumes.remove(0);
+    out.excluded.push(Excluded {
+        file: "../etc/passwd".into(),
+        reason: ExclusionReason::NotDicom,
+        duplicate_of: None,
+        detail: None,
+    });
+    let grade = grade_output(&key, &out);
+    let coverage = &grade.criteria[0];
+    assert_eq!(coverage.id.as_str(), "coverage");
+    assert!(
+        coverage.findings.len() > 20,
+        "a volume's worth of missing files"
+    );
+    assert_eq!(
+        coverage.findings[0].file.as_deref(),
+        Some("../etc/passwd"),
+        "{:?}",
+        coverage.findings[0]
+    );
+    assert!(
+        coverage.summary.ends_with("1 entry names no input file"),
+        "{}",
+        coverage.summary
     );
 }
 
