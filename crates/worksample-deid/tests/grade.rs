@@ -814,6 +814,29 @@ fn a_plain_copy_and_an_empty_output_score_low() {
         total(&g),
         scores(&g)
     );
+    // A note says that no output matches; the findings say "not de-identified", not that an
+    // attribute of a file that does not exist "is absent".
+    assert!(
+        g.notes.iter().any(|n| n.starts_with(&format!(
+            "no output matches {0} of {0} inputs",
+            fx.key.files.len()
+        ))),
+        "{:?}",
+        g.notes
+    );
+    let actions = g
+        .criteria
+        .iter()
+        .find(|c| c.id.as_str() == "action_compliance")
+        .expect("criterion");
+    assert!(!actions.findings.is_empty());
+    // Every finding about a file (the last counts the rest).
+    for f in actions.findings.iter().filter(|f| f.file.is_some()) {
+        assert!(
+            f.message.starts_with("not de-identified; the profile asks"),
+            "{f:?}"
+        );
+    }
 }
 
 #[test]

@@ -89,6 +89,7 @@ pub fn grade_submission(
     let mut notes = Vec::new();
     let inventory = inventory::take(key, submission, progress, &mut notes);
     let matched = matching::match_outputs(key, fixtures, &inventory.outputs, &mut notes);
+    notes.extend(unmatched_note(key, &matched));
 
     let vocabulary = utility::vocabulary(key);
     let mut folded = Folded::default();
@@ -165,6 +166,21 @@ pub fn grade_submission(
         notes,
         figures,
     })
+}
+
+/// A note naming the inputs no output matched: every check of them fails, and the criteria's
+/// findings about them say so attribute by attribute.
+fn unmatched_note(key: &Key, matched: &matching::Matched) -> Option<String> {
+    let unmatched: Vec<&str> = (0..key.files.len())
+        .filter(|i| matched.output_of[*i].is_none())
+        .map(|i| key.files[i].path.as_str())
+        .collect();
+    let first = unmatched.first()?;
+    Some(format!(
+        "no output matches {} of {} inputs (the first: `{first}`); every check of them fails",
+        unmatched.len(),
+        key.files.len()
+    ))
 }
 
 /// Reads a trusted fixture file.

@@ -243,13 +243,16 @@ impl FilePrivacy {
                     let ok = out.is_some() && actions.iter().any(|a| satisfies(*a, got, ty));
                     me.action.check(ok, || {
                         let wanted: Vec<&str> = actions.iter().map(|a| action_name(*a)).collect();
+                        // Without an output the attribute is not "absent": there is no file
+                        // (the finding's file says "no matching output").
+                        let said = if out.is_some() {
+                            describe(got)
+                        } else {
+                            "not de-identified"
+                        };
                         pair.finding(
                             &loc,
-                            format!(
-                                "{}; the profile asks for {}",
-                                describe(got),
-                                wanted.join(" or ")
-                            ),
+                            format!("{said}; the profile asks for {}", wanted.join(" or ")),
                         )
                     });
                 }
