@@ -20,7 +20,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{
-    finding_text, mib, num, omitted_line, points, run_status_text, status_id, tally, verdict_text,
+    category_cap, finding_text, mib, num, omitted_line, points, run_status_text, status_id, tally,
+    verdict_text,
 };
 use crate::figure::{TreeNode, base64};
 use crate::{
@@ -413,9 +414,10 @@ fn criteria(report: &Report, out: &mut String) {
         for g in &c.gated_by {
             let _ = writeln!(
                 out,
-                "<p class=\"gate\">Capped by gate <code>{}</code> (closed by <code>{}</code>): {}</p>",
+                "<p class=\"gate\">Capped by gate <code>{}</code> (closed by <code>{}</code>), which {}: {}</p>",
                 text(&g.gate),
                 text(g.by.as_str()),
+                text(&category_cap(&c.category)),
                 text(&g.reason)
             );
         }

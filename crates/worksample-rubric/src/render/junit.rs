@@ -13,8 +13,8 @@
 use quick_xml::escape::{escape, partial_escape};
 
 use super::{
-    finding_text, num, omitted_line, points, run_completed, run_status_id, run_status_text,
-    status_id,
+    category_cap, finding_text, num, omitted_line, points, run_completed, run_status_id,
+    run_status_text, status_id,
 };
 use crate::{Report, SeedInfo, Status};
 
@@ -125,8 +125,11 @@ fn write_suite(out: &mut String, report: &Report, suite: &Suite) {
                 lines.extend(omitted_line(report, c));
                 for g in &c.gated_by {
                     lines.push(format!(
-                        "capped by gate {} (closed by {}): {}",
-                        g.gate, g.by, g.reason
+                        "capped by gate {} (closed by {}), which {}: {}",
+                        g.gate,
+                        g.by,
+                        category_cap(&c.category),
+                        g.reason
                     ));
                 }
                 out.push_str(&format!(

@@ -13,7 +13,8 @@
 //! (CommonMark 0.31 §4, §6; GFM tables extension §4.10).
 
 use super::{
-    finding_text, mib, num, omitted_line, points, run_status_text, seed_text, tally, verdict_text,
+    category_cap, finding_text, mib, num, omitted_line, points, run_status_text, seed_text, tally,
+    verdict_text,
 };
 use crate::{Audience, CriterionReport, Report, RunStatusKind, Status, Visibility};
 
@@ -224,9 +225,10 @@ fn details(report: &Report, c: &CriterionReport) -> String {
     ));
     for g in &c.gated_by {
         text.push_str(&format!(
-            "Capped by gate {} (closed by {}): {}\n\n",
+            "Capped by gate {} (closed by {}), which {}: {}\n\n",
             inline(&g.gate),
             inline(g.by.as_str()),
+            inline(&category_cap(&c.category)),
             inline(&g.reason)
         ));
     }

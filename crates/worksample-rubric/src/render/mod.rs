@@ -97,6 +97,13 @@ fn run_status_with_code(kind: RunStatusKind, exit_code: Option<i32>) -> String {
     }
 }
 
+/// What a closed gate does to a criterion, beside the gate's reason: a gate caps a whole
+/// category, and its criteria are scaled down together, so one criterion may keep more than the
+/// cap's share of its own points.
+fn category_cap(category: &str) -> String {
+    format!("caps category `{category}` as a whole, its criteria scaled down together")
+}
+
 /// The serde name of a run status, used as a machine-readable type in JUnit.
 fn run_status_id(kind: RunStatusKind) -> &'static str {
     match kind {

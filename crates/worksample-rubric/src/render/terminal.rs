@@ -14,8 +14,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    finding_text, mib, num, omitted_line, one_line, points, run_completed, run_status_text,
-    seed_text, tally, verdict_text,
+    category_cap, finding_text, mib, num, omitted_line, one_line, points, run_completed,
+    run_status_text, seed_text, tally, verdict_text,
 };
 use crate::{Report, RunStatusKind, Status, Verdict, Visibility};
 
@@ -113,7 +113,7 @@ pub fn terminal(report: &Report, style: Style) -> String {
             Visibility::Hidden => line.push_str("  [hidden]"),
         }
         if !c.gated_by.is_empty() {
-            line.push_str("  (capped by a gate)");
+            line.push_str("  (its category capped by a gate)");
         }
         push_line(&mut out, line.trim_end());
         push_line(&mut out, &format!("    {}", one_line(&c.summary)));
@@ -127,9 +127,10 @@ pub fn terminal(report: &Report, style: Style) -> String {
             push_line(
                 &mut out,
                 &format!(
-                    "    gate {} (closed by {}): {}",
+                    "    gate {} (closed by {}) {}: {}",
                     one_line(&g.gate),
                     g.by,
+                    category_cap(&c.category),
                     one_line(&g.reason)
                 ),
             );
