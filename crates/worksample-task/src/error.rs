@@ -18,8 +18,10 @@ pub enum TaskError {
         #[source]
         source: std::io::Error,
     },
-    /// Task data (task.toml, rubric.toml, brief.md, profile parameters) is invalid.
-    #[error("invalid task data `{origin}`: {message}")]
+    /// Task data (task.toml, rubric.toml, brief.md, profile parameters) or a repository's
+    /// worksample.toml is invalid. The origin names which, so the message does not say "task
+    /// data" of a candidate's own file.
+    #[error("invalid `{origin}`: {message}")]
     Spec {
         /// The file, and the table inside it where that helps.
         origin: String,

@@ -132,6 +132,27 @@ pub(super) fn page(title: &str, body: &str) -> String {
     )
 }
 
+/// Escapes text for element content, and shows each `quoted` span (the graders' and notes'
+/// convention for file names, keys and values) as code, as Markdown would. The escaping comes
+/// first, so a span's content stays text; a lone backtick stays a backtick.
+fn prose(s: &str) -> String {
+    let escaped = text(s);
+    let parts: Vec<&str> = escaped.split('`').collect();
+    // An odd number of parts means every backtick has a partner.
+    if parts.len() < 3 || parts.len() % 2 == 0 {
+        return escaped;
+    }
+    let mut out = String::with_capacity(escaped.len() + parts.len() * 6);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 /// Escapes text for element content and attribute values alike.
 pub(super) fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -377,7 +398,7 @@ fn notes(report: &Report, out: &mut String) {
     }
     out.push_str("<section id=\"notes\" aria-labelledby=\"notes-h\">\n<h2 id=\"notes-h\">Notes on the submission</h2>\n<ul>\n");
     for n in &report.notes {
-        let _ = writeln!(out, "<li>{}</li>", text(n));
+        let _ = writeln!(out, "<li>{}</li>", prose(n));
     }
     out.push_str("</ul>\n</section>\n");
 }
@@ -404,7 +425,7 @@ fn criteria(report: &Report, out: &mut String) {
                 Visibility::Visible => "",
             }
         );
-        let _ = writeln!(out, "<p>{}</p>", text(&c.summary));
+        let _ = writeln!(out, "<p>{}</p>", prose(&c.summary));
         let _ = writeln!(
             out,
             "<p class=\"muted\">Level {}: {}</p>",
@@ -424,7 +445,7 @@ fn criteria(report: &Report, out: &mut String) {
         if !c.findings.is_empty() {
             out.push_str("<h4>Findings</h4>\n<ul class=\"findings\">\n");
             for f in &c.findings {
-                let _ = writeln!(out, "<li>{}</li>", text(&finding_text(f)));
+                let _ = writeln!(out, "<li>{}</li>", prose(&finding_text(f)));
             }
             out.push_str("</ul>\n");
         }
@@ -998,6 +1019,25 @@ mod tests {
         let imgs = page.matches("<img").count();
         assert_eq!(imgs, page.matches("<img class=").count());
         assert_eq!(imgs, page.matches("src=\"data:image/png;base64,").count());
+    }
+
+    /// Quoted spans read as code; escaping comes first, so a span cannot open a tag, and an
+    /// unpaired backtick stays as it is.
+    #[test]
+    fn quoted_spans_are_code_and_stay_escaped() {
+        let cases = [
+            (
+                "`volumes.json` is missing",
+                "<code>volumes.json</code> is missing",
+            ),
+            ("a `<b>` b", "a <code>&lt;b&gt;</code> b"),
+            ("one ` alone", "one ` alone"),
+            ("`a` and `b` and `c", "`a` and `b` and `c"),
+            ("no quotes", "no quotes"),
+        ];
+        for (given, shown) in cases {
+            assert_eq!(prose(given), shown, "{given}");
+        }
     }
 
     #[test]
