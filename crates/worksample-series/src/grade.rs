@@ -1054,14 +1054,24 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
                 format!("in the order of submitted volume `{}`", vol.id)
             }
             None => {
+                // Say where each slice went: merged into a submitted volume that matches none
+                // (or split off into one too small to match), or left out of every volume.
+                let holder = |id: InstanceId| {
+                    let j = pred_sets.iter().position(|s| s.contains(&id))?;
+                    Some(out?.volumes.get(j)?.id.as_str())
+                };
                 for &id in &volume.instances {
-                    shown.push((
-                        id,
-                        vec![Mark {
+                    let mark = match holder(id) {
+                        Some(name) => Mark {
+                            kind: MarkKind::Wrong,
+                            note: format!("in submitted volume `{name}`"),
+                        },
+                        None => Mark {
                             kind: MarkKind::Missing,
-                            note: "unmatched".into(),
-                        }],
-                    ));
+                            note: "in no submitted volume".into(),
+                        },
+                    };
+                    shown.push((id, vec![mark]));
                 }
                 "in true order: no submitted volume matches this one".to_owned()
             }
@@ -1336,6 +1346,40 @@ mod tests {
         let n: usize = key.volumes.iter().map(|v| v.instances.len()).sum();
         let missing: usize = figures.iter().map(|f| marks(f, MarkKind::Missing)).sum();
         assert_eq!(missing, n);
+
+        // A volume split three ways matches no submitted volume (none holds more than half of
+        // it): its slices show which submitted volume holds them, not that they are missing.
+        let mut split = perfect(&key);
+        let whole = split.volumes.remove(k);
+        let third = whole.instances.len().div_ceil(3);
+        for (i, part) in whole.instances.chunks(third).enumerate() {
+            let mut v = whole.clone();
+            v.id = format!("part{i}");
+            v.instances = part.to_vec();
+            split.volumes.push(v);
+        }
+        let figures = volume_figures(&key, Some(&split), dir.path());
+        assert!(
+            figures[k].caption.contains("no submitted volume matches"),
+            "{}",
+            figures[k].caption
+        );
+        let FigureKind::Strip { tiles } = &figures[k].kind else {
+            panic!("a volume is a strip");
+        };
+        let notes: Vec<&str> = tiles
+            .iter()
+            .flat_map(|t| &t.marks)
+            .map(|m| m.note.as_str())
+            .filter(|n| !n.starts_with('`'))
+            .collect();
+        assert_eq!(notes.len(), whole.instances.len(), "{notes:?}");
+        assert!(
+            notes
+                .iter()
+                .all(|n| n.starts_with("in submitted volume `part")),
+            "{notes:?}"
+        );
     }
 
     #[test]
