@@ -43,7 +43,7 @@ pub fn cohort_html(cohort: &Cohort) -> String {
         }
         out.push_str("</ul>\n</section>\n");
     }
-    out.push_str("<section id=\"ranking\" aria-labelledby=\"ranking-h\">\n<h2 id=\"ranking-h\">Ranking</h2>\n<table id=\"ranking-table\">\n<thead><tr><th scope=\"col\" class=\"num\">Rank</th><th scope=\"col\">Candidate</th><th scope=\"col\" class=\"num\">Total</th><th scope=\"col\">Percent</th>");
+    out.push_str("<section id=\"ranking\" aria-labelledby=\"ranking-h\">\n<h2 id=\"ranking-h\">Ranking</h2>\n<div class=\"wide\">\n<table id=\"ranking-table\">\n<thead><tr><th scope=\"col\" class=\"num\">Rank</th><th scope=\"col\">Candidate</th><th scope=\"col\" class=\"num\">Total</th><th scope=\"col\">Percent</th>");
     for c in &cohort.criteria {
         let _ = write!(
             out,
@@ -89,7 +89,7 @@ pub fn cohort_html(cohort: &Cohort) -> String {
             text(&seed_text(&r.seed))
         );
     }
-    out.push_str("</tbody>\n</table>\n</section>\n");
+    out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
     out.push_str("<section id=\"spread\" aria-labelledby=\"spread-h\">\n<h2 id=\"spread-h\">Spread per criterion</h2>\n<table id=\"spread-table\">\n<thead><tr><th scope=\"col\">Criterion</th><th scope=\"col\" class=\"num\">Max</th><th scope=\"col\" class=\"num\">Min</th><th scope=\"col\" class=\"num\">Q1</th><th scope=\"col\" class=\"num\">Median</th><th scope=\"col\" class=\"num\">Q3</th><th scope=\"col\" class=\"num\">Highest</th><th scope=\"col\" class=\"num\">IQR</th></tr></thead>\n<tbody>\n");
     let mut spread_row = |label: String, max: f64, s: &Spread| {
         let cells = spread_cells(s);

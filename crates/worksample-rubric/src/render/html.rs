@@ -50,6 +50,7 @@ th { background: var(--bg); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font: .9em ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
 pre { background: var(--bg); padding: .5rem; overflow-x: auto; white-space: pre-wrap; }
+.wide { overflow-x: auto; }
 .total { font-size: 2.2rem; font-weight: 700; margin: .25rem 0; }
 .cards { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
 .level { display: inline-block; padding: 0 .45rem; border-radius: .6rem; color: #fff; font-weight: 600; font-size: .85em; }
@@ -139,7 +140,7 @@ fn prose(s: &str) -> String {
     let escaped = text(s);
     let parts: Vec<&str> = escaped.split('`').collect();
     // An odd number of parts means every backtick has a partner.
-    if parts.len() < 3 || parts.len() % 2 == 0 {
+    if parts.len() < 3 || parts.len().is_multiple_of(2) {
         return escaped;
     }
     let mut out = String::with_capacity(escaped.len() + parts.len() * 6);
