@@ -72,7 +72,12 @@ pub enum Padding {
 
 /// Which window maps HU to 0..1 (step 5, the VOI LUT).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "mode",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    expecting = "an object: {\"mode\": \"header\"} or {\"mode\": \"fixed\", \"center\": HU, \"width\": HU}"
+)]
 pub enum Window {
     /// P0: the first Window Center/Width pair of the header (Site A's 50/100 when absent).
     #[default]
@@ -223,6 +228,44 @@ impl Default for Config {
     }
 }
 
+/// The configuration's JSON Schema, as published with the brief.
+pub const CONFIG_SCHEMA: &str = include_str!("../../../tasks/shift/config.schema.json");
+
+/// The compiled [`CONFIG_SCHEMA`], once per process.
+fn schema() -> Result<&'static jsonschema::Validator, ConfigError> {
+    static SCHEMA: std::sync::LazyLock<Result<jsonschema::Validator, String>> =
+        std::sync::LazyLock::new(|| {
+            let doc: serde_json::Value =
+                serde_json::from_str(CONFIG_SCHEMA).map_err(|e| e.to_string())?;
+            jsonschema::validator_for(&doc).map_err(|e| e.to_string())
+        });
+    SCHEMA
+        .as_ref()
+        .map_err(|e| ConfigError::Parse(format!("config.schema.json does not compile: {e}")))
+}
+
+/// A JSON Pointer (`/denoise/0/radius_px`) as the field names [`ConfigError::Value`] uses
+/// elsewhere (`denoise[0].radius_px`); the whole document is `(root)`.
+fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&part);
+        }
+    }
+    if out.is_empty() {
+        "(root)".to_owned()
+    } else {
+        out
+    }
+}
+
 /// Why a configuration is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -248,16 +291,29 @@ impl Config {
 
     /// Parses and validates a JSON configuration.
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
-        let config: Config =
+        let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
-        config.validate()?;
-        Ok(config)
+        Self::from_value(&value)
     }
 
-    /// Parses and validates a configuration already held as JSON.
+    /// Parses and validates a configuration already held as JSON: first against the published
+    /// schema, whose errors name the field in the candidate's terms (serde's would speak of
+    /// "internally tagged enum Window"), then typed, then the ranges serde cannot express.
     pub fn from_value(value: &serde_json::Value) -> Result<Config, ConfigError> {
-        let config: Config =
-            serde_json::from_value(value.clone()).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let typed = || serde_json::from_value::<Config>(value.clone());
+        if let Some(e) = schema()?.iter_errors(value).next() {
+            let field = dotted(&e.instance_path().to_string());
+            // "Valid under none of the `oneOf` schemas" says nothing of what was expected;
+            // the typed reader's message does (see `Window`'s `expecting`).
+            let message = match (e.kind(), typed()) {
+                (jsonschema::error::ValidationErrorKind::OneOfNotValid { .. }, Err(typed)) => {
+                    typed.to_string()
+                }
+                _ => e.to_string(),
+            };
+            return Err(ConfigError::Value { field, message });
+        }
+        let config: Config = typed().map_err(|e| ConfigError::Parse(e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -366,8 +422,11 @@ mod tests {
     #[test]
     fn typos_and_bad_values_are_refused_with_the_field() {
         let cases = [
-            (r#"{"modality": "header"}"#, "unknown field"),
-            (r#"{"decode": "signed"}"#, "unknown variant"),
+            (r#"{"modality": "header"}"#, "'modality' was unexpected"),
+            (
+                r#"{"decode": "signed"}"#,
+                "at `decode`: \"signed\" is not one of",
+            ),
             (
                 r#"{"window": {"mode": "fixed", "center": 50, "width": 0}}"#,
                 "window",
@@ -386,5 +445,30 @@ mod tests {
             let err = Config::from_json(text).expect_err(text).to_string();
             assert!(err.contains(expected), "{text}: {err}");
         }
+    }
+
+    /// Shape errors name the field as the schema sees it, not serde's types.
+    #[test]
+    fn shape_errors_name_the_field() {
+        let cases = [
+            (
+                r#"{"window": "fixed"}"#,
+                "at `window`: invalid type: string \"fixed\", expected an object: {\"mode\": \"header\"}",
+            ),
+            (
+                r#"{"window": {"mode": "fixed", "center": 40}}"#,
+                "at `window`:",
+            ),
+            (r#"{"band": [0.2]}"#, "at `band`:"),
+            (r#"{"denoise": [{"filter": "mean"}]}"#, "at `denoise[0]"),
+            (r#"{"colour": 1}"#, "at `(root)`:"),
+        ];
+        for (text, expected) in cases {
+            let err = Config::from_json(text).expect_err(text).to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+            assert!(!err.contains("internally tagged"), "{err}");
+        }
+        assert_eq!(dotted("/denoise/0/radius_px"), "denoise[0].radius_px");
+        assert_eq!(dotted(""), "(root)");
     }
 }

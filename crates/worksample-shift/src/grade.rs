@@ -76,8 +76,11 @@ pub fn grade_submission(
     if !errors.is_empty() {
         return Ok(failed(
             format!(
-                "{REPORT_FILE} does not match output.schema.json ({} errors shown); every criterion scores 0",
-                errors.len()
+                "{REPORT_FILE} does not match output.schema.json ({} shown); every criterion scores 0",
+                match errors.len() {
+                    1 => "1 error".to_owned(),
+                    n => format!("{n} errors"),
+                }
             ),
             errors,
         ));

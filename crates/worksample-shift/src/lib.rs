@@ -87,10 +87,7 @@ impl Task for ShiftTask {
                     SCHEMA_FILE,
                     include_str!("../../../tasks/shift/output.schema.json"),
                 ),
-                (
-                    CONFIG_SCHEMA_FILE,
-                    include_str!("../../../tasks/shift/config.schema.json"),
-                ),
+                (CONFIG_SCHEMA_FILE, config::CONFIG_SCHEMA),
             ],
         }
     }
