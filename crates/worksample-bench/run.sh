@@ -264,22 +264,20 @@ done
 echo
 echo "\`worksample run\` with a no-op candidate (\`true\`), hard profiles"
 echo
-echo "| task | generate s | run s | overhead beyond generation ms (≤ 50) |"
-echo "| --- | ---: | ---: | ---: |"
-for t in $tasks; do
-    g="$(m "run|$t|gen")" r="$(m "run|$t|run")"
-    printf '| %s | %.3f | %.3f | %.0f |\n' "$t" "$g" "$r" "$(echo "($r - $g) * 1000" | bc -l)"
-done
+run_table() { # KEY: the `run` rows timed under KEY|task|gen and KEY|task|run
+    echo "| task | generate s | run s | overhead beyond generation ms (≤ 50) |"
+    echo "| --- | ---: | ---: | ---: |"
+    for t in $tasks; do
+        g="$(m "$1|$t|gen")" r="$(m "$1|$t|run")"
+        printf '| %s | %.3f | %.3f | %.0f |\n' "$t" "$g" "$r" "$(echo "($r - $g) * 1000" | bc -l)"
+    done
+}
+run_table run
 if [[ -n "${ran_shm:-}" ]]; then
     echo
     echo "The same, both on tmpfs (--out and TMPDIR under /dev/shm)"
     echo
-    echo "| task | generate s | run s | overhead beyond generation ms (≤ 50) |"
-    echo "| --- | ---: | ---: | ---: |"
-    for t in $tasks; do
-        g="$(m "shm|$t|gen")" r="$(m "shm|$t|run")"
-        printf '| %s | %.3f | %.3f | %.0f |\n' "$t" "$g" "$r" "$(echo "($r - $g) * 1000" | bc -l)"
-    done
+    run_table shm
 fi
 echo
 echo "Peak RSS, MB (one run each; target: growth from the smallest to the largest ≤ 64 MB)"
