@@ -50,7 +50,9 @@ impl Demotion {
     }
 
     /// Switches the calling (forked, single-threaded) process to these credentials, dropping
-    /// every supplementary group first. Only raw syscalls: this runs between fork and exec.
+    /// every supplementary group first, and makes sure no capability survives (a container's
+    /// securebits could keep them across `setuid`, capabilities(7)); the runner then forbids
+    /// any exec to grant new ones. Only raw syscalls: this runs between fork and exec.
     pub(crate) fn apply(self) -> io::Result<()> {
         // SAFETY: plain syscalls on values; a null list with size 0 is what setgroups documents
         // for "no supplementary groups".
@@ -62,8 +64,45 @@ impl Demotion {
                 return Err(io::Error::last_os_error());
             }
         }
+        if holds_capabilities()? {
+            return Err(io::Error::from_raw_os_error(libc::EPERM));
+        }
         Ok(())
     }
+}
+
+/// Whether the calling process holds any effective or permitted capability, by the raw
+/// `capget` syscall (async-signal-safe; the libc crate has no wrapper). Version 3 of the
+/// interface, two 32-bit words per set (linux/capability.h).
+fn holds_capabilities() -> io::Result<bool> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: both pointers are to live locals of the layout capget(2) documents for version 3.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(data.iter().any(|d| d.effective != 0 || d.permitted != 0))
 }
 
 /// What the harness loosened for one run; dropping it puts everything back.

@@ -266,7 +266,17 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
 
     let demotion = Demotion::for_harness();
     // One walk seals the input and, for a demoted candidate, opens it to other users.
-    let mut input_protection = seal_input(&input, demotion);
+    let seal = seal_input(&input, demotion);
+    let mut input_protection = seal.protection;
+    // A folder the candidate is given must not hold the input or lie inside it: handing it over
+    // would hand over the input with it.
+    let within = |a: &Path, b: &Path| match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a.starts_with(&b) || b.starts_with(&a),
+        _ => true,
+    };
+    if within(&input, &output) || within(&input, &workdir) {
+        input_protection = input_protection.min(InputProtection::ModeBits);
+    }
     let env = child_env(&spec.env, |name| std::env::var_os(name), &home, &tmp);
     let argv = substitute(&spec.argv, &input, &output);
     let net = harness().net.clone();
@@ -429,6 +439,10 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
     let cpu = usage
         .reaped_cpu
         .max(ticks_to_duration(usage.polled_cpu_ticks));
+    // Every process of the run is gone: what the input's path leads to now is what a grader
+    // would read.
+    let mut isolation = isolation;
+    isolation.input = isolation.input.min(seal.after_run(&input));
     Ok(RunOutcome {
         status,
         wall,
@@ -768,17 +782,106 @@ fn ticks_to_duration(ticks: u64) -> Duration {
         + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second)
 }
 
+/// What sealing the input found: how far it is protected, and which folder it is (device and
+/// inode), so that after the run a folder put in its place is noticed.
+#[derive(Debug, Clone, Copy)]
+struct Seal {
+    protection: InputProtection,
+    identity: Option<(u64, u64)>,
+}
+
+impl Seal {
+    /// The protection that holds after the run: a sealed input whose path no longer leads to
+    /// the folder sealed (renamed away and replaced through a loose ancestor, say) protects
+    /// nothing.
+    fn after_run(self, root: &Path) -> InputProtection {
+        match self.protection {
+            InputProtection::Sealed if identity(root) != self.identity => InputProtection::None,
+            other => other,
+        }
+    }
+}
+
+/// The device and inode of `path` itself (a link is not followed).
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// File systems whose mode bits are the whole of their access control for local users, as the
+/// sealing walk needs: `chmod` takes effect and no ACL outside the mode grants write (POSIX ACLs
+/// are masked by the group bits `chmod` clears). Magic numbers from linux/magic.h; anything
+/// else (NFS, SMB, FUSE, vfat, 9p) is mode bits at best.
+const MODE_BIT_FILE_SYSTEMS: [i64; 7] = [
+    0xEF53,      // EXT2/3/4_SUPER_MAGIC
+    0x0102_1994, // TMPFS_MAGIC
+    0x5846_5342, // XFS_SUPER_MAGIC
+    0x9123_683E, // BTRFS_SUPER_MAGIC
+    0x794C_7630, // OVERLAYFS_SUPER_MAGIC
+    0x2FC1_2FC1, // ZFS_SUPER_MAGIC
+    0xF2F5_2010, // F2FS_SUPER_MAGIC
+];
+
+/// Whether `path` lies on one of [`MODE_BIT_FILE_SYSTEMS`].
+fn on_mode_bit_file_system(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `statfs` is plain old data, for which all zeroes is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the path is NUL-terminated and `st` a live local that statfs fills.
+    if unsafe { libc::statfs(c_path.as_ptr(), &mut st) } != 0 {
+        return false;
+    }
+    #[expect(
+        clippy::useless_conversion,
+        reason = "f_type is an i64 on x86-64 and aarch64 but a u32 on s390x"
+    )]
+    let kind = i64::from(st.f_type);
+    MODE_BIT_FILE_SYSTEMS.contains(&kind)
+}
+
+/// Whether a demoted user could replace `dir` through one of its ancestors: one it owns, or one
+/// it may write to (other-writable without the sticky bit, or group-writable by its group), in
+/// which it could rename a folder away and put another in its place.
+fn loose_ancestor(dir: &Path, demoted: Demotion) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    dir.ancestors()
+        .skip(1)
+        .any(|a| match fs::symlink_metadata(a) {
+            Ok(m) => {
+                let mode = m.mode();
+                m.uid() == demoted.uid
+                    || (mode & 0o002 != 0 && mode & 0o1000 == 0)
+                    || (mode & 0o020 != 0 && m.gid() == demoted.gid)
+            }
+            Err(_) => true,
+        })
+}
+
 /// Removes the write bits from every file and directory under `root` (symlinks are skipped) and,
 /// for a `demoted` candidate, makes files readable and folders readable and searchable by other
 /// users (a demoted candidate reads fixtures the harness wrote under a strict umask). Best
 /// effort: says how far the tree is protected. Mode bits alone do not stop the tree's owner (who
-/// may set them back) or root, so only a demoted candidate that owns no entry of a tree of
-/// folders and regular files leaves it [`InputProtection::Sealed`].
-fn seal_input(root: &Path, demoted: Option<Demotion>) -> InputProtection {
+/// may set them back) or root, so the input is [`InputProtection::Sealed`] only when every one
+/// of these holds:
+/// - the candidate is demoted and owns no entry of the tree;
+/// - the tree holds only folders and regular files, each file with one link (a second could sit
+///   in a folder the candidate is given, and be handed to it with that folder);
+/// - every write bit is off, as read back after the change (some file systems accept a
+///   `chmod` and ignore it), on a file system whose mode bits are its access control;
+/// - no ancestor lets the candidate replace the folder (see [`loose_ancestor`]).
+///
+/// The caller still checks that the candidate's own folders do not overlap the input, and,
+/// after the run, that the input's path still leads to the folder sealed ([`Seal::after_run`]).
+fn seal_input(root: &Path, demoted: Option<Demotion>) -> Seal {
     use std::os::unix::fs::MetadataExt;
     let mut ok = true;
-    // Whether some entry is a link, a device or the like, or belongs to the demoted user.
-    let mut foreign = false;
+    // Whether something rules out sealing: an entry that is a link, a device or the like, a
+    // file with other links, an entry of the demoted user's, or the file system or an ancestor.
+    let mut foreign =
+        !on_mode_bit_file_system(root) || demoted.is_some_and(|d| loose_ancestor(root, d));
     let mut stack = vec![root.to_owned()];
     while let Some(path) = stack.pop() {
         let Ok(meta) = fs::symlink_metadata(&path) else {
@@ -790,6 +893,7 @@ fn seal_input(root: &Path, demoted: Option<Demotion>) -> InputProtection {
             continue;
         }
         foreign |= demoted.is_some_and(|d| meta.uid() == d.uid);
+        foreign |= meta.is_file() && meta.nlink() > 1;
         if meta.is_dir() {
             match fs::read_dir(&path) {
                 Ok(entries) => {
@@ -811,13 +915,18 @@ fn seal_input(root: &Path, demoted: Option<Demotion>) -> InputProtection {
         };
         let wanted = (mode & !0o222) | opened;
         if wanted != mode {
-            ok &= fs::set_permissions(&path, fs::Permissions::from_mode(wanted)).is_ok();
+            ok &= fs::set_permissions(&path, fs::Permissions::from_mode(wanted)).is_ok()
+                && fs::symlink_metadata(&path).is_ok_and(|m| m.mode() & 0o222 == 0);
         }
     }
-    match (ok, demoted.is_some() && !foreign) {
+    let protection = match (ok, demoted.is_some() && !foreign) {
         (false, _) => InputProtection::None,
         (true, false) => InputProtection::ModeBits,
         (true, true) => InputProtection::Sealed,
+    };
+    Seal {
+        protection,
+        identity: identity(root),
     }
 }
 
@@ -880,6 +989,12 @@ impl ChildSetup {
         }
         // SAFETY: prctl and getppid are plain syscalls.
         unsafe {
+            // No exec of the candidate's may gain privileges: setuid and file-capability
+            // programs run without them (prctl(2), PR_SET_NO_NEW_PRIVS). Nothing a solution
+            // needs, and a demoted candidate could otherwise climb back to root through one.
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
             // Armed after the demotion, which clears it (prctl(2), PR_SET_PDEATHSIG). The death
             // signal fires when the spawning thread exits; `run` keeps that thread until the
             // tree is gone, so this only matters if the harness itself dies.
@@ -987,7 +1102,10 @@ mod tests {
         fs::write(nested.join("f.dcm"), b"x").expect("write file");
         fs::set_permissions(nested.join("f.dcm"), fs::Permissions::from_mode(0o600))
             .expect("chmod");
-        assert_eq!(seal_input(dir.path(), None), InputProtection::ModeBits);
+        assert_eq!(
+            seal_input(dir.path(), None).protection,
+            InputProtection::ModeBits
+        );
         let mode = |path: &Path| fs::metadata(path).expect("metadata").permissions().mode();
         for path in [dir.path().to_owned(), nested.clone(), nested.join("f.dcm")] {
             assert_eq!(mode(&path) & 0o222, 0, "{}", path.display());
@@ -998,7 +1116,7 @@ mod tests {
             "no read bits added"
         );
         assert_eq!(
-            seal_input(dir.path(), Some(stranger())),
+            seal_input(dir.path(), Some(stranger())).protection,
             InputProtection::Sealed
         );
         assert_eq!(
@@ -1052,56 +1170,99 @@ mod tests {
         Demotion { uid, gid: uid }
     }
 
-    /// Only a demoted candidate owning no entry of a tree of folders and regular files leaves
-    /// the input sealed; anything less is mode bits at best, and a walk that fails protects
-    /// nothing.
+    /// How a tree is built for the sealing table: beside one plain file, one of these.
+    #[derive(Clone, Copy, Debug)]
+    enum Extra {
+        Nothing,
+        Symlink,
+        HardLink,
+        LooseParent,
+    }
+
+    /// Only a demoted candidate owning no entry of a tree of folders and regular files with one
+    /// link each, under no ancestor it could write to, leaves the input sealed; anything less
+    /// is mode bits at best, and a walk that fails protects nothing.
     #[test]
-    fn the_input_is_sealed_only_from_a_stranger_and_only_without_links() {
-        let seal = |link: bool, demoted: Option<Demotion>| {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let series = dir.path().join("series");
-            fs::create_dir(&series).expect("create");
+    fn the_input_is_sealed_only_when_nothing_of_it_is_within_reach() {
+        use Extra::{HardLink, LooseParent, Nothing, Symlink};
+        use InputProtection::{ModeBits, Sealed};
+        let seal = |extra: Extra, demoted: Option<Demotion>| {
+            let top = tempfile::tempdir().expect("temp dir");
+            // The input sits one folder down, so that folder can be made loose.
+            let parent = top.path().join("run");
+            let input = parent.join("input");
+            let series = input.join("series");
+            fs::create_dir_all(&series).expect("create");
             fs::write(series.join("1.dcm"), b"x").expect("write");
-            if link {
-                std::os::unix::fs::symlink("/etc/hostname", series.join("2.dcm")).expect("link");
+            match extra {
+                Nothing => {}
+                Symlink => {
+                    std::os::unix::fs::symlink("/etc/hostname", series.join("2.dcm")).expect("link")
+                }
+                HardLink => {
+                    fs::hard_link(series.join("1.dcm"), top.path().join("elsewhere.dcm"))
+                        .expect("hard link");
+                }
+                LooseParent => {
+                    fs::set_permissions(&parent, fs::Permissions::from_mode(0o777)).expect("chmod");
+                }
             }
-            let sealed = seal_input(dir.path(), demoted);
+            let sealed = seal_input(&input, demoted).protection;
             // Write bits back, so a harness that is not root can remove the folder.
-            for folder in [dir.path(), &series] {
+            for folder in [&input, &series] {
                 fs::set_permissions(folder, fs::Permissions::from_mode(0o755)).expect("restore");
             }
             sealed
         };
         let table = [
+            ("a stranger", Nothing, Some(stranger()), Sealed),
+            ("no demotion", Nothing, None, ModeBits),
+            ("a demotion to the owner", Nothing, Some(us()), ModeBits),
+            ("a link in the tree", Symlink, Some(stranger()), ModeBits),
             (
-                "a stranger",
-                false,
+                "a file linked elsewhere too",
+                HardLink,
                 Some(stranger()),
-                InputProtection::Sealed,
-            ),
-            ("no demotion", false, None, InputProtection::ModeBits),
-            (
-                "a demotion to the owner",
-                false,
-                Some(us()),
-                InputProtection::ModeBits,
+                ModeBits,
             ),
             (
-                "a link in the tree",
-                true,
+                "an ancestor anyone may write",
+                LooseParent,
                 Some(stranger()),
-                InputProtection::ModeBits,
+                ModeBits,
             ),
         ];
-        for (name, link, demoted, expected) in table {
-            assert_eq!(seal(link, demoted), expected, "{name}");
+        for (name, extra, demoted, expected) in table {
+            assert_eq!(seal(extra, demoted), expected, "{name}");
         }
-        let missing = std::env::temp_dir().join("worksample-no-such-input-folder");
+        let missing = tempfile::tempdir()
+            .expect("temp dir")
+            .path()
+            .join("no-such-input");
         assert_eq!(
-            seal_input(&missing, Some(stranger())),
+            seal_input(&missing, Some(stranger())).protection,
             InputProtection::None,
             "a walk that cannot start"
         );
+    }
+
+    /// A sealed input whose path leads elsewhere after the run (the folder renamed away and
+    /// another put in its place) protects nothing; the same folder still does.
+    #[test]
+    fn a_sealed_input_replaced_during_the_run_protects_nothing() {
+        let top = tempfile::tempdir().expect("temp dir");
+        let input = top.path().join("input");
+        fs::create_dir(&input).expect("create");
+        fs::write(input.join("1.dcm"), b"x").expect("write");
+        let seal = seal_input(&input, Some(stranger()));
+        assert_eq!(seal.protection, InputProtection::Sealed);
+        assert_eq!(seal.after_run(&input), InputProtection::Sealed);
+        fs::rename(&input, top.path().join("moved")).expect("rename");
+        fs::create_dir(&input).expect("a forged input");
+        assert_eq!(seal.after_run(&input), InputProtection::None);
+        for folder in [top.path().join("moved"), input] {
+            fs::set_permissions(folder, fs::Permissions::from_mode(0o755)).expect("restore");
+        }
     }
 
     #[test]

@@ -273,6 +273,37 @@ fn printing_memory_error_without_using_memory_is_a_plain_failure() {
     }
 }
 
+/// No exec of the candidate's can gain privileges, and a demoted candidate holds no
+/// capability at all (proc(5): the status fields of the process itself).
+#[test]
+fn the_candidate_cannot_gain_privileges() {
+    let scratch = Scratch::new();
+    let outcome = run_ok(&scratch.spec(&[
+        "grep",
+        "-E",
+        "^(NoNewPrivs|CapEff|CapPrm):",
+        "/proc/self/status",
+    ]));
+    assert_eq!(outcome.status, RunStatus::Completed { exit_code: 0 });
+    let status = outcome.stdout.tail_lossy();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("{name} in {status}"))
+            .to_owned()
+    };
+    assert_eq!(field("NoNewPrivs:"), "1", "{status}");
+    let root =
+        std::os::unix::fs::MetadataExt::uid(&fs::metadata("/proc/self").expect("procfs")) == 0;
+    if root {
+        for name in ["CapEff:", "CapPrm:"] {
+            assert!(field(name).bytes().all(|b| b == b'0'), "{name} {status}");
+        }
+    }
+}
+
 #[test]
 fn a_missing_program_is_a_spawn_failure_not_an_error() {
     let scratch = Scratch::new();
