@@ -120,6 +120,49 @@ fn a_run_records_its_limits_and_notes_loosened_ones() {
     );
 }
 
+/// An existing empty folder the harness may not write into is refused before anything is
+/// made, as the user's to fix. Root may write anywhere, so as root the harness itself is run as
+/// the unprivileged user (`setpriv`); otherwise the test's own user meets a read-only folder.
+#[test]
+fn an_empty_folder_without_write_permission_exits_2() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let locked = tmp.path().join("locked");
+    std::fs::create_dir(&locked).expect("mkdir");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let root = std::fs::metadata("/proc/self").expect("procfs").uid() == 0;
+    let mut cmd = if root {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(BIN)
+            .env("TMPDIR", tmp.path())
+            .env_remove("WORKSAMPLE_SECRET");
+        cmd
+    } else {
+        ws()
+    };
+    let r = run(cmd.args([
+        "generate",
+        "series",
+        "--out",
+        locked.to_str().expect("utf-8"),
+    ]));
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("cannot write into the folder"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("fault of worksample"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_dir(&locked).expect("list").count(),
+        0,
+        "nothing written"
+    );
+}
+
 #[test]
 fn hidden_run_without_secret_exits_2() {
     let mut args = vec!["run", "series", "--hidden", "--candidate", "cand-1"];

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use worksample_shift::{Config, run_folder};
+use worksample_shift::{Config, ConfigError, run_folder};
 
 use crate::exit::{CliError, Outcome};
 
@@ -29,9 +29,13 @@ pub(crate) fn run(a: &ShiftModelArgs) -> Result<Outcome, CliError> {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("failed to read `{}`", path.display()))
                 .map_err(CliError::usage)?;
-            Config::from_json(&text)
-                .with_context(|| format!("`{}`", path.display()))
-                .map_err(CliError::usage)?
+            Config::from_json(&text).map_err(|e| {
+                let blame = match e {
+                    ConfigError::Schema(_) => CliError::internal,
+                    _ => CliError::usage,
+                };
+                blame(anyhow::Error::new(e).context(format!("`{}`", path.display())))
+            })?
         }
     };
     let results = run_folder(&config, &a.dir).map_err(CliError::usage)?;

@@ -135,7 +135,7 @@ impl CohortError {
 }
 
 /// The fields in which `found` differs from `first`, in words; `None` when they agree or either
-/// report ran nothing (graded an existing output).
+/// records no limits.
 fn limits_differ(first: Option<RunLimits>, found: Option<RunLimits>) -> Option<String> {
     let (a, b) = (first?, found?);
     let opt = |v: Option<u64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
@@ -286,13 +286,20 @@ impl Cohort {
             }
         }
         // Runs under other limits still compare on points, but not on time and memory, and a
-        // looser limit may have let a run finish that would otherwise have been stopped.
-        for e in &entries {
-            if let Some(what) = limits_differ(first.run.limits, e.report.run.limits) {
-                warnings.push(format!(
-                    "`{}` ran under other limits than the first report: {what}",
-                    e.source
-                ));
+        // looser limit may have let a run finish that would otherwise have been stopped. The
+        // reference is the first report that records limits (one that graded an existing
+        // output, or came from an older harness, records none).
+        let reference = entries
+            .iter()
+            .find_map(|e| e.report.run.limits.map(|l| (e.source.as_str(), l)));
+        if let Some((by, limits)) = reference {
+            for e in &entries {
+                if let Some(what) = limits_differ(Some(limits), e.report.run.limits) {
+                    warnings.push(format!(
+                        "`{}` ran under other limits than `{by}`: {what}",
+                        e.source
+                    ));
+                }
             }
         }
         let mut names: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -453,8 +460,8 @@ mod tests {
         }
     }
 
-    /// Other limits are a warning naming the file and each field; a report that ran nothing is
-    /// not compared.
+    /// Other limits are a warning naming both files and each field; a report that records no
+    /// limits is not compared, even when it comes first.
     #[test]
     fn runs_under_other_limits_are_named() {
         let first = fixtures::good();
@@ -468,9 +475,9 @@ mod tests {
         graded.run.limits = None;
         let cohort = Cohort::build(
             vec![
+                entry("c.json", graded),
                 entry("a.json", first),
                 entry("b.json", loose),
-                entry("c.json", graded),
             ],
             false,
         )
@@ -483,8 +490,8 @@ mod tests {
         assert_eq!(warned.len(), 1, "{:?}", cohort.warnings);
         assert_eq!(
             warned[0],
-            "`b.json` ran under other limits than the first report: run.limits.wall_s `9999` \
-             against `60`, run.limits.memory_bytes `none` against `2147483648`"
+            "`b.json` ran under other limits than `a.json`: run.limits.wall_s `9999` against \
+             `60`, run.limits.memory_bytes `none` against `2147483648`"
         );
     }
 

@@ -900,6 +900,9 @@ fn nesting(
     if !unreached.is_empty() {
         return (false, format!("not reached: {}", unreached.join("; ")));
     }
+    if files.is_empty() {
+        return (true, "no files in sub-folders".to_owned());
+    }
     let depths: Vec<String> = by_depth.keys().map(usize::to_string).collect();
     let mut detail = format!(
         "files listed at every depth ({} folders)",
@@ -1245,6 +1248,10 @@ mod tests {
             assert_eq!(ok, handled, "{name}: {detail}");
             assert!(detail.contains(said), "{name}: {detail}");
         }
+        assert_eq!(
+            nesting(&[], &|_| true, |_| true),
+            (true, "no files in sub-folders".to_owned())
+        );
     }
 
     /// A small clean folder (only the always-planted traps) and its key.

@@ -595,6 +595,7 @@ fn grade_fix(
 ) -> Result<(CriterionGrade, Option<Replay>), String> {
     let config = match Config::from_value(&report.pipeline_config) {
         Ok(c) => c,
+        Err(e @ crate::config::ConfigError::Schema(_)) => return Err(e.to_string()),
         Err(e) => {
             let grade = CriterionGrade::new(
                 "fix",

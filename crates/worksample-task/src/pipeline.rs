@@ -273,12 +273,14 @@ fn fresh(
 /// it reads both folders rather than keeping per-file digests around for it.
 fn changes(dir: &Path, fresh: &Path) -> String {
     use crate::manifest::{Others, list};
-    let files = |d: &Path| -> BTreeMap<String, PathBuf> {
-        list(d, Others::Skip)
-            .map(|l| l.files.into_iter().collect())
-            .unwrap_or_default()
-    };
-    let (given, made) = (files(dir), files(fresh));
+    let files = |d: &Path| list(d, Others::Skip).map(|l| l.files.into_iter().collect());
+    let (given, made): (BTreeMap<String, PathBuf>, BTreeMap<String, PathBuf>) =
+        match (files(dir), files(fresh)) {
+            (Ok(given), Ok(made)) => (given, made),
+            (Err(e), _) | (_, Err(e)) => {
+                return format!("`{}` could not be listed: {}", e.path.display(), e.source);
+            }
+        };
     let differs = |a: &Path, b: &Path| match (std::fs::read(a), std::fs::read(b)) {
         (Ok(a), Ok(b)) => a != b,
         _ => true,
@@ -303,8 +305,9 @@ fn changes(dir: &Path, fresh: &Path) -> String {
         })
         .collect();
     if said.is_empty() {
-        // Something the digest sees that a listing of regular files does not: a link or device.
-        "entries that are not regular files added".to_owned()
+        // Every regular file reads the same: what differs is something else, a link or device
+        // added, or a file the digest could not read.
+        "no regular file differs; an entry that is not one, or one that cannot be read".to_owned()
     } else {
         said.join("; ")
     }
@@ -561,12 +564,26 @@ pub fn prepare_empty_dir(dir: &Path) -> Result<(), TaskError> {
                     dir.display()
                 )));
             }
-            Ok(())
+            writable(dir).map_err(|e| unusable("write into", e))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(dir).map_err(|e| unusable("create", e))
         }
         Err(e) => Err(unusable("open", e)),
+    }
+}
+
+/// Whether this process may create files in `dir`, by access(2): a folder without write
+/// permission, or on a read-only file system, is the user's to fix before anything is written.
+fn writable(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: a NUL-terminated path and a flag; access reads nothing else.
+    if unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
