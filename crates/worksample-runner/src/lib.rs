@@ -2,8 +2,8 @@
 //!
 //! The candidate runs without a shell, in its own process group and network namespace, with a
 //! cleared environment (an allow-list; `WORKSAMPLE_*` never passes), stdin from `/dev/null`, a
-//! private `HOME`/`TMPDIR`, as the unprivileged [`SANDBOX_ID`] when the harness is root (root
-//! ignores a read-only input), rlimits (`FSIZE`, `CORE`, `NPROC`, an `AS` backstop) and a watchdog
+//! private `HOME`/`TMPDIR`, as an unprivileged id of the run's own ([`SANDBOX_IDS`]) when the
+//! harness is root (root ignores a read-only input), rlimits (`FSIZE`, `CORE`, `NPROC`, an `AS` backstop) and a watchdog
 //! that polls the whole process tree for wall time, summed RSS, process count and output volume.
 //! Whatever the candidate does, including double-forking daemons, nothing of its tree survives
 //! the run. This crate knows nothing about tasks or scoring.
@@ -57,7 +57,7 @@ mod os;
 pub use error::RunnerError;
 pub use outcome::{Captured, InputProtection, Isolation, NetworkIsolation, RunOutcome, RunStatus};
 #[cfg(target_os = "linux")]
-pub use sandbox::SANDBOX_ID;
+pub use sandbox::{SANDBOX_ID, SANDBOX_IDS};
 pub use spec::{
     EnvPolicy, INPUT_PLACEHOLDER, Limits, OUTPUT_PLACEHOLDER, RunSpec, SECRET_ENV_PREFIX,
 };

@@ -1,7 +1,11 @@
 //! Who the candidate runs as. A harness running as root never hands root to a candidate: root
 //! ignores mode bits (so a read-only input is not read-only), may kill any process and may write
-//! anywhere on the machine. Instead the candidate runs as the unprivileged [`SANDBOX_ID`], as
-//! isolate runs each box under its own uid (research/harness.md §3).
+//! anywhere on the machine. Instead each run's candidate gets a uid and gid of its own from
+//! [`SANDBOX_IDS`], as isolate runs each box under its own uid (research/harness.md §3): two
+//! runs at once (a cohort graded two at a time) cannot read or write each other's output,
+//! signal or trace each other's processes. A run holds its id by an exclusive `flock` on a slot
+//! file in the [`Ledger`]'s folder for as long as it lives; without a ledger it falls back to
+//! the shared [`SANDBOX_ID`], `nobody`.
 //!
 //! For that user to do its job, the harness gives it, for the length of the run only: ownership
 //! of the output folder and of the private home, temporary and working folders; and search (`x`)
@@ -28,9 +32,52 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// The uid and gid a root harness runs candidates as: 65534 is `nobody` / `nogroup` on Debian
-/// and most distributions, an account that owns nothing.
+/// The uid and gid a root harness runs a candidate as when it cannot take an id of its own:
+/// 65534 is `nobody` / `nogroup` on Debian and most distributions, an account that owns nothing.
 pub const SANDBOX_ID: u32 = 65534;
+
+/// The uids (each also the gid) a root harness gives its runs, one per live run: 256 ids from
+/// 0x7A000000, in the range systemd's UIDS-GIDS.md leaves unassigned (above the container range
+/// 524288–1879048191, below the foreign range from 2147352576 and the 2³¹ of signed-int
+/// trouble), so they belong to no account and own nothing.
+pub const SANDBOX_IDS: std::ops::Range<u32> = 0x7A00_0000..0x7A00_0100;
+
+/// The id a root harness runs one candidate as, held while this lives: an exclusive lock on its
+/// slot file, which the next run to start finds taken. Dropped after everything the run lent
+/// has been handed back, so a slot is free only once nothing of its run is left.
+pub(crate) struct Identity {
+    pub(crate) demotion: Demotion,
+    /// The slot's locked file; `None` for the shared fallback.
+    _slot: Option<File>,
+}
+
+impl Identity {
+    /// The first free slot of [`SANDBOX_IDS`], or `nobody` when no ledger folder can be had.
+    pub(crate) fn take() -> Self {
+        let shared = Self {
+            demotion: Demotion {
+                uid: SANDBOX_ID,
+                gid: SANDBOX_ID,
+            },
+            _slot: None,
+        };
+        let Ok(dir) = Ledger::folder() else {
+            return shared;
+        };
+        for id in SANDBOX_IDS {
+            let Ok(file) = open_private(&dir.join(format!("slot-{id}"))) else {
+                continue;
+            };
+            if flock(&file, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
+                return Self {
+                    demotion: Demotion { uid: id, gid: id },
+                    _slot: Some(file),
+                };
+            }
+        }
+        shared
+    }
+}
 
 /// The credentials the child switches to between fork and exec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +87,6 @@ pub(crate) struct Demotion {
 }
 
 impl Demotion {
-    /// The demotion for this harness: `Some` exactly when it runs as root.
-    pub(crate) fn for_harness() -> Option<Self> {
-        let root = euid() == 0;
-        root.then_some(Self {
-            uid: SANDBOX_ID,
-            gid: SANDBOX_ID,
-        })
-    }
-
     /// Switches the calling (forked, single-threaded) process to these credentials, dropping
     /// every supplementary group first, and makes sure no capability survives (a container's
     /// securebits could keep them across `setuid`, capabilities(7)); the runner then forbids
@@ -112,8 +150,8 @@ pub(crate) struct Access {
     ledger: Option<Ledger>,
     /// Folders this run gave `o+x`, with their mode before (kept here only without a ledger).
     searchable: Vec<(PathBuf, u32)>,
-    /// Trees handed to the sandbox user, to hand back.
-    owned: Vec<PathBuf>,
+    /// Trees handed to the sandbox user, with their modes before, to hand back.
+    owned: Vec<(PathBuf, u32)>,
     /// Whether every change succeeded.
     pub(crate) complete: bool,
 }
@@ -134,8 +172,12 @@ impl Access {
         let mut access = Self::empty(Ledger::for_harness().ok());
         access.make_reachable(owned.iter().chain(reachable).copied());
         for tree in owned {
-            access.complete &= chown_tree(tree, demotion.uid, demotion.gid);
-            access.owned.push(tree.to_path_buf());
+            // Closed to others while the candidate has it: another run's candidate (another
+            // uid) must not read this one's output or scratch files.
+            let before = fs::symlink_metadata(tree).map_or(0o755, |m| m.mode() & 0o7777);
+            access.complete &= chown_tree(tree, demotion.uid, demotion.gid)
+                && fs::set_permissions(tree, fs::Permissions::from_mode(before & !0o077)).is_ok();
+            access.owned.push((tree.to_path_buf(), before));
         }
         access
     }
@@ -180,9 +222,10 @@ impl Drop for Access {
     fn drop(&mut self) {
         // SAFETY: geteuid/getegid have no preconditions.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        for tree in &self.owned {
+        for (tree, mode) in &self.owned {
             // Best effort: a tree the candidate made unreadable is still removable by root.
             chown_tree(tree, uid, gid);
+            let _ = fs::set_permissions(tree, fs::Permissions::from_mode(*mode));
         }
         for (dir, mode) in self.searchable.iter().rev() {
             let _ = fs::set_permissions(dir, fs::Permissions::from_mode(*mode));
@@ -211,25 +254,21 @@ struct Record {
 impl Ledger {
     /// The machine's ledger for this user, created on first use.
     fn for_harness() -> io::Result<Self> {
-        Self::open_in(std::env::temp_dir().join(format!("worksample-access-{}", euid())))
+        Self::open_in(Self::folder()?)
+    }
+
+    /// The ledger's folder for this user, made and checked (see [`Ledger::open_in`]).
+    fn folder() -> io::Result<PathBuf> {
+        let dir = std::env::temp_dir().join(format!("worksample-access-{}", euid()));
+        private_folder(&dir)?;
+        Ok(dir)
     }
 
     /// The ledger in `dir`, joined as a live run. The folder must be this user's own and closed
     /// to others, and is never followed through a symbolic link: root writes in it, and the
     /// temporary folder is everyone's.
     fn open_in(dir: PathBuf) -> io::Result<Self> {
-        match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-        let meta = fs::symlink_metadata(&dir)?;
-        if !meta.is_dir() || meta.uid() != euid() || meta.mode() & 0o077 != 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("{} is not a private folder of this user", dir.display()),
-            ));
-        }
+        private_folder(&dir)?;
         let active = open_private(&dir.join("active"))?;
         // Shared: blocks only while a run ending holds it exclusively to put modes back.
         flock(&active, libc::LOCK_SH)?;
@@ -298,6 +337,24 @@ impl Record {
     }
 }
 
+/// Creates `dir` (`0700`) or accepts it if it is already a folder of this user's closed to
+/// others; never through a symbolic link.
+fn private_folder(dir: &Path) -> io::Result<()> {
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = fs::symlink_metadata(dir)?;
+    if !meta.is_dir() || meta.uid() != euid() || meta.mode() & 0o077 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{} is not a private folder of this user", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
 /// Opens (creating, `0600`) a file of the ledger, never through a symbolic link.
 fn open_private(path: &Path) -> io::Result<File> {
     fs::OpenOptions::new()
@@ -311,7 +368,7 @@ fn open_private(path: &Path) -> io::Result<File> {
 }
 
 /// The harness's effective user id.
-fn euid() -> u32 {
+pub(crate) fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() }
 }
@@ -402,6 +459,23 @@ mod tests {
         assert_eq!(mode(&closed), 0o701);
         drop(run());
         assert_eq!(mode(&closed), 0o700);
+    }
+
+    /// Each live run holds an id of its own; a dropped one is free again.
+    #[test]
+    fn live_runs_hold_distinct_ids() {
+        let first = Identity::take();
+        let second = Identity::take();
+        assert!(
+            SANDBOX_IDS.contains(&first.demotion.uid),
+            "a slot, not the fallback"
+        );
+        assert_ne!(first.demotion.uid, second.demotion.uid);
+        assert_eq!(first.demotion.uid, first.demotion.gid);
+        let uid = first.demotion.uid;
+        drop(first);
+        let third = Identity::take();
+        assert_eq!(third.demotion.uid, uid, "the freed slot is taken again");
     }
 
     #[test]

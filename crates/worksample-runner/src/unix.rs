@@ -29,7 +29,7 @@ use crate::outcome::{
     address_space_cap, allocation_failure, reports_allocation_failure, signal_name,
 };
 use crate::procfs::{self, ProcStat};
-use crate::sandbox::{Access, Demotion};
+use crate::sandbox::{Access, Demotion, Identity, SANDBOX_ID, euid};
 use crate::spec::{RunSpec, child_env, resolve_program, substitute};
 
 /// How often the watchdog looks at the tree; short enough to catch fast allocators early, long
@@ -264,7 +264,10 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         })?;
     }
 
-    let demotion = Demotion::for_harness();
+    // A root harness runs the candidate as an id of this run's own, held until the end of this
+    // function, after everything lent has been handed back (`_access` is dropped first).
+    let identity = (euid() == 0).then(Identity::take);
+    let demotion = identity.as_ref().map(|i| i.demotion);
     // One walk seals the input and, for a demoted candidate, opens it to other users.
     let seal = seal_input(&input, demotion);
     let mut input_protection = seal.protection;
@@ -948,13 +951,18 @@ impl ChildSetup {
         let (parent, euid) = unsafe { (libc::getpid(), libc::geteuid()) };
         // RLIMIT_NPROC counts every process of the user, not of the tree, and root ignores it;
         // so it is only a backstop, at twice the limit above what the user already runs, for
-        // bombs that outrun a tick. Demoted candidates get none: every concurrent run shares
-        // the sandbox uid, so one run's processes would eat another's allowance. The tree count
-        // in the watchdog is the real limit.
+        // bombs that outrun a tick. A candidate demoted to an id of its run's own counts only
+        // its own processes; one on the shared fallback gets none, since every run using it
+        // would eat the others' allowance. The tree count in the watchdog is the real limit.
+        let user = match demotion {
+            None if euid != 0 => Some(euid),
+            Some(d) if d.uid != SANDBOX_ID => Some(d.uid),
+            None | Some(_) => None,
+        };
         let processes = limits
             .max_processes
-            .filter(|_| euid != 0 && demotion.is_none())
-            .map(|limit| limit.saturating_mul(2) + processes_of_user(euid));
+            .zip(user)
+            .map(|(limit, user)| limit.saturating_mul(2) + processes_of_user(user));
         Self {
             parent,
             file_bytes: limits.max_file_bytes,
@@ -1067,7 +1075,6 @@ fn path_of(env: &[(OsString, OsString)]) -> Option<&OsStr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::SANDBOX_ID;
 
     #[test]
     fn ticks_convert_with_the_clock_rate() {

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use worksample_runner::{
@@ -273,6 +274,57 @@ fn printing_memory_error_without_using_memory_is_a_plain_failure() {
     }
 }
 
+/// Two runs at once under a root harness get ids of their own: one's candidate can neither
+/// read the other's output nor signal its processes.
+#[test]
+fn overlapping_runs_cannot_reach_each_other() {
+    if std::os::unix::fs::MetadataExt::uid(&fs::metadata("/proc/self").expect("procfs")) != 0 {
+        return;
+    }
+    let (first, second) = (Scratch::new(), Scratch::new());
+    let answer = first.output.join("answer");
+    let ready = first.output.join("ready");
+    // The first writes its answer and lingers; the second, once the answer exists, tries to
+    // read it and to signal every process of the first's uid.
+    let a = first.spec(&[
+        "sh",
+        "-c",
+        "echo 42 > {output}/answer; id -u > {output}/ready; sleep 3",
+    ]);
+    let other = thread::spawn(move || run_ok(&a));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ready.exists() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let uid = fs::read_to_string(&ready).expect("the first run started");
+    let probe = format!(
+        "cat {} > {{output}}/read 2>/dev/null; echo $? > {{output}}/read-status; \
+         kill -TERM -1 2>/dev/null; id -u > {{output}}/uid",
+        answer.display()
+    );
+    let b = run_ok(&second.spec(&["sh", "-c", &probe]));
+    assert_eq!(b.status, RunStatus::Completed { exit_code: 0 });
+    let mine = fs::read_to_string(second.output.join("uid")).expect("uid");
+    assert_ne!(mine.trim(), uid.trim(), "an id of each run's own");
+    assert_ne!(
+        fs::read_to_string(second.output.join("read-status"))
+            .expect("status")
+            .trim(),
+        "0",
+        "the other run's answer was readable"
+    );
+    assert_eq!(
+        fs::read_to_string(second.output.join("read")).expect("read"),
+        ""
+    );
+    let a = other.join().expect("the first run");
+    assert_eq!(
+        a.status,
+        RunStatus::Completed { exit_code: 0 },
+        "not killed by the other"
+    );
+}
+
 /// No exec of the candidate's can gain privileges, and a demoted candidate holds no
 /// capability at all (proc(5): the status fields of the process itself).
 #[test]
@@ -540,12 +592,11 @@ fn a_root_harness_runs_the_candidate_unprivileged_and_puts_everything_back() {
         .trim()
         .parse()
         .expect("a number");
-    let expected = if euid == 0 {
-        worksample_runner::SANDBOX_ID
+    if euid == 0 {
+        assert!(worksample_runner::SANDBOX_IDS.contains(&uid), "{uid}");
     } else {
-        euid
-    };
-    assert_eq!(uid, expected);
+        assert_eq!(uid, euid);
+    }
     assert!(
         !scratch.output.join("input").exists(),
         "the candidate wrote into its input"

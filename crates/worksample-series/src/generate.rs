@@ -1087,7 +1087,7 @@ impl<'a> Planner<'a> {
         if on("F6") {
             self.trap(
                 "F6",
-                "files nested two to three folders deep",
+                "files nested one to three folders deep",
                 PlanCheck::Nested,
             );
         }
