@@ -238,7 +238,7 @@ impl Drop for Access {
 
 /// The record, shared by every root harness on the machine, of the ancestor folders runs made
 /// searchable, and the liveness of those runs. A folder of the harness user's own, mode `0700`,
-/// under the temporary folder: `ledger` holds `mode path` entries, NUL-terminated (paths may hold
+/// under `/run` or the temporary folder ([`Ledger::folder`]): `ledger` holds `mode path` entries, NUL-terminated (paths may hold
 /// any byte but NUL), and its lock guards them; `active` is share-locked by every live run.
 pub(crate) struct Ledger {
     dir: PathBuf,
@@ -257,9 +257,18 @@ impl Ledger {
         Self::open_in(Self::folder()?)
     }
 
-    /// The ledger's folder for this user, made and checked (see [`Ledger::open_in`]).
+    /// The ledger's folder for this user, made and checked (see [`Ledger::open_in`]): under
+    /// `/run` when this user may write there (root, on any system with a `/run`), which every
+    /// harness on the machine shares whatever its `TMPDIR`, so two harnesses with different
+    /// temporary folders still take distinct ids and keep each other's ancestors open; under
+    /// the temporary folder otherwise.
     fn folder() -> io::Result<PathBuf> {
-        let dir = std::env::temp_dir().join(format!("worksample-access-{}", euid()));
+        let name = format!("worksample-access-{}", euid());
+        let shared = Path::new("/run").join(&name);
+        if private_folder(&shared).is_ok() {
+            return Ok(shared);
+        }
+        let dir = std::env::temp_dir().join(name);
         private_folder(&dir)?;
         Ok(dir)
     }
