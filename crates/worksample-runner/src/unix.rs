@@ -29,7 +29,7 @@ use crate::outcome::{
     address_space_cap, allocation_failure, reports_allocation_failure, signal_name,
 };
 use crate::procfs::{self, ProcStat};
-use crate::sandbox::{Access, Demotion, Identity, SANDBOX_ID, euid};
+use crate::sandbox::{Access, Demotion, Identity, euid};
 use crate::spec::{RunSpec, child_env, resolve_program, substitute};
 
 /// How often the watchdog looks at the tree; short enough to catch fast allocators early, long
@@ -951,18 +951,14 @@ impl ChildSetup {
         let (parent, euid) = unsafe { (libc::getpid(), libc::geteuid()) };
         // RLIMIT_NPROC counts every process of the user, not of the tree, and root ignores it;
         // so it is only a backstop, at twice the limit above what the user already runs, for
-        // bombs that outrun a tick. A candidate demoted to an id of its run's own counts only
-        // its own processes; one on the shared fallback gets none, since every run using it
-        // would eat the others' allowance. The tree count in the watchdog is the real limit.
-        let user = match demotion {
-            None if euid != 0 => Some(euid),
-            Some(d) if d.uid != SANDBOX_ID => Some(d.uid),
-            None | Some(_) => None,
-        };
+        // bombs that outrun a tick, for a harness that is not root. Demoted candidates get none:
+        // on the shared fallback id one run's processes would eat another's allowance, and on
+        // an id of their own a bomb stopped by the kernel rather than the watchdog would read
+        // as a plain failure. The tree count in the watchdog is the real limit.
         let processes = limits
             .max_processes
-            .zip(user)
-            .map(|(limit, user)| limit.saturating_mul(2) + processes_of_user(user));
+            .filter(|_| euid != 0 && demotion.is_none())
+            .map(|limit| limit.saturating_mul(2) + processes_of_user(euid));
         Self {
             parent,
             file_bytes: limits.max_file_bytes,
@@ -1075,6 +1071,7 @@ fn path_of(env: &[(OsString, OsString)]) -> Option<&OsStr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::SANDBOX_ID;
 
     #[test]
     fn ticks_convert_with_the_clock_rate() {
