@@ -134,10 +134,10 @@ impl CohortError {
     }
 }
 
-/// The fields in which `found` differs from `first`, in words; `None` when they agree or either
-/// records no limits.
-fn limits_differ(first: Option<RunLimits>, found: Option<RunLimits>) -> Option<String> {
-    let (a, b) = (first?, found?);
+/// The fields in which `found` differs from `first`, in words; `None` when they agree or
+/// `found` records no limits.
+fn limits_differ(a: RunLimits, found: Option<RunLimits>) -> Option<String> {
+    let b = found?;
     let opt = |v: Option<u64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
     let fields = [
         ("wall_s", a.wall_s.to_string(), b.wall_s.to_string()),
@@ -294,7 +294,7 @@ impl Cohort {
             .find_map(|e| e.report.run.limits.map(|l| (e.source.as_str(), l)));
         if let Some((by, limits)) = reference {
             for e in &entries {
-                if let Some(what) = limits_differ(Some(limits), e.report.run.limits) {
+                if let Some(what) = limits_differ(limits, e.report.run.limits) {
                     warnings.push(format!(
                         "`{}` ran under other limits than `{by}`: {what}",
                         e.source
