@@ -3,10 +3,19 @@
 //!
 //! Graders measure; they never weigh, cap or format. Weights, gates, levels and visibility are
 //! applied by [`crate::score`] so that an assessor's edited rubric changes them without code.
+//!
+//! Two things only the grader can know are left to it:
+//!
+//! - a finding that names part of the answer key (a planted trap the candidate missed, a
+//!   stratum measured on hidden labels) is marked [`Finding::assessor_only`], so that a
+//!   candidate's report drops it even under a visible criterion;
+//! - a criterion whose score holds more than the gate is about (a bonus beside the credit, say)
+//!   attaches the measure its gates compare with [`CriterionGrade::gated_on`]; without one, a
+//!   gate compares the score.
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CriterionId, Figure};
+use crate::{CriterionId, Figure, Visibility};
 
 /// A fraction in 0..=1. Construction clamps, and maps NaN to 0, so a grader bug can never
 /// award more than full marks or produce a score JSON cannot carry.
@@ -56,6 +65,11 @@ pub struct Finding {
     pub location: Option<String>,
     /// What is wrong, in one sentence.
     pub message: String,
+    /// Who may read it: [`Visibility::Hidden`] for evidence that reveals the answer key, which
+    /// [`crate::Report::for_candidate`] drops (and counts as omitted) whatever the criterion's
+    /// visibility. Visible when absent.
+    #[serde(default, skip_serializing_if = "Visibility::is_visible")]
+    pub visibility: Visibility,
 }
 
 impl Finding {
@@ -65,7 +79,14 @@ impl Finding {
             file: None,
             location: None,
             message: message.into(),
+            visibility: Visibility::Visible,
         }
+    }
+
+    /// Marks the finding as evidence for assessors only: it names part of the answer key.
+    pub fn assessor_only(mut self) -> Self {
+        self.visibility = Visibility::Hidden;
+        self
     }
 
     /// Sets the file.
@@ -92,6 +113,11 @@ pub struct CriterionGrade {
     pub summary: String,
     /// Evidence, most important first. The rubric caps how many are shown.
     pub findings: Vec<Finding>,
+    /// What the rubric's gates on this criterion compare with `below`, when it is not the
+    /// score: e.g. the share of planted causes credited, where the score also carries a bonus
+    /// that must not open a gate about the diagnosis. `None`: the score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_measure: Option<Score>,
 }
 
 impl CriterionGrade {
@@ -102,12 +128,19 @@ impl CriterionGrade {
             score,
             summary: summary.into(),
             findings: Vec::new(),
+            gate_measure: None,
         }
     }
 
     /// Adds findings.
     pub fn with_findings(mut self, findings: Vec<Finding>) -> Self {
         self.findings = findings;
+        self
+    }
+
+    /// Sets the measure gates on this criterion compare, in place of the score.
+    pub fn gated_on(mut self, measure: Score) -> Self {
+        self.gate_measure = Some(measure);
         self
     }
 }

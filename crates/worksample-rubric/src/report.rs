@@ -271,6 +271,10 @@ pub struct CriterionReport {
     /// Gates that reduced the points.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gated_by: Vec<GateHit>,
+    /// What gates on this criterion compared instead of the score, when its grader set one
+    /// (e.g. the share of planted causes credited, without bonuses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_measure: Option<f64>,
     /// Debrief prompts, for criteria that lost points (assessor reports only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub debrief: Vec<String>,
@@ -311,7 +315,7 @@ impl Report {
     /// The report as the candidate may see it: hidden criteria keep their score and level, lose
     /// their findings (counted in `findings_omitted`) and the measured summary, which can say as
     /// much as a finding; debrief prompts are dropped, and so are hidden figures (a picture of
-    /// the right answer is the key).
+    /// the right answer is the key) and, under visible criteria, assessor-only findings.
     pub fn for_candidate(mut self) -> Self {
         self.audience = Audience::Candidate;
         self.figures.retain(|f| match f.visibility {
@@ -321,7 +325,11 @@ impl Report {
         for c in &mut self.criteria {
             c.debrief.clear();
             match c.visibility {
-                Visibility::Visible => {}
+                Visibility::Visible => {
+                    let before = c.findings.len();
+                    c.findings.retain(|f| f.visibility.is_visible());
+                    c.findings_omitted += before - c.findings.len();
+                }
                 Visibility::Hidden => {
                     c.findings_omitted += c.findings.len();
                     c.findings.clear();

@@ -2,7 +2,9 @@
 //!
 //! Order of operations: each criterion earns `score × weight`; then every closed gate caps its
 //! category at `cap × category maximum`, scaling that category's criteria down in proportion so
-//! the evidence of where points were lost stays visible per criterion.
+//! the evidence of where points were lost stays visible per criterion. A gate compares the
+//! criterion's gate measure when its grader attached one ([`crate::CriterionGrade::gated_on`]),
+//! else its score.
 
 use std::collections::BTreeMap;
 
@@ -66,6 +68,7 @@ pub fn score(spec: &RubricSpec, grade: Grade, ctx: ReportContext) -> Result<Repo
         } else {
             Status::Fail
         };
+        let gate_measure = g.gate_measure.map(crate::Score::get);
         let shown = g.findings.len().min(spec.max_findings);
         let omitted = g.findings.len() - shown;
         let mut findings = g.findings;
@@ -86,6 +89,7 @@ pub fn score(spec: &RubricSpec, grade: Grade, ctx: ReportContext) -> Result<Repo
             findings,
             findings_omitted: omitted,
             gated_by: Vec::new(),
+            gate_measure,
             debrief: if score < 1.0 {
                 c.debrief.clone()
             } else {
@@ -98,7 +102,7 @@ pub fn score(spec: &RubricSpec, grade: Grade, ctx: ReportContext) -> Result<Repo
         let trigger = criteria
             .iter()
             .find(|c| c.id == gate.criterion)
-            .map(|c| c.score)
+            .map(|c| c.gate_measure.unwrap_or(c.score))
             .unwrap_or(1.0);
         if trigger >= gate.below {
             continue;
@@ -288,6 +292,43 @@ reason = "a direct identifier leaked"
         assert_eq!(c.criteria[1].findings_omitted, 1);
         assert_eq!(c.criteria[1].score, 0.5);
         assert_eq!(c.criteria[0].findings.len(), 2);
+    }
+
+    #[test]
+    fn a_gate_compares_the_gate_measure_when_the_grader_sets_one() {
+        // A score of 0.95 that holds a bonus beside a credited share of 0.5: the gate (below
+        // 1.0) is about the share, so it closes.
+        let mut g = grade(0.95, 1.0, 1.0);
+        g.criteria[0] = g.criteria[0].clone().gated_on(Score::new(0.5));
+        let r = score(&spec(), g, ctx(None)).expect("scored");
+        assert_eq!(r.criteria[0].gate_measure, Some(0.5));
+        assert!(r.criteria[..2].iter().all(|c| c.gated_by.len() == 1));
+        // And the other way round: a low score whose measure is high leaves the gate open.
+        let mut g = grade(0.5, 1.0, 1.0);
+        g.criteria[0] = g.criteria[0].clone().gated_on(Score::FULL);
+        let r = score(&spec(), g, ctx(None)).expect("scored");
+        assert!(r.criteria.iter().all(|c| c.gated_by.is_empty()));
+    }
+
+    #[test]
+    fn candidate_view_drops_assessor_only_findings_of_visible_criteria() {
+        let mut g = grade(0.5, 1.0, 1.0);
+        g.criteria[0].findings = vec![
+            Finding::new("your claim 2 matches nothing"),
+            Finding::new("planted trap X missed").assessor_only(),
+        ];
+        let r = score(&spec(), g, ctx(None)).expect("scored");
+        assert_eq!(r.criteria[0].findings.len(), 2, "assessors see both");
+        let c = r.for_candidate();
+        let messages: Vec<&str> = c.criteria[0]
+            .findings
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(messages, ["your claim 2 matches nothing"]);
+        assert_eq!(c.criteria[0].findings_omitted, 1);
+        let json = serde_json::to_string(&c).expect("serialises");
+        assert!(!json.contains("planted trap"), "{json}");
     }
 
     #[test]

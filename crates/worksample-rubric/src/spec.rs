@@ -70,6 +70,13 @@ pub enum Visibility {
     Hidden,
 }
 
+impl Visibility {
+    /// Whether it is [`Visibility::Visible`] (serde leaves the default out).
+    pub fn is_visible(&self) -> bool {
+        matches!(self, Visibility::Visible)
+    }
+}
+
 /// Behavioural anchors for the four levels.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
