@@ -34,6 +34,11 @@ pub enum LeakSite {
         /// Offset of the first matching byte.
         offset: usize,
     },
+    /// In the bytes of a deflated data set (PS3.5 §A.5) once inflated, at an offset into them.
+    Inflated {
+        /// Offset of the first matching byte in the inflated data set.
+        offset: usize,
+    },
     /// In the file's relative path.
     Path,
 }
@@ -116,6 +121,22 @@ fn text_of(elem: &InMemElement) -> Option<String> {
 /// Searches the raw bytes of a file. Each identifier is reported once per file, at its first
 /// offset.
 pub fn scan_bytes(file: &str, bytes: &[u8], registry: &Registry) -> Vec<Leak> {
+    scan_into(file, bytes, registry, |offset| LeakSite::Bytes { offset })
+}
+
+/// Searches the inflated data set of a deflated file, as [`scan_bytes`] the stored bytes.
+pub fn scan_inflated(file: &str, inflated: &[u8], registry: &Registry) -> Vec<Leak> {
+    scan_into(file, inflated, registry, |offset| LeakSite::Inflated {
+        offset,
+    })
+}
+
+fn scan_into(
+    file: &str,
+    bytes: &[u8],
+    registry: &Registry,
+    site: impl Fn(usize) -> LeakSite,
+) -> Vec<Leak> {
     registry
         .search()
         .in_bytes(bytes)
@@ -124,7 +145,7 @@ pub fn scan_bytes(file: &str, bytes: &[u8], registry: &Registry) -> Vec<Leak> {
             value: planted.value.clone(),
             class: planted.class,
             file: file.to_owned(),
-            site: LeakSite::Bytes { offset },
+            site: site(offset),
         })
         .collect()
 }
@@ -340,7 +361,9 @@ mod tests {
             .iter()
             .map(|l| match &l.site {
                 LeakSite::Value(path) => format!("{} {} at {path}", l.class, l.value),
-                LeakSite::Bytes { .. } | LeakSite::Path => unreachable!("value scan"),
+                LeakSite::Bytes { .. } | LeakSite::Inflated { .. } | LeakSite::Path => {
+                    unreachable!("value scan")
+                }
             })
             .collect();
         // The OB private element is binary: left to the byte scan.

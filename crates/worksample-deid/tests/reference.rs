@@ -738,7 +738,7 @@ fn band_is_zeroed_per_frame_and_other_pixels_are_identical() {
 fn every_flaw_changes_the_output() {
     let (_i, reference, _) = run(&Flaws::default());
     let reference = outputs(&reference.0);
-    let flaws: [(&str, Flaws); 24] = [
+    let flaws: [(&str, Flaws); 26] = [
         (
             "skip_sequences",
             Flaws {
@@ -907,6 +907,20 @@ fn every_flaw_changes_the_output() {
                 ..Flaws::default()
             },
         ),
+        (
+            "orphan_unsafe_private",
+            Flaws {
+                orphan_unsafe_private: true,
+                ..Flaws::default()
+            },
+        ),
+        (
+            "rename_unsafe_creators",
+            Flaws {
+                rename_unsafe_creators: true,
+                ..Flaws::default()
+            },
+        ),
     ];
     for (name, flaw) in flaws {
         let (_i, out, _) = run(&flaw);
@@ -997,10 +1011,10 @@ fn flaw_table() -> Vec<(&'static str, &'static [&'static str], Flaws)> {
         (
             "skip_sequences",
             // Everything nested goes untouched: identifiers and dates in items, private blocks in
-            // items, the UIDs of every reference.
+            // items, the UIDs of every reference. (A nested name copied whole costs its action,
+            // not the character set.)
             &[
                 "action_compliance",
-                "charset",
                 "date_offsets",
                 "descriptors",
                 "direct_leaks",
@@ -1209,6 +1223,23 @@ fn flaw_table() -> Vec<(&'static str, &'static [&'static str], Flaws)> {
             &["geometry_acquisition"],
             Flaws {
                 drop_acquisition: true,
+                ..d()
+            },
+        ),
+        (
+            "orphan_unsafe_private",
+            // The identifiers planted in the orphaned elements are still in the file.
+            &["private_tags", "direct_leaks"],
+            Flaws {
+                orphan_unsafe_private: true,
+                ..d()
+            },
+        ),
+        (
+            "rename_unsafe_creators",
+            &["private_tags", "direct_leaks"],
+            Flaws {
+                rename_unsafe_creators: true,
                 ..d()
             },
         ),

@@ -267,6 +267,12 @@ fn charset_problem(
         else {
             return;
         };
+        // A name copied whole is the action's failure (action_compliance, direct_leaks), not a
+        // character-set one: this rule is for a name whose alphabetic group was replaced while
+        // its ideographic or phonetic group stayed (PS3.5 §6.2.1.1, three component groups).
+        if new.trim_end() == original.trim_end() {
+            return;
+        }
         let groups: Vec<&str> = new.split('=').collect();
         let left = original
             .split('=')

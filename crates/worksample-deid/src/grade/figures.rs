@@ -387,6 +387,7 @@ fn file_tree(registry: &Registry, file: &str, leaks: &[&Leak]) -> TreeNode {
         .map(|l| match &l.site {
             LeakSite::Value(path) => (0, path.to_string(), *l),
             LeakSite::Bytes { offset } => (1, format!("{offset:020}"), *l),
+            LeakSite::Inflated { offset } => (1, format!("i{offset:020}"), *l),
             LeakSite::Path => (2, String::new(), *l),
         })
         .collect();
@@ -420,6 +421,15 @@ fn file_tree(registry: &Registry, file: &str, leaks: &[&Leak]) -> TreeNode {
                 }
                 mark(
                     child(&mut root, format!("raw bytes at offset {offset}")),
+                    describe(l),
+                );
+            }
+            LeakSite::Inflated { offset } => {
+                if in_values.contains(l.value.as_str()) {
+                    continue;
+                }
+                mark(
+                    child(&mut root, format!("inflated data set at offset {offset}")),
                     describe(l),
                 );
             }

@@ -614,6 +614,10 @@ fn references<'a>(
                     ),
                 )
             }
+            (Some(e), Some(f)) if f == obs.original && e == obs.original => (
+                false,
+                format!("the {what} reference and its target both still hold the original UID"),
+            ),
             (Some(e), Some(f)) if f == obs.original => (
                 false,
                 format!(
@@ -694,15 +698,21 @@ fn pseudonyms<'a>(
         );
         let news = new_patient_ids(fold, &files);
         let original = key.patients.get(patient).map(|p| p.patient_id.as_str());
-        let single = match news.iter().collect::<Vec<_>>().as_slice() {
+        let values = news.iter().collect::<Vec<_>>();
+        let single = match values.as_slice() {
             [Some(one)] if Some(*one) != original => Some((*one).to_owned()),
             _ => None,
         };
         tally.check(single.is_some(), || {
-            Finding::new(format!(
-                "{label}: not one new Patient ID across all their files ({} distinct values; a missing file or the original ID counts as none)",
-                news.len()
-            ))
+            Finding::new(match values.as_slice() {
+                [Some(one)] if Some(*one) == original => {
+                    format!("{label}: every file still carries the original Patient ID")
+                }
+                _ => format!(
+                    "{label}: not one new Patient ID across all their files ({} distinct values; a missing file or the original ID counts as none)",
+                    news.len()
+                ),
+            })
         });
         pseudonym_of.insert(patient, single);
     }

@@ -9,11 +9,11 @@ use std::path::Path;
 
 use dicom_core::DataElement;
 use dicom_core::header::Header;
-use dicom_dictionary_std::tags;
+use dicom_dictionary_std::{tags, uids};
 use dicom_object::mem::InMemElement;
 use rayon::prelude::*;
 use walkdir::WalkDir;
-use worksample_dicom::read::{DicomFile, Framing, ReadLimits, read_bytes};
+use worksample_dicom::read::{DicomFile, Framing, ReadLimits, data_set_bytes, read_bytes};
 use worksample_task::Progress;
 use worksample_task::rubric::Finding;
 use worksample_task::submission::{self, Caps};
@@ -24,14 +24,17 @@ use crate::key::Key;
 use crate::leak::{self, Leak, LeakSite};
 use crate::planted::{IdentifierClass, Registry};
 
-/// Largest output file read. Fixture files are a few MiB at most; a file beyond this is a
-/// finding, not an allocation.
-const MAX_OUTPUT_BYTES: u64 = 512 << 20;
+/// Largest output file read. Fixture files are well under 1 MiB (the `hard` profile's largest,
+/// an Enhanced MR, is about 120 KB), and a de-identified file is about its input's size; a file
+/// beyond this is a finding, not an allocation. Files are read and parsed a chunk at a time on
+/// every core, and parsing can take several times a file's size (empty sequence items), so this
+/// bounds the grader's memory on a many-core machine too.
+const MAX_OUTPUT_BYTES: u64 = 64 << 20;
 
 /// Most entries listed in the submission folder; beyond it the walk stops with a note.
 const MAX_ENTRIES: usize = 100_000;
 
-/// Deepest folder nesting walked.
+/// Deepest folder nesting walked; an entry below it is a finding, named, and not read.
 const MAX_FOLDER_DEPTH: usize = 32;
 
 /// Leaks kept per identifier per file and site kind: enough to show where, bounded in memory.
@@ -321,7 +324,9 @@ fn list(submission: &Path, notes: &mut Vec<String>) -> Vec<Entry> {
     let mut out = Vec::new();
     let walker = WalkDir::new(submission)
         .follow_links(false)
-        .max_depth(MAX_FOLDER_DEPTH)
+        // One level more than is read, so what lies deeper is seen and named, not skipped
+        // silently.
+        .max_depth(MAX_FOLDER_DEPTH + 1)
         .sort_by_file_name();
     for entry in walker {
         if out.len() >= MAX_ENTRIES {
@@ -354,6 +359,16 @@ fn list(submission: &Path, notes: &mut Vec<String>) -> Vec<Entry> {
             ));
             continue;
         };
+        if entry.depth() > MAX_FOLDER_DEPTH {
+            out.push(Entry::Extra(
+                Finding::new(format!(
+                    "lies deeper than {MAX_FOLDER_DEPTH} folders; it and anything below it were \
+                     not read"
+                ))
+                .in_file(rel),
+            ));
+            continue;
+        }
         if ft.is_dir() {
             continue;
         }
@@ -420,6 +435,17 @@ fn scan(key: &Key, submission: &Path, rel: &str, attr_paths: &[crate::paths::Att
         scan_region(&bytes, &dicom),
         &key.registry,
     ));
+    // A deflated data set (PS3.5 §A.5) stores its values compressed: its bytes are searched as
+    // inflated too, or an identifier in a value the decoded-value scan skips (OB, UN) would hide.
+    if dicom.transfer_syntax == uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN {
+        if let Ok(body) = data_set_bytes(&bytes, Path::new(rel), &ReadLimits::default()) {
+            leaks.extend(leak::scan_inflated(
+                rel,
+                scan_region(&body, &dicom),
+                &key.registry,
+            ));
+        }
+    }
     let meta: Vec<InMemElement> = dicom
         .meta
         .as_ref()
@@ -479,7 +505,7 @@ fn thin(leaks: Vec<Leak>) -> Vec<Leak> {
         .filter(|l| {
             let kind = match l.site {
                 LeakSite::Value(_) => 0,
-                LeakSite::Bytes { .. } => 1,
+                LeakSite::Bytes { .. } | LeakSite::Inflated { .. } => 1,
                 LeakSite::Path => 2,
             };
             let n = seen.entry((l.value.clone(), kind)).or_default();
@@ -502,6 +528,50 @@ mod tests {
             file: file.to_owned(),
             site: LeakSite::Path,
         }
+    }
+
+    /// An entry nested past the walk's depth is named, not skipped silently; one at the last
+    /// level read is listed as a file.
+    #[test]
+    fn entries_below_the_depth_cap_are_findings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut at_cap = dir.path().to_path_buf();
+        for level in 0..MAX_FOLDER_DEPTH - 1 {
+            at_cap.push(format!("d{level}"));
+        }
+        // `deeper` is at the last level read; `deepest` below it, and the file in it further.
+        let below = at_cap.join("deeper").join("deepest");
+        std::fs::create_dir_all(&below).expect("folders");
+        std::fs::write(at_cap.join("last.dcm"), b"x").expect("file at the cap");
+        std::fs::write(below.join("hidden.dcm"), b"x").expect("file below the cap");
+        let mut notes = Vec::new();
+        let entries = list(dir.path(), &mut notes);
+        let files: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::File(rel) => Some(rel.as_str()),
+                Entry::Extra(_) => None,
+            })
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].ends_with("/last.dcm"), "{files:?}");
+        let extras: Vec<&Finding> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Extra(f) => Some(f),
+                Entry::File(_) => None,
+            })
+            .collect();
+        assert_eq!(extras.len(), 1, "{extras:?}");
+        assert!(
+            extras[0]
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("/deeper/deepest")),
+            "{extras:?}"
+        );
+        assert!(extras[0].message.contains("deeper than 32 folders"));
+        assert!(notes.is_empty());
     }
 
     /// What the tally holds must not grow with the files folded in: a set whose every file

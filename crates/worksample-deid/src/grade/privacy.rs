@@ -258,6 +258,9 @@ impl FilePrivacy {
                 }
             }
         });
+        if let Some(o) = out {
+            me.added_private(pair, input, o);
+        }
         for group in curve_groups {
             let kept = out.is_none_or(|o| o.into_iter().any(|e| e.tag().group() == group));
             me.action.check(!kept, || {
@@ -346,6 +349,79 @@ impl FilePrivacy {
                 &loc,
                 "private attribute not on the safe list is still present",
             )
+        });
+    }
+
+    /// The output's side of the private rule: private elements the input walk cannot see
+    /// because they are not where the input had them under their creator. An element whose
+    /// block's creator was removed but which stayed (an orphan), and an unsafe element or
+    /// creator under a creator the input did not have there (renamed, or added), are still
+    /// private data (Table E.1-1, odd groups: X; PS3.5 §7.8.1 ties an element to its block's
+    /// creator). Elements the input has at the same path were graded from the input's side.
+    /// Content of private sequences is graded with the sequence.
+    fn added_private(&mut self, pair: &Pair<'_>, input: &InMemDicomObject, out: &InMemDicomObject) {
+        walk(out, &mut |path, elem| {
+            let tag = elem.tag();
+            if tag.group() % 2 == 0
+                || tag.element() < 0x0010
+                || path.steps().iter().any(|(key, _)| key.group() % 2 == 1)
+            {
+                return;
+            }
+            let loc = path.to_string();
+            let here = parent_of(path, input);
+            if is_creator_element(tag) {
+                let creator = elem_text(elem).unwrap_or_default();
+                let in_input = here.is_some_and(|p| {
+                    (0x10u16..=0xFF).any(|b| {
+                        p.get(Tag(tag.group(), b))
+                            .and_then(elem_text)
+                            .is_some_and(|v| v == creator)
+                    })
+                });
+                if !is_safe_creator(&creator, tag.group()) && !in_input {
+                    self.private.check(false, || {
+                        pair.finding(
+                            &loc,
+                            format!(
+                                "private creator `{creator}` is not the input's here; it reserves no safe attribute"
+                            ),
+                        )
+                    });
+                }
+                return;
+            }
+            match path.leaf() {
+                ElementKey::Tag(_) => {
+                    let orphan_in_input = here.is_some_and(|p| {
+                        p.get(tag).is_some() && matches!(ElementKey::of(p, tag), ElementKey::Tag(_))
+                    });
+                    if !orphan_in_input {
+                        self.private.check(false, || {
+                            pair.finding(
+                                &loc,
+                                "private attribute left without its private creator: removing a \
+                                 block's creator does not remove its attributes (PS3.5 §7.8.1)",
+                            )
+                        });
+                    }
+                }
+                ElementKey::Private {
+                    group,
+                    creator,
+                    element,
+                } => {
+                    if !is_safe(creator, *group, *element) && path.find(input).is_none() {
+                        self.private.check(false, || {
+                            pair.finding(
+                                &loc,
+                                "private attribute not on the safe list, under a creator the \
+                                 input does not have here",
+                            )
+                        });
+                    }
+                }
+            }
         });
     }
 
@@ -651,6 +727,10 @@ fn leak_grade(
         let (location, place) = match &l.site {
             LeakSite::Value(path) => (path.to_string(), "in a value".to_owned()),
             LeakSite::Bytes { offset } => (format!("byte {offset}"), "in the raw bytes".to_owned()),
+            LeakSite::Inflated { offset } => (
+                format!("byte {offset} of the inflated data set"),
+                "in the deflated data set's bytes".to_owned(),
+            ),
             LeakSite::Path => ("path".to_owned(), "in the file's path".to_owned()),
         };
         tally.note(

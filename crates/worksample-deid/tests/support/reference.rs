@@ -123,6 +123,12 @@ pub struct Flaws {
     /// Removes acquisition attributes of group 0018 the table does not list, as an allow-list
     /// de-identifier would (geometry_acquisition).
     pub drop_acquisition: bool,
+    /// Removes the creators of unsafe private blocks but keeps their data elements, orphaned
+    /// (private_tags: an element without its creator is still there, PS3.5 §7.8.1).
+    pub orphan_unsafe_private: bool,
+    /// Renames the creators of unsafe private blocks and keeps their data elements under the new
+    /// name (private_tags: a creator the input did not have, reserving no safe attribute).
+    pub rename_unsafe_creators: bool,
 }
 
 /// One parsed input file.
@@ -391,8 +397,21 @@ fn clean_dataset(obj: &InMemDicomObject, ctx: &mut Ctx<'_>, depth: usize) -> InM
             out.put(kept);
         }
     }
+    if ctx.flaws.rename_unsafe_creators {
+        // The flaw: each unsafe block keeps its elements under a creator of another name.
+        for (block, creator) in &creators {
+            let safe = worksample_deid::safe_private::is_safe_creator(creator, block.group());
+            if !safe {
+                out.put(DataElement::new(
+                    *block,
+                    VR::LO,
+                    PrimitiveValue::from("RENAMED PRIVATE"),
+                ));
+            }
+        }
+    }
     for block in kept_blocks {
-        if let Some(creator) = obj.get(block) {
+        if let Some(creator) = obj.get(block).filter(|c| is_creator_element(c.tag())) {
             out.put(creator.clone());
         }
     }
@@ -415,6 +434,12 @@ fn keep_private(tag: Tag, creators: &BTreeMap<Tag, String>, flaws: &Flaws) -> Op
         return (block == fixed && any_creator_safe).then_some(block);
     }
     let creator = creators.get(&block)?;
+    if (flaws.orphan_unsafe_private || flaws.rename_unsafe_creators)
+        && !is_safe(creator, tag.group(), low)
+    {
+        // The flaw: the element stays, and its block's creator is not put back below.
+        return Some(tag);
+    }
     is_safe(creator, tag.group(), low).then_some(block)
 }
 
