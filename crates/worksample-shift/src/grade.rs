@@ -4,12 +4,16 @@
 //! - `metrics`: every (grouping attribute, value) cell of the development set recomputed from
 //!   P0's outputs and the labels, compared field by field;
 //! - `causes`: each planted cause matched by the claim of the same id whose selected cases
-//!   overlap its stratum best (Jaccard), weighted by the evidence, minus false claims;
+//!   overlap its stratum best (Jaccard), weighted by the evidence, minus false claims, plus
+//!   declared decoys; the fix gate reads the credited share alone;
 //! - `fix`: the corrected configuration replayed on the hidden-label test set, recovery per
 //!   affected stratum relative to P0 and to the reference fix, guards on the others, and the
 //!   submitted predictions checked against the replay;
-//! - `hygiene`: no claims on null or too-small strata, claimed effects confirmed after Holm,
-//!   effect values right.
+//! - `hygiene`: no claims on null or too-small strata, claimed effects confirmed after Holm with
+//!   the harness's interval, effect values right, each counted for claims that match a cause.
+//!
+//! Evidence that names the key (planted causes and their strata, balanced accuracy on the hidden
+//! test labels) is assessor-only; the candidate reads counts and the outcome of their own claims.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -52,15 +56,24 @@ pub fn grade_submission(
     submission: &Path,
     shown: Figures,
 ) -> Result<Grade, String> {
-    let doc: Value = match submission::read_json(submission, REPORT_FILE, &Caps::default()) {
+    let mut doc: Value = match read_report(submission) {
         Ok(v) => v,
         Err(problem) => {
             return Ok(failed(
                 format!("no usable {REPORT_FILE}: {problem}"),
-                vec![Finding::new(problem.to_string()).in_file(REPORT_FILE)],
+                vec![Finding::new(problem).in_file(REPORT_FILE)],
             ));
         }
     };
+    // The configuration has a schema of its own (config.schema.json, which output.schema.json
+    // embeds): a mistake in it is the fix criterion's, since only the replay reads it (brief,
+    // "pipeline_config"), and must not throw the measured diagnosis away. The rest of the
+    // report is validated with P0's `{}` in its place; `grade_fix` validates the real one and
+    // names the field.
+    let pipeline_config = doc
+        .as_object_mut()
+        .and_then(|m| m.get_mut("pipeline_config"))
+        .map(|v| std::mem::replace(v, Value::Object(serde_json::Map::new())));
     let validator = jsonschema::validator_for(schema)
         .map_err(|e| format!("output.schema.json is not valid JSON Schema: {e}"))?;
     let errors: Vec<Finding> = validator
@@ -88,9 +101,8 @@ pub fn grade_submission(
     // JSON Schema's `integer` admits any number with a zero fraction (`20.0`, `1e308`); the
     // typed counts are u64, which refuse them. Exact ones are read as the integers the schema
     // accepted; what still does not fit is the candidate's value, not a harness fault.
-    let mut doc = doc;
     integral_floats_as_integers(&mut doc);
-    let report: Report = match serde_json::from_value(doc) {
+    let mut report: Report = match serde_json::from_value(doc) {
         Ok(r) => r,
         Err(e) => {
             let problem = format!("passed the schema, but a value does not fit its field: {e}");
@@ -100,6 +112,10 @@ pub fn grade_submission(
             ));
         }
     };
+    if let Some(mut config) = pipeline_config {
+        integral_floats_as_integers(&mut config);
+        report.pipeline_config = config;
+    }
     if report.schema != REPORT_SCHEMA {
         return Err(format!(
             "the schema let `schema: {}` through",
@@ -141,10 +157,39 @@ pub fn grade_submission(
     };
     Ok(Grade {
         criteria,
-        cards: vec![card],
+        cards: card.into_iter().collect(),
         notes: predictions.note.into_iter().collect(),
         figures,
     })
+}
+
+/// The UTF-8 byte-order mark, which JSON forbids (RFC 8259 §8.1) but Windows tools and
+/// Python's `utf-8-sig` write, and pandas' and R's CSV writers can put before a header.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Reads report.json within the caps. A leading byte-order mark is skipped rather than refused
+/// (RFC 8259 §8.1 lets a parser ignore one): it says nothing about the report.
+fn read_report(submission: &Path) -> Result<Value, String> {
+    let caps = Caps::default();
+    let bytes =
+        submission::read_bytes(submission, REPORT_FILE, &caps).map_err(|p| p.to_string())?;
+    let Some(body) = bytes.strip_prefix(BOM) else {
+        return submission::read_json(submission, REPORT_FILE, &caps).map_err(|p| p.to_string());
+    };
+    // The value cap of `read_json`, bounded more loosely: every value but the first follows a
+    // `[`, `{` or `,`, wherever they stand.
+    let bound = 1 + body
+        .iter()
+        .filter(|b| matches!(b, b'[' | b'{' | b','))
+        .count();
+    if bound > submission::MAX_JSON_VALUES {
+        return Err(format!(
+            "{REPORT_FILE} holds up to {bound} values, over the grader's cap of {} values",
+            submission::MAX_JSON_VALUES
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| format!("{REPORT_FILE} is not valid JSON after its byte-order mark: {e}"))
 }
 
 /// Rewrites numbers with a zero fraction that an f64 holds exactly (below 2^53) as integers.
@@ -356,32 +401,105 @@ fn grade_metrics(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
     .with_findings(findings)
 }
 
-/// How well one claim supports its cause: 1 with tags and every measurement right, 0.75 with
-/// the tags only, 0.5 otherwise (research shift.md §3.6 R2).
-fn evidence_factor(claim: &Claim, cause: Cause, expected: &BTreeMap<String, (f64, f64)>) -> f64 {
-    let tags = claim.evidence_tags.iter().any(|t| {
-        cause
-            .primary_tags()
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(t))
-    });
+/// How a claim's selected cases overlap a planted stratum (brief, "causes": "Jaccard ≥ 0.9
+/// full credit, ≥ 0.5 half").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overlap {
+    Full,
+    Half,
+    Below,
+}
+
+impl Overlap {
+    fn of(jaccard: f64) -> Self {
+        if jaccard >= 0.9 {
+            Overlap::Full
+        } else if jaccard >= 0.5 {
+            Overlap::Half
+        } else {
+            Overlap::Below
+        }
+    }
+
+    fn credit(self) -> f64 {
+        match self {
+            Overlap::Full => 1.0,
+            Overlap::Half => 0.5,
+            Overlap::Below => 0.0,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Overlap::Full => "its cases overlap the stratum (J ≥ 0.9)",
+            Overlap::Half => "its cases overlap the stratum by half (0.5 ≤ J < 0.9)",
+            Overlap::Below => "its cases overlap the stratum below J = 0.5",
+        }
+    }
+}
+
+/// What a claim's evidence tags show (brief, "causes": one of the cause's tags, and none of
+/// another cause's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tags {
+    /// One of the cause's tags, none of another's.
+    Named,
+    /// None of the cause's tags.
+    Missing,
+    /// Also another cause's tag: a list naming every cause's tags shows nothing.
+    Indiscriminate,
+}
+
+fn tags_of(claim: &Claim, cause: Cause) -> Tags {
+    let is = |tag: &str, c: Cause| c.primary_tags().iter().any(|p| p.eq_ignore_ascii_case(tag));
+    let own = claim.evidence_tags.iter().any(|t| is(t, cause));
+    // A tag two causes share (Rescale Type for RESCALE_IGNORED and NON_HU_INPUT) is the
+    // claimed cause's own, not another's.
+    let foreign = claim
+        .evidence_tags
+        .iter()
+        .any(|t| !is(t, cause) && Cause::ALL.iter().any(|c| is(t, *c)));
+    match (own, foreign) {
+        (true, false) => Tags::Named,
+        (_, true) => Tags::Indiscriminate,
+        (false, false) => Tags::Missing,
+    }
+}
+
+/// How well one claim supports its cause: 1 with its tags and every measurement right, 0.75
+/// with the tags only, 0.5 otherwise (research shift.md §3.6 R2; brief, "causes").
+fn evidence_factor(
+    claim: &Claim,
+    cause: Cause,
+    expected: &BTreeMap<String, (f64, f64)>,
+) -> (f64, Tags) {
+    let tags = tags_of(claim, cause);
     let values = expected.iter().all(|(name, (v, tol))| {
         claim
             .evidence
             .get(name)
             .is_some_and(|x| (x - v).abs() <= tol + 1e-9)
     });
-    match (tags, values) {
-        (true, true) => 1.0,
-        (true, false) => 0.75,
-        (false, true | false) => 0.5,
-    }
+    let factor = match (tags, values) {
+        (Tags::Named, true) => 1.0,
+        (Tags::Named, false) => 0.75,
+        (Tags::Missing | Tags::Indiscriminate, true | false) => 0.5,
+    };
+    (factor, tags)
 }
 
-/// Whether each claim's effect is confirmed: its diff interval excludes 0, and the harness's
-/// Newcombe interval on the claimed cases excludes 0 on the same side with a Holm-adjusted
-/// two-proportion p below 0.05 across all claims.
-fn confirmations(ctx: &Context<'_>, report: &Report) -> Vec<bool> {
+/// The harness's view of one claim's effect.
+struct Check {
+    /// The harness confirms it: Holm-adjusted two-proportion p < 0.05 across all claims, its
+    /// Newcombe interval excludes 0 on the side the claimed interval does, and the claimed
+    /// cases hold 10 positives and 10 negatives.
+    confirmed: bool,
+    /// The harness's Newcombe interval of `p0 − reference` on the claimed cases.
+    newcombe: Interval,
+}
+
+/// Whether each claim's effect is confirmed (see [`Check`]).
+fn checks(ctx: &Context<'_>, report: &Report) -> Vec<Check> {
     let r = ctx.reference;
     let mut tests = Vec::new();
     for claim in &report.root_causes {
@@ -399,30 +517,75 @@ fn confirmations(ctx: &Context<'_>, report: &Report) -> Vec<bool> {
     report
         .root_causes
         .iter()
-        .zip(tests.iter().zip(adjusted))
+        .zip(tests.into_iter().zip(adjusted))
         .map(|(claim, ((_, d), p))| {
             let [lo, hi] = claim.effect.diff_ci95;
             let theirs_neg = hi < 0.0;
             let theirs_pos = lo > 0.0;
-            p < 0.05 && ((theirs_neg && d.hi < 0.0) || (theirs_pos && d.lo > 0.0))
+            let confirmed = p < 0.05
+                && ((theirs_neg && d.hi < 0.0) || (theirs_pos && d.lo > 0.0))
+                && sufficient(ctx, claim);
+            Check {
+                confirmed,
+                newcombe: d,
+            }
         })
-        .zip(&report.root_causes)
-        .map(|(ok, claim)| ok && sufficient(ctx, claim))
         .collect()
 }
 
-fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Card) {
+/// Whether the claimed interval is the harness's Newcombe interval, limits ±0.01 (brief,
+/// "hygiene"): a made-up interval on the right side of 0 is not a measurement.
+fn interval_right(claim: &Claim, check: &Check) -> bool {
+    let [lo, hi] = claim.effect.diff_ci95;
+    (lo - check.newcombe.lo).abs() <= TOL_EFFECT + 1e-12
+        && (hi - check.newcombe.hi).abs() <= TOL_EFFECT + 1e-12
+}
+
+/// Which claims match a planted cause: the same id, selecting cases that overlap its stratum at
+/// J ≥ 0.5 (brief, "causes": a claim matching none costs half a cause).
+fn matched_claims(ctx: &Context<'_>, report: &Report) -> Vec<bool> {
+    report
+        .root_causes
+        .iter()
+        .map(|claim| {
+            let set = ctx.select(&claim.selector);
+            ctx.key.planted.iter().any(|p| {
+                Cause::parse(&claim.cause) == Some(p.cause)
+                    && jaccard(&set, &ctx.key.unit_cases(p.unit)) >= 0.5
+            })
+        })
+        .collect()
+}
+
+/// A selector in the brief's words, `StationName = RMCT04, …`; `every case` when empty.
+fn describe_selector(selector: &BTreeMap<String, String>) -> String {
+    if selector.is_empty() {
+        return "every case".to_owned();
+    }
+    selector
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What one planted cause earned, and from which claim.
+struct Credit {
+    claim: Option<usize>,
+    credit: f64,
+    detail: String,
+}
+
+fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<Card>) {
     let key = ctx.key;
-    let confirmed = confirmations(ctx, report);
+    let checks = checks(ctx, report);
+    let matched = matched_claims(ctx, report);
     let claim_sets: Vec<BTreeSet<&str>> = report
         .root_causes
         .iter()
         .map(|c| ctx.select(&c.selector))
         .collect();
-    let mut matched = vec![false; report.root_causes.len()];
-    let mut credit_sum = 0.0;
-    let mut rows = Vec::new();
-    let mut findings = Vec::new();
+    let mut credits = Vec::new();
     for planted in &key.planted {
         let truth = key.unit_cases(planted.unit);
         let mut best: Option<(usize, f64)> = None;
@@ -431,99 +594,158 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Card) {
                 continue;
             }
             let j = jaccard(&claim_sets[i], &truth);
-            if j >= 0.5 {
-                matched[i] = true;
-            }
             if best.is_none_or(|(_, b)| j > b) {
                 best = Some((i, j));
             }
         }
-        let (credit, detail) = match best {
+        credits.push(match best {
             Some((i, j)) => {
-                let overlap = if j >= 0.9 {
-                    1.0
-                } else if j >= 0.5 {
-                    0.5
-                } else {
-                    0.0
-                };
-                let mut e =
+                let overlap = Overlap::of(j);
+                let (mut e, tags) =
                     evidence_factor(&report.root_causes[i], planted.cause, &planted.evidence);
-                if !confirmed[i] {
+                if !checks[i].confirmed {
                     e = e.min(0.75);
                 }
-                (
-                    overlap * e,
-                    format!("best claim overlaps its stratum at J = {j:.2}, evidence × {e:.2}"),
-                )
+                let tags = match tags {
+                    Tags::Named => "",
+                    Tags::Missing => ", none of the cause's tags",
+                    Tags::Indiscriminate => ", tags of other causes listed too",
+                };
+                Credit {
+                    claim: Some(i),
+                    credit: overlap.credit() * e,
+                    detail: format!("claim {i}: J = {j:.2}, evidence × {e:.2}{tags}"),
+                }
             }
-            None => (0.0, "not claimed".to_owned()),
-        };
-        if credit < 1.0 {
-            findings.push(Finding::new(format!("{}: {detail}", planted.cause.id())));
+            None => Credit {
+                claim: None,
+                credit: 0.0,
+                detail: "not claimed".to_owned(),
+            },
+        });
+    }
+    let credit_sum: f64 = credits.iter().map(|c| c.credit).sum();
+    let false_claims = matched.iter().filter(|m| !**m).count();
+
+    // Declared-harmless strata (brief, "causes"): +1 point (of 35) per decoy stratum declared
+    // exactly, each stratum once however often it is declared; −1 per declaration covering a
+    // planted stratum, that is holding at least half its cases (a site-level declaration
+    // covers the station-level cause inside it, though their Jaccard is small).
+    let mut decoys = BTreeSet::new();
+    let mut covering = 0usize;
+    let mut visible = Vec::new();
+    for (n, nc) in report.not_causal.iter().enumerate() {
+        let set = ctx.select(&nc.selector);
+        let covers = key.planted.iter().any(|p| {
+            let truth = key.unit_cases(p.unit);
+            2 * set.intersection(&truth).count() >= truth.len().max(1)
+        });
+        if covers {
+            covering += 1;
+            visible.push(
+                Finding::new(format!(
+                    "the stratum declared harmless ({}) holds a planted cause",
+                    describe_selector(&nc.selector)
+                ))
+                .in_file(REPORT_FILE)
+                .at(format!("/not_causal/{n}")),
+            );
+        } else if let Some(u) = key.units.iter().enumerate().position(|(u, unit)| {
+            unit.role == Role::Decoy && jaccard(&set, &key.unit_cases(u)) >= 0.9
+        }) {
+            decoys.insert(u);
         }
-        credit_sum += credit;
+    }
+
+    // The candidate's own claims, in their words: what each earned. Which planted causes
+    // exist, and on which strata, is the key: assessor-only findings below.
+    let mut rows = Vec::new();
+    for (i, claim) in report.root_causes.iter().enumerate() {
+        let credited = credits
+            .iter()
+            .position(|c| c.claim == Some(i) && c.credit > 0.0);
+        let (handled, detail) = match (matched[i], credited) {
+            (false, _) => {
+                visible.push(
+                    Finding::new(format!(
+                        "claim {i} ({}) matches no planted cause on the cases it selects; it costs half a cause",
+                        claim.cause
+                    ))
+                    .in_file(REPORT_FILE)
+                    .at(format!("/root_causes/{i}")),
+                );
+                (false, "matches no planted cause".to_owned())
+            }
+            (true, Some(p)) => {
+                let c = &credits[p];
+                let overlap = Overlap::of(jaccard(
+                    &claim_sets[i],
+                    &key.unit_cases(key.planted[p].unit),
+                ));
+                let detail = format!("credited {:.2} of 1: {}", c.credit, overlap.words());
+                if c.credit < 1.0 {
+                    visible.push(
+                        Finding::new(format!(
+                            "claim {i} ({}): {detail}; evidence and effect below decide the rest",
+                            claim.cause
+                        ))
+                        .in_file(REPORT_FILE)
+                        .at(format!("/root_causes/{i}")),
+                    );
+                }
+                (c.credit >= 0.75, detail)
+            }
+            (true, None) => (
+                false,
+                "another claim of the same cause overlaps its stratum better".to_owned(),
+            ),
+        };
         rows.push(CardRow {
-            name: planted.cause.id().to_owned(),
-            handled: credit >= 0.75,
+            name: format!(
+                "claim {i}: {} on {}",
+                claim.cause,
+                describe_selector(&claim.selector)
+            ),
+            handled,
             detail,
         });
     }
-    let false_claims = matched.iter().filter(|m| !**m).count();
-    for (i, m) in matched.iter().enumerate() {
-        if !m {
-            findings.push(
-                Finding::new(format!(
-                    "claim {} ({}) matches no planted cause on the cases it selects",
-                    i, report.root_causes[i].cause
-                ))
-                .in_file(REPORT_FILE)
-                .at(format!("/root_causes/{i}")),
-            );
-        }
-    }
-    // Declared-harmless strata: +1 point (of 35) per decoy stratum named exactly, −1 per
-    // declaration that covers a planted stratum.
-    let mut bonus = 0.0;
-    for nc in &report.not_causal {
-        let set = ctx.select(&nc.selector);
-        let decoy =
-            key.units.iter().enumerate().any(|(u, unit)| {
-                unit.role == Role::Decoy && jaccard(&set, &key.unit_cases(u)) >= 0.9
-            });
-        let planted = key
-            .planted
-            .iter()
-            .any(|p| jaccard(&set, &key.unit_cases(p.unit)) >= 0.5);
-        if planted {
-            bonus -= 1.0 / 35.0;
-            findings.push(Finding::new(format!(
-                "a stratum declared harmless ({:?}) holds a planted cause",
-                nc.selector
-            )));
-        } else if decoy {
-            bonus += 1.0 / 35.0;
-        }
+    let mut findings = visible;
+    for (planted, c) in key.planted.iter().zip(&credits) {
+        findings.push(
+            Finding::new(format!(
+                "planted {} on {}: credited {:.2} ({})",
+                planted.cause.id(),
+                describe_selector(&key.units[planted.unit].selector),
+                c.credit,
+                c.detail
+            ))
+            .assessor_only(),
+        );
     }
     let t = key.planted.len().max(1) as f64;
-    let score = (credit_sum / t - 0.5 * false_claims as f64 / t).max(0.0) + bonus;
+    // Bonus and penalties count before the floor at 0, so declared decoys cannot buy back
+    // false claims (brief: "each claim that matches no planted cause costs half a cause").
+    let score = (credit_sum - 0.5 * false_claims as f64) / t
+        + (decoys.len() as f64 - covering as f64) / 35.0;
     let grade = CriterionGrade::new(
         "causes",
         Score::new(score),
         format!(
-            "{:.2} of {} planted causes credited, {false_claims} false claims",
-            credit_sum,
-            key.planted.len()
+            "{credit_sum:.2} of {} planted causes credited, {false_claims} false claims, {} decoy strata declared harmless, {covering} harmless declarations covering a planted cause",
+            key.planted.len(),
+            decoys.len()
         ),
     )
-    .with_findings(findings);
-    (
-        grade,
-        Card {
-            title: "Planted causes".into(),
-            rows,
-        },
-    )
+    .with_findings(findings)
+    // The gate on the diagnosis is about credited causes, not declared decoys (brief: "while
+    // fewer than 30 % of the causes are credited").
+    .gated_on(Score::new(credit_sum / t));
+    let card = (!rows.is_empty()).then(|| Card {
+        title: "Root-cause claims".into(),
+        rows,
+    });
+    (grade, card)
 }
 
 /// The submitted test predictions, by SOP Instance UID.
@@ -542,33 +764,73 @@ fn read_predictions(submission: &Path) -> Predictions {
             };
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines
+    // pandas' `utf-8-sig` and Excel write a byte-order mark; R's write.csv and Python's
+    // QUOTE_ALL quote every field. Both are CSV (RFC 4180 §2), so both are read.
+    let text = String::from_utf8_lossy(bytes.strip_prefix(BOM).unwrap_or(&bytes));
+    let mut records = csv_records(&text).into_iter();
+    let header: Vec<String> = records
         .next()
         .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
+        .into_iter()
+        .map(|h| h.trim().to_owned())
         .collect();
-    let col = |name: &str| header.iter().position(|h| *h == name);
+    let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(uid), Some(decision)) = (col("sop_instance_uid"), col("decision")) else {
         return Predictions {
             by_uid: BTreeMap::new(),
             note: Some(format!(
-                "{PREDICTIONS_FILE} needs a header with sop_instance_uid and decision columns"
+                "{PREDICTIONS_FILE}: the first row must name the columns sop_instance_uid and decision; it reads {:?}",
+                header.iter().take(8).collect::<Vec<_>>()
             )),
         };
     };
     let mut by_uid = BTreeMap::new();
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+    for fields in records {
         if let (Some(u), Some(d)) = (fields.get(uid), fields.get(decision))
-            && let Some(d) = Decision::parse(d)
+            && let Some(d) = Decision::parse(d.trim())
         {
-            by_uid.entry((*u).to_owned()).or_insert(d);
+            by_uid.entry(u.trim().to_owned()).or_insert(d);
         }
     }
     Predictions { by_uid, note: None }
+}
+
+/// The records of a CSV text (RFC 4180 §2): fields separated by commas, records by CRLF or
+/// LF; a field in double quotes may hold commas, line breaks and `""` for a quote. Blank lines
+/// are skipped. Lenient where the RFC is strict (text after a closing quote is kept), since a
+/// malformed row only costs its own prediction.
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, _) => field.push(ch),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                if !(record.len() == 1 && record[0].is_empty()) {
+                    records.push(std::mem::take(&mut record));
+                }
+                record.clear();
+            }
+            (false, _) => field.push(ch),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    records
 }
 
 /// Balanced accuracy with REJECT counted as an error (every case here is in scope).
@@ -597,6 +859,8 @@ fn grade_fix(
         Ok(c) => c,
         Err(e @ crate::config::ConfigError::Schema(_)) => return Err(e.to_string()),
         Err(e) => {
+            // A configuration the schema or the ranges refuse: the other criteria stand (see
+            // `grade_submission`), the fix has nothing to replay.
             let grade = CriterionGrade::new(
                 "fix",
                 Score::ZERO,
@@ -636,19 +900,16 @@ fn grade_fix(
         let p0 = balanced(&of(&|i| test[i].p0.decision));
         let oracle = balanced(&of(&|i| test[i].oracle.decision));
         let cand = balanced(&of(&|i| replay[i].decision));
-        let name = unit
-            .selector
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let name = describe_selector(&unit.selector);
         match unit.role {
             Role::Planted(_) if oracle - p0 >= 0.05 => {
                 let rec = ((cand - p0) / (oracle - p0)).clamp(0.0, 1.0);
+                // Each names a planted stratum and its balanced accuracy on the hidden test
+                // labels: the key, for assessors only; the candidate reads the counts.
                 if rec < 1.0 {
                     findings.push(Finding::new(format!(
                         "{name}: balanced accuracy {cand:.2} under the replay (P0 {p0:.2}, reference fix {oracle:.2})"
-                    )));
+                    )).assessor_only());
                 }
                 recoveries.push(rec);
             }
@@ -657,7 +918,7 @@ fn grade_fix(
                     guards += 1;
                     findings.push(Finding::new(format!(
                         "{name}: the configuration breaks a stratum that worked (balanced accuracy {cand:.2}, P0 {p0:.2})"
-                    )));
+                    )).assessor_only());
                 }
             }
             Role::Tiny => {}
@@ -681,11 +942,12 @@ fn grade_fix(
             .in_file(PREDICTIONS_FILE),
         );
     }
+    let partial = recoveries.iter().filter(|r| **r < 1.0).count();
     let grade = CriterionGrade::new(
         "fix",
         Score::new(score),
         format!(
-            "mean recovery {mean:.2} over {} affected strata, {guards} broken, replay agreement {:.1} %",
+            "mean recovery {mean:.2} over {} affected strata ({partial} short of the reference fix), {guards} strata that worked broken, replay agreement {:.1} %",
             recoveries.len(),
             100.0 * agreement
         ),
@@ -740,19 +1002,41 @@ fn sufficient(ctx: &Context<'_>, claim: &Claim) -> bool {
 }
 
 fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
-    let mut findings = Vec::new();
     let claims = &report.root_causes;
-    // (a) 4 points: claims exist, none on a null attribute or an insufficient stratum.
-    let mut a = if claims.is_empty() { 0.0 } else { 1.0 };
+    if claims.is_empty() {
+        return CriterionGrade::new(
+            "hygiene",
+            Score::ZERO,
+            "no root-cause claims, so no effects to judge",
+        );
+    }
+    let mut findings = Vec::new();
+    // Every part counts only claims that match a planted cause (rubric, "hygiene"): the
+    // arithmetic of an effect on a stratum that holds no cause is not a finding about P0.
+    let matched = matched_claims(ctx, report);
+    for (i, m) in matched.iter().enumerate() {
+        if !m {
+            findings.push(
+                Finding::new(format!(
+                    "claim {i} matches no planted cause, so its effect earns nothing here"
+                ))
+                .in_file(REPORT_FILE)
+                .at(format!("/root_causes/{i}")),
+            );
+        }
+    }
+    // (a) 4 points: a claim that matches a planted cause, and none on a null attribute or an
+    // insufficient stratum.
+    let mut a = if matched.contains(&true) { 1.0 } else { 0.0 };
+    let mut respected = true;
     for (i, claim) in claims.iter().enumerate() {
         let null = claim
             .selector
             .keys()
             .any(|k| k == "PatientSex" || k == "AgeBand");
-        let c = p0_confusion(ctx.select_dev(&claim.selector).into_iter());
-        let small = c.n_pos() < 10 || c.n_neg() < 10;
-        if null || small {
+        if null || !sufficient(ctx, claim) {
             a = 0.0;
+            respected = false;
             findings.push(
                 Finding::new(format!(
                     "claim {i} is on {}",
@@ -767,21 +1051,30 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
             );
         }
     }
-    // (b) 5 points: claimed effects confirmed after Holm.
-    let confirmed = confirmations(ctx, report);
-    let b = if claims.is_empty() {
-        0.0
-    } else {
-        confirmed.iter().filter(|c| **c).count() as f64 / claims.len() as f64
-    };
-    for (i, ok) in confirmed.iter().enumerate() {
-        if !ok {
+    // (b) 5 points: the claimed interval is the harness's Newcombe interval (limits ±0.01) and
+    // the harness confirms the effect after Holm.
+    let checks = checks(ctx, report);
+    let mut confirmed = 0usize;
+    for (i, (claim, check)) in claims.iter().zip(&checks).enumerate() {
+        let right = interval_right(claim, check);
+        if matched[i] && check.confirmed && right {
+            confirmed += 1;
+        } else if !check.confirmed {
             findings.push(
                 Finding::new(format!(
                     "claim {i}: the effect is not confirmed (interval includes 0, or not significant after Holm)"
                 ))
                 .in_file(REPORT_FILE)
                 .at(format!("/root_causes/{i}/effect")),
+            );
+        } else if !right {
+            findings.push(
+                Finding::new(format!(
+                    "claim {i}: diff_ci95 should be Newcombe's [{:.3}, {:.3}] (±{TOL_EFFECT})",
+                    check.newcombe.lo, check.newcombe.hi
+                ))
+                .in_file(REPORT_FILE)
+                .at(format!("/root_causes/{i}/effect/diff_ci95")),
             );
         }
     }
@@ -794,12 +1087,12 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
             Metric::Sensitivity => (c.sensitivity().est, r.sensitivity().est),
             Metric::Specificity => (c.specificity().est, r.specificity().est),
         };
-        if sufficient(ctx, claim)
+        let values = sufficient(ctx, claim)
             && (claim.effect.p0 - mine).abs() <= TOL_EFFECT
-            && (claim.effect.reference - refv).abs() <= TOL_EFFECT
-        {
+            && (claim.effect.reference - refv).abs() <= TOL_EFFECT;
+        if matched[i] && values {
             right += 1;
-        } else {
+        } else if !values {
             findings.push(
                 Finding::new(format!(
                     "claim {i}: effect p0/reference should be {mine:.3}/{refv:.3}"
@@ -809,25 +1102,45 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
             );
         }
     }
-    let c = if claims.is_empty() {
-        0.0
-    } else {
-        right as f64 / claims.len() as f64
-    };
-    let score = (4.0 * a + 5.0 * b + 6.0 * c) / 15.0;
+    let n = claims.len() as f64;
+    let score = (4.0 * a + 5.0 * confirmed as f64 / n + 6.0 * right as f64 / n) / 15.0;
     CriterionGrade::new(
         "hygiene",
         Score::new(score),
         format!(
-            "null/small strata {}, {} of {} effects confirmed, {right} effect values right",
-            if a == 1.0 {
+            "null/small strata {}, {confirmed} of {} claimed effects confirmed with the harness's interval, {right} with effect values right, {} claims matching a planted cause",
+            if respected {
                 "respected"
             } else {
                 "not respected"
             },
-            confirmed.iter().filter(|c| **c).count(),
-            claims.len()
+            claims.len(),
+            matched.iter().filter(|m| **m).count()
         ),
     )
     .with_findings(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_records_follow_rfc_4180() {
+        let rows = [
+            ("a,b\nc,d\n", vec![vec!["a", "b"], vec!["c", "d"]]),
+            (
+                "\"a\",\"b\"\r\n\"c\",\"d\"",
+                vec![vec!["a", "b"], vec!["c", "d"]],
+            ),
+            (
+                "\"x,y\",\"say \"\"hi\"\"\"\n\n\"two\nlines\",z\n",
+                vec![vec!["x,y", "say \"hi\""], vec!["two\nlines", "z"]],
+            ),
+            ("a,,\n", vec![vec!["a", "", ""]]),
+        ];
+        for (text, want) in rows {
+            assert_eq!(csv_records(text), want, "{text:?}");
+        }
+    }
 }

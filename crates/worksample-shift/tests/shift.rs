@@ -461,3 +461,384 @@ fn a_redrawn_seed_leaves_only_the_accepted_draws_files() {
             .collect();
     assert_eq!(found, expected);
 }
+
+/// What a hole's exploit starts from: one seed's fixtures, key and reference answer.
+struct Env<'a> {
+    key: &'a worksample_shift::key::Key,
+    input: &'a common::Input,
+}
+
+/// A submission as written: report.json (after `report_prefix`, e.g. a byte-order mark) and
+/// predictions_test.csv.
+#[derive(Clone)]
+struct Sub {
+    report: Value,
+    report_prefix: &'static str,
+    predictions: String,
+}
+
+/// How a submission fared: points per criterion (gates applied) and the grade.
+struct Outcome {
+    base: BTreeMap<String, f64>,
+    got: BTreeMap<String, f64>,
+    grade: worksample_task::rubric::Grade,
+}
+
+impl Outcome {
+    fn unchanged(&self, criteria: &[&str]) -> Result<(), String> {
+        for c in criteria {
+            if (self.base[*c] - self.got[*c]).abs() > 1e-9 {
+                return Err(format!(
+                    "{c} moved {:.2} → {:.2}",
+                    self.base[*c], self.got[*c]
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn total(&self) -> f64 {
+        self.got.values().sum()
+    }
+
+    fn criterion(&self, id: &str) -> &worksample_task::rubric::CriterionGrade {
+        self.grade
+            .criteria
+            .iter()
+            .find(|c| c.id.as_str() == id)
+            .expect("criterion graded")
+    }
+}
+
+type Exploit = fn(&Env<'_>, &mut Sub);
+type Expect = fn(&Env<'_>, &Outcome) -> Result<(), String>;
+
+/// A claim of NON_HU_INPUT (never planted on these seeds) on the first claim's stratum, with
+/// P0's effect values right: a claim that matches no planted cause.
+fn false_claim(report: &Value) -> Value {
+    let mut claim = report["root_causes"][0].clone();
+    claim["cause"] = json!("NON_HU_INPUT");
+    claim["evidence_tags"] = json!([]);
+    claim["evidence"] = json!({});
+    claim
+}
+
+fn every_global_knob() -> Config {
+    Config {
+        decode: Decode::Header,
+        padding: Padding::Mask,
+        modality_lut: ModalityLut::Header,
+        window: Window::Fixed {
+            center: 50.0,
+            width: 100.0,
+        },
+        photometric: Photometric::Header,
+        mask: Mask::Body,
+        spacing: Spacing::PixelSpacing,
+        denoise: vec![worksample_shift::config::Denoise {
+            selector: worksample_shift::config::Selector(BTreeMap::new()),
+            filter: worksample_shift::config::Filter::Median,
+            radius_px: 1,
+        }],
+        ..Config::p0()
+    }
+}
+
+fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(what()) }
+}
+
+/// The holes of the grader's red-team review: each exploit, from the reference answer, and what
+/// the grade must show. Every row failed before its fix.
+const HOLES: [(&str, Exploit, Expect); 13] = [
+    (
+        "zero diagnosis: one false claim, a decoy declared 60 times, every global knob",
+        |env, s| {
+            let claim = {
+                let mut c = false_claim(&s.report);
+                c["effect"]["diff_ci95"] = json!([-1.0, -0.5]);
+                c
+            };
+            s.report["root_causes"] = json!([claim]);
+            let nc = s.report["not_causal"][0].clone();
+            s.report["not_causal"] = Value::Array(vec![nc; 60]);
+            let config = every_global_knob();
+            s.report["pipeline_config"] = serde_json::to_value(&config).expect("config");
+            s.predictions = common::predictions(&config, &env.input.test);
+        },
+        |_, o| {
+            check(o.total() <= 25.0, || {
+                format!("scored {:.2}: {:?}", o.total(), o.got)
+            })
+        },
+    ),
+    (
+        "one harmless stratum declared 40 times, nothing claimed",
+        |_, s| {
+            s.report["root_causes"] = json!([]);
+            let nc = s.report["not_causal"][0].clone();
+            s.report["not_causal"] = Value::Array(vec![nc; 40]);
+        },
+        |_, o| {
+            // One decoy stratum earns one point, however often it is declared (brief: "+1
+            // point per decoy stratum").
+            check(o.got["causes"] <= 1.0 + 1e-9, || {
+                format!("causes {:.2}", o.got["causes"])
+            })
+        },
+    ),
+    (
+        "false claims beside the decoys",
+        |_, s| {
+            for c in s.report["root_causes"]
+                .as_array_mut()
+                .expect("claims")
+                .iter_mut()
+            {
+                c["cause"] = json!("NON_HU_INPUT");
+            }
+        },
+        |_, o| {
+            // Each false claim costs half a cause; decoys cannot buy the cost back.
+            check(o.got["causes"] < 1e-9, || {
+                format!("causes {:.2}", o.got["causes"])
+            })
+        },
+    ),
+    (
+        "one cause credited, the decoys declared",
+        |_, s| {
+            let first = s.report["root_causes"][0].clone();
+            s.report["root_causes"] = json!([first]);
+        },
+        |env, o| {
+            // Fewer than 30 % of the causes credited closes the gate, decoys or not.
+            if env.key.planted.len() < 4 {
+                return Ok(());
+            }
+            check(o.got["fix"] <= 3.0 + 1e-9, || {
+                format!(
+                    "fix {:.2} with one of {} causes",
+                    o.got["fix"],
+                    env.key.planted.len()
+                )
+            })
+        },
+    ),
+    (
+        "made-up effect intervals on the right side of 0",
+        |_, s| {
+            for c in s.report["root_causes"]
+                .as_array_mut()
+                .expect("claims")
+                .iter_mut()
+            {
+                let hi = c["effect"]["diff_ci95"][1].as_f64().unwrap_or(0.0);
+                c["effect"]["diff_ci95"] = if hi < 0.0 {
+                    json!([-0.999, -0.001])
+                } else {
+                    json!([0.001, 0.999])
+                };
+            }
+        },
+        |_, o| {
+            o.unchanged(&["metrics", "causes", "fix"])?;
+            check(o.got["hygiene"] < o.base["hygiene"] - 1.0, || {
+                format!("hygiene {:.2}", o.got["hygiene"])
+            })
+        },
+    ),
+    (
+        "a false claim with P0's effect right",
+        |_, s| {
+            let claim = false_claim(&s.report);
+            s.report["root_causes"]
+                .as_array_mut()
+                .expect("claims")
+                .push(claim);
+        },
+        |_, o| {
+            check(o.got["hygiene"] < o.base["hygiene"] - 0.5, || {
+                format!("hygiene {:.2}", o.got["hygiene"])
+            })
+        },
+    ),
+    (
+        "P0 kept, nothing claimed: the candidate's report",
+        |env, s| {
+            s.report["root_causes"] = json!([]);
+            s.report["not_causal"] = json!([]);
+            s.report["pipeline_config"] = json!({});
+            s.predictions = common::predictions(&Config::p0(), &env.input.test);
+        },
+        |env, o| {
+            let report = common::report(&o.grade);
+            let assessor = serde_json::to_string(&report).expect("JSON");
+            let candidate = serde_json::to_string(&report.for_candidate()).expect("JSON");
+            for p in &env.key.planted {
+                check(assessor.contains(p.cause.id()), || {
+                    format!("the assessor loses {}", p.cause.id())
+                })?;
+                check(!candidate.contains(p.cause.id()), || {
+                    format!("the candidate reads {}", p.cause.id())
+                })?;
+            }
+            for unit in &env.key.units {
+                for (k, v) in &unit.selector {
+                    let named = format!("{k} = {v}");
+                    check(!candidate.contains(&named), || {
+                        format!("the candidate reads the stratum `{named}`")
+                    })?;
+                }
+            }
+            check(candidate.contains("planted causes credited"), || {
+                "the candidate still gets the count".into()
+            })
+        },
+    ),
+    (
+        "predictions with a byte-order mark, every field quoted, CRLF",
+        |_, s| {
+            let quoted: Vec<String> = s
+                .predictions
+                .lines()
+                .map(|l| {
+                    l.split(',')
+                        .map(|f| format!("\"{f}\""))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            s.predictions = format!("\u{feff}{}\r\n", quoted.join("\r\n"));
+        },
+        |_, o| {
+            o.unchanged(&["metrics", "causes", "fix", "hygiene"])?;
+            check(o.grade.notes.is_empty(), || format!("{:?}", o.grade.notes))
+        },
+    ),
+    (
+        "report.json with a byte-order mark",
+        |_, s| s.report_prefix = "\u{feff}",
+        |_, o| o.unchanged(&["metrics", "causes", "fix", "hygiene"]),
+    ),
+    (
+        "a denoise radius out of the schema's range",
+        |_, s| {
+            let bad = json!({"selector": {}, "filter": "median", "radius_px": 4});
+            let config = &mut s.report["pipeline_config"];
+            match config.get_mut("denoise").and_then(Value::as_array_mut) {
+                Some(list) => list.insert(0, bad),
+                None => config["denoise"] = json!([bad]),
+            }
+        },
+        |_, o| {
+            // A bad configuration costs the fix only, and says which field.
+            o.unchanged(&["metrics", "causes", "hygiene"])?;
+            check(o.got["fix"] == 0.0, || format!("fix {:.2}", o.got["fix"]))?;
+            check(
+                o.criterion("fix")
+                    .findings
+                    .iter()
+                    .any(|f| f.message.contains("radius_px")),
+                || "no finding names radius_px".into(),
+            )
+        },
+    ),
+    (
+        "every cause's tags listed on every claim",
+        |_, s| {
+            let all: Vec<&str> = Cause::ALL
+                .iter()
+                .flat_map(|c| c.primary_tags().iter().copied())
+                .collect();
+            for c in s.report["root_causes"]
+                .as_array_mut()
+                .expect("claims")
+                .iter_mut()
+            {
+                c["evidence_tags"] = json!(all);
+            }
+        },
+        |_, o| {
+            o.unchanged(&["metrics", "fix", "hygiene"])?;
+            check(o.got["causes"] < o.base["causes"] - 1.0, || {
+                format!("causes {:.2}", o.got["causes"])
+            })
+        },
+    ),
+    (
+        "every case declared harmless",
+        |_, s| {
+            // Alone: the reference's decoys would lift the score past its ceiling.
+            s.report["not_causal"] = json!([{"selector": {}, "examined": []}]);
+        },
+        |_, o| {
+            // The declaration covers every planted stratum (brief: "−1 per harmless
+            // declaration covering a planted stratum").
+            check(o.got["causes"] < o.base["causes"] - 0.5, || {
+                format!("causes {:.2}", o.got["causes"])
+            })
+        },
+    ),
+    (
+        "nothing claimed: the hygiene summary",
+        |_, s| s.report["root_causes"] = json!([]),
+        |_, o| {
+            let summary = &o.criterion("hygiene").summary;
+            check(!summary.contains("not respected"), || summary.clone())
+        },
+    ),
+];
+
+#[test]
+fn each_hole_of_the_review_stays_closed() {
+    let problems: Vec<String> = [0u64, 2]
+        .into_par_iter()
+        .flat_map(|seed| {
+            let (dir, key) = common::fixture(seed, "standard");
+            let input = common::read_input(dir.path());
+            let (report, predictions) = common::reference(dir.path());
+            let reference = Sub {
+                report,
+                report_prefix: "",
+                predictions,
+            };
+            let run = |s: &Sub| {
+                let out = tempfile::tempdir().expect("tempdir");
+                let text = serde_json::to_string_pretty(&s.report).expect("JSON");
+                std::fs::write(
+                    out.path().join("report.json"),
+                    format!("{}{text}", s.report_prefix),
+                )
+                .expect("write");
+                std::fs::write(out.path().join("predictions_test.csv"), &s.predictions)
+                    .expect("write");
+                common::grade(dir.path(), out.path(), &key, "standard")
+            };
+            let base = common::points(&run(&reference));
+            let env = Env {
+                key: &key,
+                input: &input,
+            };
+            let mut problems = Vec::new();
+            for (name, exploit, expect) in HOLES {
+                let mut sub = reference.clone();
+                exploit(&env, &mut sub);
+                let grade = run(&sub);
+                let outcome = Outcome {
+                    base: base.clone(),
+                    got: common::points(&grade),
+                    grade,
+                };
+                if let Err(e) = expect(&env, &outcome) {
+                    problems.push(format!(
+                        "seed {seed}: `{name}`: {e}\n{}",
+                        describe(&outcome.grade)
+                    ));
+                }
+            }
+            problems
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -20,7 +20,7 @@ use worksample_shift::model::{
 use worksample_shift::output::REQUIRED_GROUPS;
 use worksample_shift::slice::Slice;
 use worksample_shift::stats::{Confusion, Z95, auc_delong, holm, newcombe_diff, two_proportion_p};
-use worksample_task::rubric::Grade;
+use worksample_task::rubric::{Grade, Report, ReportContext, RunSummary, SeedInfo, TaskRef};
 use worksample_task::{
     Figures, FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData,
 };
@@ -65,31 +65,33 @@ pub fn grade(fixtures: &Path, submission: &Path, key: &Key, profile: &str) -> Gr
         .expect("grading never fails on candidate output")
 }
 
+/// The report the rubric makes of a grade (rubric.toml's weights and gates, as the CLI
+/// applies them), for the assessor.
+pub fn report(grade: &Grade) -> Report {
+    let data = data();
+    let ctx = ReportContext {
+        harness_version: "test".into(),
+        task: TaskRef {
+            id: "shift".into(),
+            version: 1,
+            title: "shift".into(),
+        },
+        profile: "standard".into(),
+        seed: SeedInfo::Public { value: 0 },
+        candidate: None,
+        run: RunSummary::not_run(),
+        threshold: None,
+    };
+    worksample_task::rubric::score(&data.rubric, grade.clone(), ctx).expect("grade fits rubric")
+}
+
 /// Points per criterion under rubric.toml, gates applied.
 pub fn points(grade: &Grade) -> BTreeMap<String, f64> {
-    let data = data();
-    let mut points: BTreeMap<String, f64> = BTreeMap::new();
-    let mut scores: BTreeMap<String, f64> = BTreeMap::new();
-    for c in &grade.criteria {
-        let spec = data
-            .rubric
-            .criterion(c.id.as_str())
-            .expect("criterion in rubric");
-        points.insert(c.id.as_str().to_owned(), spec.weight * c.score.get());
-        scores.insert(c.id.as_str().to_owned(), c.score.get());
-    }
-    for gate in &data.rubric.gates {
-        if scores.get(gate.criterion.as_str()).copied().unwrap_or(0.0) < gate.below {
-            for c in &data.rubric.criteria {
-                if c.category == gate.caps
-                    && let Some(p) = points.get_mut(c.id.as_str())
-                {
-                    *p = p.min(gate.cap * c.weight);
-                }
-            }
-        }
-    }
-    points
+    report(grade)
+        .criteria
+        .iter()
+        .map(|c| (c.id.as_str().to_owned(), c.points))
+        .collect()
 }
 
 /// The total out of 100.
