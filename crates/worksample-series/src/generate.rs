@@ -20,7 +20,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Deserialize;
-use worksample_dicom::geometry::{SliceLocationMode, Vec3};
+use worksample_dicom::geometry::{Orientation, SliceLocationMode, Vec3, VolumeGeometry};
 use worksample_dicom::identity::CharsetChoice;
 use worksample_dicom::model::{
     Modality, Patient, Plane, Series, SeriesSpec, Study, build_instance,
@@ -128,6 +128,61 @@ enum TiltTag {
     Absent,
 }
 
+/// What Slice Location (0020,1041) a series carries. PS3.3 C.7.6.2.1.2 defines it only as the
+/// "relative position of the image plane" along an axis of the scanner's choosing, so vendors
+/// differ: some write IPP · n, some the patient coordinate of the nearest axis, CT scanners often
+/// the table position, and it is Type 3 (absent is valid).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Location {
+    /// Whatever the engine wrote: IPP · n, or the series' planted mode (S8's wrong sign or
+    /// constant, T9's absent).
+    Engine,
+    /// The LPS coordinate of the axis closest to n, less a landmark offset: runs against n when
+    /// n points to −x, −y or −z (a sagittal, a feet-first axial).
+    Axis { offset: f64 },
+    /// CT table position less a landmark offset: grows as the table moves into the gantry, which
+    /// is towards the feet of a head-first patient and the head of a feet-first one, so it runs
+    /// against n of an axial stack either way.
+    Table { offset: f64 },
+    /// Not written (Slice Location is Type 3 in the Image Plane module, PS3.3 C.7.6.2).
+    Absent,
+}
+
+/// How the scanner that wrote a series numbered, positioned and located its images; drawn once
+/// per Series Instance UID so every volume of a series (echoes, phases, passes) shares them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Conventions {
+    /// InstanceNumber (0020,0013) runs against n (descending IPP · n). Instances are numbered in
+    /// acquisition order, which may run either way along the normal (PS3.3 C.7.6.1.1: the number
+    /// only identifies the image).
+    against: bool,
+    /// Patient Position (0018,5100) is FFS and the axial IOP is the feet-first one,
+    /// (−1,0,0)/(0,1,0), whose normal is −z (PS3.3 C.7.3.1.1.2, C.7.6.2.1.1): ascending IPP · n
+    /// is then descending z. Only set where the plan applied it (see [`Planner::orient`]).
+    feet_first: bool,
+    /// The draw behind `feet_first`, used when the plan asks for it.
+    feet_first_drawn: bool,
+    location: Location,
+}
+
+impl Conventions {
+    /// An image outside any planned volume: the engine's values.
+    const ENGINE: Conventions = Conventions {
+        against: false,
+        feet_first: false,
+        feet_first_drawn: false,
+        location: Location::Engine,
+    };
+}
+
+/// Share of axial series written feet first (normal −z). A trap rate, not a clinical prevalence
+/// (feet-first scans are a minority): half the axial stacks make a sort by z exactly reversed.
+const FEET_FIRST_RATE: f64 = 0.5;
+/// Share of series numbered against n. CT is mostly numbered head to feet (against n of a
+/// head-first axial); MR prescriptions run either way.
+const AGAINST_RATE_CT: f64 = 0.7;
+const AGAINST_RATE_MR: f64 = 0.6;
+
 /// Overrides applied to an engine-built image.
 #[derive(Debug, Clone)]
 struct Attrs {
@@ -179,6 +234,8 @@ struct ImagePlan {
     /// F7: written with its Pixel Data cut in half; belongs in no volume.
     truncated: bool,
     path: String,
+    /// The conventions of its series (Slice Location, Patient Position).
+    conv: Conventions,
 }
 
 /// A file that is not an image of a volume.
@@ -237,6 +294,10 @@ struct Planner<'a> {
     volumes: Vec<VolPlan>,
     traps: Vec<TrapPlan>,
     clean_ct: usize,
+    /// A stream of its own for [`Conventions`], so drawing them never shifts which traps are
+    /// planted or where.
+    conv_rng: ChaCha8Rng,
+    conventions: BTreeMap<String, Conventions>,
 }
 
 /// Generates the fixtures into the folder `out` and returns the key.
@@ -306,6 +367,20 @@ fn normal(iop: &[f64; 6]) -> Vec3 {
     ]
 }
 
+/// A sagittal orientation turned by `about_z` degrees about z, then by `about_y` about y.
+fn double_oblique(about_z: f64, about_y: f64) -> Orientation {
+    let (sz, cz) = about_z.to_radians().sin_cos();
+    let (sy, cy) = about_y.to_radians().sin_cos();
+    let turn = |v: Vec3| {
+        let v = [cz * v[0] - sz * v[1], sz * v[0] + cz * v[1], v[2]];
+        [cy * v[0] + sy * v[2], v[1], -sy * v[0] + cy * v[2]]
+    };
+    Orientation {
+        row: turn(Orientation::SAGITTAL.row),
+        col: turn(Orientation::SAGITTAL.col),
+    }
+}
+
 const LOCALIZER: &[&str] = &["ORIGINAL", "PRIMARY", "LOCALIZER"];
 
 impl<'a> Planner<'a> {
@@ -323,6 +398,8 @@ impl<'a> Planner<'a> {
             volumes: Vec::new(),
             traps: Vec::new(),
             clean_ct: 0,
+            conv_rng: rng::stream(seed, "series/conventions"),
+            conventions: BTreeMap::new(),
         }
     }
 
@@ -422,6 +499,7 @@ impl<'a> Planner<'a> {
             dup_of: None,
             truncated: false,
             path: String::new(),
+            conv: Conventions::ENGINE,
         });
         self.images.len() - 1
     }
@@ -436,10 +514,26 @@ impl<'a> Planner<'a> {
         attrs: impl Fn(usize) -> Attrs,
     ) -> usize {
         let ts = self.ts();
+        let mut conv = self.conventions(series);
+        if series.slice_location != SliceLocationMode::Consistent {
+            // A planted Slice Location (S8, T9) stays as planted.
+            conv.location = Location::Engine;
+        }
+        let mut attrs: Vec<Attrs> = (0..positions.len()).map(attrs).collect();
+        if conv.against {
+            let numbers: Vec<Number> = attrs.iter().rev().map(|a| a.number).collect();
+            for (a, n) in attrs.iter_mut().zip(numbers) {
+                a.number = n;
+            }
+        }
         let images = positions
             .iter()
-            .enumerate()
-            .map(|(k, p)| self.image(study, series, *p, attrs(k), ts))
+            .zip(attrs)
+            .map(|(p, a)| {
+                let i = self.image(study, series, *p, a, ts);
+                self.images[i].conv = conv;
+                i
+            })
             .collect();
         self.volumes.push(VolPlan {
             name: name.to_owned(),
@@ -448,6 +542,66 @@ impl<'a> Planner<'a> {
             missing_uid: false,
         });
         self.volumes.len() - 1
+    }
+
+    /// The conventions of `series`, drawn the first time its UID is seen.
+    fn conventions(&mut self, series: &Series) -> Conventions {
+        if let Some(c) = self.conventions.get(&series.uid) {
+            return *c;
+        }
+        let ct = series.modality == Modality::Ct;
+        let r = &mut self.conv_rng;
+        let against = r.random_bool(if ct { AGAINST_RATE_CT } else { AGAINST_RATE_MR });
+        let feet_first_drawn = r.random_bool(FEET_FIRST_RATE);
+        let offset = f64::from(r.random_range(-400..=400i32)) / 4.0;
+        let roll: f64 = r.random();
+        // Shares of the Slice Location conventions (see [`Location`]): CT (IPP · n, axis, table,
+        // absent) 25/25/35/15 %, MR (IPP · n, axis, absent) 35/45/20 %. With feet-first stacks,
+        // sagittals and the table position, about half of all stacks carry a Slice Location
+        // that is absent or runs against n.
+        let location = match (ct, roll) {
+            (true, x) if x < 0.25 => Location::Engine,
+            (true, x) if x < 0.50 => Location::Axis { offset },
+            (true, x) if x < 0.85 => Location::Table { offset },
+            (false, x) if x < 0.35 => Location::Engine,
+            (false, x) if x < 0.80 => Location::Axis { offset },
+            (true | false, _) => Location::Absent,
+        };
+        let c = Conventions {
+            against,
+            feet_first: false,
+            feet_first_drawn,
+            location,
+        };
+        self.conventions.insert(series.uid.clone(), c);
+        c
+    }
+
+    /// Turns an axial `series` feet first when its conventions drew it: IOP (−1,0,0)/(0,1,0),
+    /// normal −z, Patient Position FFS (PS3.3 C.7.3.1.1.2). Called before its positions are taken.
+    fn orient(&mut self, series: &mut Series) {
+        let mut c = self.conventions(series);
+        if !c.feet_first_drawn {
+            return;
+        }
+        let g = series.geometry;
+        let feet_first = Orientation {
+            row: [-1.0, 0.0, 0.0],
+            col: [0.0, 1.0, 0.0],
+        };
+        let mut flipped = VolumeGeometry::centred(
+            g.rows,
+            g.columns,
+            g.pixel_spacing,
+            g.slice_spacing,
+            feet_first,
+            g.count,
+            [0.0, 0.0, 0.0],
+        );
+        flipped.slice_thickness = g.slice_thickness;
+        series.geometry = flipped;
+        c.feet_first = true;
+        self.conventions.insert(series.uid.clone(), c);
     }
 
     fn positions(series: &Series) -> Vec<Vec3> {
@@ -483,7 +637,7 @@ impl<'a> Planner<'a> {
             let echoes = self.rng.random_range(2..=3u32);
             let n = self.count(24);
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Axial,
@@ -491,6 +645,7 @@ impl<'a> Planner<'a> {
                 n,
                 number,
             );
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let mut vols = Vec::new();
             for e in 0..echoes {
@@ -514,7 +669,7 @@ impl<'a> Planner<'a> {
         if on("T4") {
             let n = self.count(16);
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Axial,
@@ -522,6 +677,7 @@ impl<'a> Planner<'a> {
                 n,
                 number,
             );
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let dirs: [(f64, Option<Vec3>, &str); 4] = [
                 (0.0, None, "dwi_b0"),
@@ -548,7 +704,7 @@ impl<'a> Planner<'a> {
             let phases = self.rng.random_range(3..=5u32);
             let n = self.count(16);
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Axial,
@@ -556,6 +712,7 @@ impl<'a> Planner<'a> {
                 n,
                 number,
             );
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let per = pos.len() as i64;
             let mut vols = Vec::new();
@@ -606,7 +763,8 @@ impl<'a> Planner<'a> {
         }
         if on("T7") {
             let n = self.count(40);
-            let s = self.series(ct_study, Modality::Ct, Plane::Axial, Shape::Slice, n, 5);
+            let mut s = self.series(ct_study, Modality::Ct, Plane::Axial, Shape::Slice, n, 5);
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let a = self.volume("ct_pass1", ct_study, &s, &pos, |k| Attrs {
                 acquisition_number: Some(1),
@@ -626,7 +784,8 @@ impl<'a> Planner<'a> {
         }
         if on("T7b") {
             let n = self.count(30);
-            let s = self.series(ct_study, Modality::Ct, Plane::Axial, Shape::Slice, n, 6);
+            let mut s = self.series(ct_study, Modality::Ct, Plane::Axial, Shape::Slice, n, 6);
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let block = self.rng.random_range(2..=5usize);
             let v = self.volume("ct_acqnum_varies", ct_study, &s, &pos, |k| Attrs {
@@ -664,7 +823,7 @@ impl<'a> Planner<'a> {
         if on("T9b") {
             let n = self.count(24);
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Oblique,
@@ -672,6 +831,21 @@ impl<'a> Planner<'a> {
                 n,
                 number,
             );
+            // A sagittal turned 20° about z, then −30° about y: n ≈ (−0.81, −0.34, −0.47), far
+            // from every axis and pointing to −z, so neither a sort by z nor one by the nearest
+            // axis (x) follows IPP · n (PS3.3 C.7.6.2.1.1).
+            let g = s.geometry;
+            let mut oblique = VolumeGeometry::centred(
+                g.rows,
+                g.columns,
+                g.pixel_spacing,
+                g.slice_spacing,
+                double_oblique(20.0, -30.0),
+                g.count,
+                [0.0, 0.0, 0.0],
+            );
+            oblique.slice_thickness = g.slice_thickness;
+            s.geometry = oblique;
             let pos = Self::positions(&s);
             let v = self.volume("mr_oblique", mr_study, &s, &pos, |k| {
                 Attrs::numbered(k as i64 + 1)
@@ -681,7 +855,7 @@ impl<'a> Planner<'a> {
         if on("T10") {
             let tilt = f64::from(self.rng.random_range(30..=50u32)) / 2.0;
             let n = self.count(30);
-            let s = self.series(
+            let mut s = self.series(
                 ct_study,
                 Modality::Ct,
                 Plane::GantryTilt(tilt),
@@ -689,6 +863,22 @@ impl<'a> Planner<'a> {
                 n,
                 7,
             );
+            // The table steps by the drawn spacing; the planes are step × cos θ apart along n.
+            // Slice Thickness (0018,0050) is the nominal thickness the scanner reconstructs, the
+            // step here, so no header element holds the spacing along n (PS3.3 C.7.6.2.1.1).
+            let g = s.geometry;
+            let step = g.slice_spacing;
+            let mut tilted = VolumeGeometry::gantry_tilted(
+                g.rows,
+                g.columns,
+                g.pixel_spacing,
+                step * tilt.to_radians().cos(),
+                tilt,
+                g.count,
+                [0.0, 0.0, 0.0],
+            );
+            tilted.slice_thickness = step;
+            s.geometry = tilted;
             let pos = Self::positions(&s);
             let tag = match self.rng.random_range(0..4u32) {
                 0 | 1 => TiltTag::Value(tilt),
@@ -712,7 +902,7 @@ impl<'a> Planner<'a> {
         if on("T12") {
             let n = self.count(20);
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Axial,
@@ -720,6 +910,7 @@ impl<'a> Planner<'a> {
                 n,
                 number,
             );
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let v = self.volume("mr_no_series_uid", mr_study, &s, &pos, |k| Attrs {
                 remove_series_uid: true,
@@ -735,7 +926,7 @@ impl<'a> Planner<'a> {
         if on("S1") {
             let n = self.count(20) as usize;
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Axial,
@@ -743,6 +934,7 @@ impl<'a> Planner<'a> {
                 n as u32,
                 number,
             );
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let mut perm: Vec<i64> = (1..=n as i64).collect();
             loop {
@@ -765,7 +957,7 @@ impl<'a> Planner<'a> {
         if on("S2") {
             let n = self.count(20);
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Axial,
@@ -773,6 +965,7 @@ impl<'a> Planner<'a> {
                 n,
                 number,
             );
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let v = self.volume("mr_no_numbers", mr_study, &s, &pos, |_| Attrs {
                 number: Number::Empty,
@@ -782,7 +975,8 @@ impl<'a> Planner<'a> {
         }
         if on("S3") {
             let n = self.count(30);
-            let s = self.series(ct_study, Modality::Ct, Plane::Axial, Shape::Slice, n, 8);
+            let mut s = self.series(ct_study, Modality::Ct, Plane::Axial, Shape::Slice, n, 8);
+            self.orient(&mut s);
             let mut pos = Self::positions(&s);
             let gone = self.rng.random_range(3..pos.len() - 3);
             pos.remove(gone);
@@ -807,11 +1001,17 @@ impl<'a> Planner<'a> {
                 9,
             );
             s.geometry.slice_spacing = 2.5;
+            self.orient(&mut s);
             let start = s.geometry.position(0);
+            let n = s.geometry.orientation.normal();
             let mut pos = Vec::new();
             let mut z = 0.0;
             for k in 0..n1 + n2 {
-                pos.push([start[0], start[1], start[2] + z]);
+                pos.push([
+                    start[0] + z * n[0],
+                    start[1] + z * n[1],
+                    start[2] + z * n[2],
+                ]);
                 z += if k + 1 < n1 { 2.5 } else { 4.0 };
             }
             let v = self.volume("ct_two_spacings", ct_study, &s, &pos, |k| {
@@ -826,7 +1026,7 @@ impl<'a> Planner<'a> {
         if on("S7") {
             let n = self.count(24);
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Axial,
@@ -834,6 +1034,7 @@ impl<'a> Planner<'a> {
                 n,
                 number,
             );
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let jitter: Vec<[f64; 6]> = (0..pos.len())
                 .map(|_| {
@@ -867,6 +1068,7 @@ impl<'a> Planner<'a> {
             } else {
                 SliceLocationMode::Constant(0.0)
             };
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let v = self.volume("mr_bad_slice_location", mr_study, &s, &pos, |k| {
                 Attrs::numbered(k as i64 + 1)
@@ -886,7 +1088,7 @@ impl<'a> Planner<'a> {
         let drawn = self.rng.random_range(60..=120usize);
         let wanted = (self.params.min_files as usize).saturating_sub(others);
         let n_ct = drawn.max(wanted).min(400);
-        let ct = self.series(
+        let mut ct = self.series(
             ct_study,
             Modality::Ct,
             Plane::Axial,
@@ -894,11 +1096,16 @@ impl<'a> Planner<'a> {
             n_ct as u32,
             2,
         );
+        self.orient(&mut ct);
+        // Numbered head to feet, as CT scanners usually are: against n when the patient lies
+        // head first (n = +z), along it when feet first (n = −z).
+        if let Some(c) = self.conventions.get_mut(&ct.uid) {
+            c.against = !c.feet_first;
+        }
         let pos = Self::positions(&ct);
         let n = pos.len() as i64;
-        // Numbered head to feet, as scanners do: instance order is the reverse of IPP · n.
         let t1 = self.volume("ct_axial", ct_study, &ct, &pos, |k| {
-            Attrs::numbered(n - k as i64)
+            Attrs::numbered(k as i64 + 1)
         });
         self.trap(
             "T1",
@@ -948,6 +1155,7 @@ impl<'a> Planner<'a> {
                 ct.number,
             );
             s.description = ct.description.clone();
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             let v = self.volume("ct_other_patient", st, &s, &pos, |k| {
                 Attrs::numbered(k as i64 + 1)
@@ -1020,7 +1228,7 @@ impl<'a> Planner<'a> {
         while self.images.len() < self.params.min_files as usize {
             extra_vols += 1;
             let number = next_mr(&mut mr_number);
-            let s = self.series(
+            let mut s = self.series(
                 mr_study,
                 Modality::Mr,
                 Plane::Axial,
@@ -1028,6 +1236,7 @@ impl<'a> Planner<'a> {
                 40,
                 number,
             );
+            self.orient(&mut s);
             let pos = Self::positions(&s);
             self.volume(&format!("mr_axial_{extra_vols}"), mr_study, &s, &pos, |k| {
                 Attrs::numbered(k as i64 + 1)
@@ -1240,6 +1449,43 @@ impl<'a> Planner<'a> {
                 VR::DS,
                 PrimitiveValue::Strs(v.into()),
             );
+        }
+        if im.series.modality == Modality::Ct {
+            // Spacing Between Slices (0018,0088) belongs to the MR Image module (C.8.3.1) and the
+            // enhanced Pixel Measures macro, not to the CT Image module (C.8.2.1): CT scanners
+            // do not send it, so the spacing must come from the positions.
+            d.remove_element(tags::SPACING_BETWEEN_SLICES);
+        }
+        if im.conv.feet_first {
+            put(d, tags::PATIENT_POSITION, VR::CS, text("FFS".to_owned()));
+        }
+        let n = normal(&im.iop);
+        let location = match im.conv.location {
+            Location::Engine => None,
+            Location::Axis { offset } => {
+                let axis = (0..3)
+                    .max_by(|a, b| n[*a].abs().total_cmp(&n[*b].abs()))
+                    .unwrap_or(2);
+                Some(Some(im.position[axis] - offset))
+            }
+            Location::Table { offset } => Some(Some(if n[2] < 0.0 {
+                im.position[2] - offset
+            } else {
+                offset - im.position[2]
+            })),
+            Location::Absent => Some(None),
+        };
+        match location {
+            None => {}
+            Some(Some(v)) => put(
+                d,
+                tags::SLICE_LOCATION,
+                VR::DS,
+                text(worksample_dicom::geometry::ds(v)),
+            ),
+            Some(None) => {
+                d.remove_element(tags::SLICE_LOCATION);
+            }
         }
         match a.tilt {
             TiltTag::Keep => {}

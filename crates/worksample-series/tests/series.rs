@@ -20,12 +20,43 @@ use worksample_task::Task;
 const SEEDS: u64 = 20;
 
 /// The traps the naive starter (group by Series Instance UID, sort by InstanceNumber, geometry
-/// from the first file, no flags) handles: those whose volume is a series of its own numbered
-/// along the normal, and those that only need every file read.
-const NAIVE_HANDLES: [&str; 8] = ["T7b", "T8", "T9", "T9b", "S7", "S8", "F4", "F6"];
+/// from the first file, no flags) handles: those that only need every file read, and those
+/// whose volume is a series of its own ([`NAIVE_HANDLES_WHEN_NUMBERED_ALONG_N`]) when the
+/// scanner happened to number it along the normal.
+const NAIVE_HANDLES: [&str; 2] = ["F4", "F6"];
+/// Volumes that are a series of their own: the starter orders them right exactly when their
+/// InstanceNumbers ascend along n, which the generator draws per series.
+const NAIVE_HANDLES_WHEN_NUMBERED_ALONG_N: [&str; 6] = ["T7b", "T8", "T9", "T9b", "S7", "S8"];
+
+/// Whether every volume of trap `id` has InstanceNumbers strictly ascending along n.
+fn numbered_along_n(dir: &std::path::Path, key: &Key, id: &str) -> bool {
+    use worksample_dicom::read::{ReadLimits, read_header};
+    let Some(trap) = key.traps.iter().find(|t| t.id == id) else {
+        return false;
+    };
+    let TrapCheck::Volumes(volumes) = &trap.check else {
+        return false;
+    };
+    volumes.iter().all(|v| {
+        let numbers: Vec<f64> = key.volumes[v.0]
+            .instances
+            .iter()
+            .map(|i| {
+                let file = read_header(&dir.join(key.label(*i)), &ReadLimits::default())
+                    .expect("a fixture image reads");
+                worksample_series::starter::numbers(
+                    &file.dataset,
+                    dicom_dictionary_std::tags::INSTANCE_NUMBER,
+                )
+                .map_or(f64::NAN, |n| n[0])
+            })
+            .collect();
+        numbers.windows(2).all(|w| w[0] < w[1])
+    })
+}
 
 /// Runs the reference (must score ≥ 99) and, when asked, the naive starter (must land in
-/// 30..=65 with a trap card that misses exactly the traps it cannot handle) on one fixture.
+/// 25..=65 with a trap card that misses exactly the traps it cannot handle) on one fixture.
 fn check_seed(profile: &str, seed: u64, min_files: usize, naive: bool) -> Vec<String> {
     let mut problems = Vec::new();
     let (dir, key) = common::fixture(seed, profile);
@@ -62,16 +93,23 @@ fn check_seed(profile: &str, seed: u64, min_files: usize, naive: bool) -> Vec<St
             .expect("the starter runs");
         let grade = common::grade(dir.path(), sub.path(), &key, profile);
         let total = common::total(&grade);
-        if !(30.0..=65.0).contains(&total) {
+        if !(25.0..=65.0).contains(&total) {
             problems.push(format!(
-                "{profile} seed {seed}: naive scored {total:.1}, outside 30..=65"
+                "{profile} seed {seed}: naive scored {total:.1}, outside 25..=65"
             ));
         }
         for row in &grade.cards[0].rows {
             let id = row.name.split(' ').next().unwrap_or_default();
             // F5 has two rows: the .jpg-named DICOM is read (handled), the .dcm text is not.
-            let expected =
-                NAIVE_HANDLES.contains(&id) || row.name.contains("DICOM image named .jpg");
+            let expected = NAIVE_HANDLES.contains(&id)
+                || row.name.contains("DICOM image named .jpg")
+                || (NAIVE_HANDLES_WHEN_NUMBERED_ALONG_N.contains(&id)
+                    && numbered_along_n(dir.path(), &key, id))
+                // The clean CT is numbered head to feet: along n only when the patient lay feet
+                // first; and the starter keeps T2's localizers and S5/S6's duplicates in it.
+                || (id == "T1"
+                    && numbered_along_n(dir.path(), &key, id)
+                    && !key.traps.iter().any(|t| ["T2", "S5", "S6"].contains(&t.id)));
             if row.handled != expected {
                 problems.push(format!(
                     "{profile} seed {seed}: naive card row `{}` handled={} ({})",
