@@ -796,41 +796,19 @@ fn read_predictions(submission: &Path) -> Predictions {
 }
 
 /// The records of a CSV text (RFC 4180 §2): fields separated by commas, records by CRLF or
-/// LF; a field in double quotes may hold commas, line breaks and `""` for a quote. Blank lines
-/// are skipped. Lenient where the RFC is strict (text after a closing quote is kept), since a
-/// malformed row only costs its own prediction.
+/// LF; a field in double quotes may hold commas, line breaks and `""` for a quote. Rows may
+/// differ in length and a row that is not well-formed is skipped, since it only costs its own
+/// prediction.
 fn csv_records(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match (quoted, ch) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, _) => field.push(ch),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') if chars.peek() == Some(&'\n') => {}
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                if !(record.len() == 1 && record[0].is_empty()) {
-                    records.push(std::mem::take(&mut record));
-                }
-                record.clear();
-            }
-            (false, _) => field.push(ch),
-        }
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .into_records()
+        .filter_map(Result::ok)
+        .map(|r| r.iter().map(str::to_owned).collect::<Vec<String>>())
+        .filter(|r| !(r.len() == 1 && r[0].is_empty()))
+        .collect()
 }
 
 /// Balanced accuracy with REJECT counted as an error (every case here is in scope).
