@@ -268,6 +268,11 @@ pub struct CriterionReport {
     pub findings: Vec<Finding>,
     /// Findings not shown (over the cap, or hidden from this audience).
     pub findings_omitted: usize,
+    /// Of `findings_omitted`, the assessor-only findings a candidate's report dropped under a
+    /// visible criterion (evidence that names the answer key), so a reader is not told they are
+    /// merely over the cap.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub findings_held: usize,
     /// Gates that reduced the points.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gated_by: Vec<GateHit>,
@@ -311,6 +316,11 @@ impl From<&str> for CriterionId {
     }
 }
 
+/// For `skip_serializing_if`: a count of nothing is left out of the JSON.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl Report {
     /// The report as the candidate may see it: hidden criteria keep their score and level, lose
     /// their findings (counted in `findings_omitted`) and the measured summary, which can say as
@@ -329,6 +339,7 @@ impl Report {
                     let before = c.findings.len();
                     c.findings.retain(|f| f.visibility.is_visible());
                     c.findings_omitted += before - c.findings.len();
+                    c.findings_held += before - c.findings.len();
                 }
                 Visibility::Hidden => {
                     c.findings_omitted += c.findings.len();

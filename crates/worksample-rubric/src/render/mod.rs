@@ -154,17 +154,26 @@ fn findings_withheld(report: &Report, c: &CriterionReport) -> bool {
 }
 
 /// The line shown instead of, or after, a criterion's findings when some are not in the report:
-/// "findings hidden until review (N)" or "… and N more". `None` when nothing was left out.
+/// "findings hidden until review (N)", "… and N more", "N held until review (they name the
+/// answer key)", or both of the last two. `None` when nothing was left out.
 fn omitted_line(report: &Report, c: &CriterionReport) -> Option<String> {
     if findings_withheld(report, c) {
-        Some(format!(
+        return Some(format!(
             "findings hidden until review ({})",
             c.findings_omitted
-        ))
-    } else if c.findings_omitted > 0 {
-        Some(format!("… and {} more", c.findings_omitted))
-    } else {
-        None
+        ));
+    }
+    let held = c.findings_held.min(c.findings_omitted);
+    let over_cap = c.findings_omitted - held;
+    match (over_cap, held) {
+        (0, 0) => None,
+        (n, 0) => Some(format!("… and {n} more")),
+        (0, h) => Some(format!(
+            "{h} more held until review (they name the answer key)"
+        )),
+        (n, h) => Some(format!(
+            "… and {n} more; {h} held until review (they name the answer key)"
+        )),
     }
 }
 
@@ -297,6 +306,41 @@ mod tests {
         for status in [Status::Pass, Status::Partial, Status::Fail] {
             let serde = serde_json::to_value(status).expect("an enum serializes");
             assert_eq!(serde, status_id(status), "{status:?}");
+        }
+    }
+
+    /// Findings dropped because they name the key are not passed off as the cap's overflow.
+    #[test]
+    fn the_omitted_line_tells_held_findings_from_the_cap() {
+        let report = fixtures::good().for_candidate();
+        let mut visible = report
+            .criteria
+            .iter()
+            .find(|c| c.visibility == Visibility::Visible)
+            .expect("a visible criterion")
+            .clone();
+        let rows = [
+            (0, 0, None),
+            (3, 0, Some("… and 3 more")),
+            (
+                2,
+                2,
+                Some("2 more held until review (they name the answer key)"),
+            ),
+            (
+                5,
+                2,
+                Some("… and 3 more; 2 held until review (they name the answer key)"),
+            ),
+        ];
+        for (omitted, held, want) in rows {
+            visible.findings_omitted = omitted;
+            visible.findings_held = held;
+            assert_eq!(
+                omitted_line(&report, &visible).as_deref(),
+                want,
+                "{omitted} omitted, {held} held"
+            );
         }
     }
 
