@@ -320,7 +320,10 @@ reason = "a direct identifier leaked"
         ];
         let r = score(&spec(), g, ctx(None)).expect("scored");
         assert_eq!(r.criteria[0].findings.len(), 2, "assessors see both");
-        assert_eq!(r.criteria[0].findings_held, 0, "nothing held from assessors");
+        assert_eq!(
+            r.criteria[0].findings_held, 0,
+            "nothing held from assessors"
+        );
         let c = r.for_candidate();
         let messages: Vec<&str> = c.criteria[0]
             .findings
@@ -329,7 +332,10 @@ reason = "a direct identifier leaked"
             .collect();
         assert_eq!(messages, ["your claim 2 matches nothing"]);
         assert_eq!(c.criteria[0].findings_omitted, 1);
-        assert_eq!(c.criteria[0].findings_held, 1, "said to be held, not over the cap");
+        assert_eq!(
+            c.criteria[0].findings_held, 1,
+            "said to be held, not over the cap"
+        );
         let json = serde_json::to_string(&c).expect("serialises");
         assert!(!json.contains("planted trap"), "{json}");
     }
