@@ -1950,6 +1950,7 @@ impl<'a> Planner<'a> {
                     pixel_spacing: g.pixel_spacing,
                     slice_spacing: truth.spacing,
                     first_position: positions[0],
+                    positions: positions.clone(),
                     regular: truth.regular,
                 },
                 flags,

@@ -44,6 +44,9 @@ pub const CRITERIA: [&str; 7] = [
 /// The harness manifest the pipeline writes beside the fixtures; candidates skip it.
 pub const MANIFEST: &str = worksample_task::MANIFEST_FILE;
 
+/// Fewest tiles a volume figure may hold before it is cut (twice the volume's size if larger).
+const MAX_TILES: usize = 256;
+
 /// Most findings listed per volume for one criterion, so one bad volume cannot crowd out the rest.
 const PER_VOLUME_FINDINGS: usize = 3;
 
@@ -143,6 +146,33 @@ struct VolumeOutcome {
     flags_exact: bool,
 }
 
+/// Most entries naming unknown files that get a finding of their own.
+const MAX_UNKNOWN_FINDINGS: usize = 20;
+/// Most characters of a candidate's path echoed in a finding: a path is the candidate's text and
+/// may be megabytes long.
+const MAX_ECHOED_PATH: usize = 200;
+
+/// A candidate path as echoed in findings: cut to [`MAX_ECHOED_PATH`] characters.
+fn shorten(path: &str) -> String {
+    match path.char_indices().nth(MAX_ECHOED_PATH) {
+        None => path.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &path[..cut], path.len()),
+    }
+}
+
+/// Why a path names no input file, in words the candidate can act on.
+fn why_unknown(path: &str) -> &'static str {
+    if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
+        "names an absolute path: write it relative to the input folder (e.g. `a/b.dcm`)"
+    } else if path.split(['/', '\\']).any(|part| part == "..") {
+        "names a path that leaves the input folder (`..`): write it relative to the input folder"
+    } else if path.is_empty() || path.contains('\0') {
+        "names an empty or malformed path"
+    } else {
+        "names a file that is not in the input"
+    }
+}
+
 /// Normalises a candidate path (`./a//b` → `a/b`); `None` when it is unsafe.
 fn norm(path: &str) -> Option<String> {
     let p = submission::safe_relative(path).ok()?;
@@ -202,14 +232,29 @@ pub fn grade_output(key: &Key, out: &Output) -> Grade {
         .collect();
     let pred_sets: Vec<BTreeSet<InstanceId>> = predicted.iter().map(|p| p.set.clone()).collect();
     let mut outcomes = vec![VolumeOutcome::default(); key.volumes.len()];
-    for m in metrics::match_iou(&truth_sets, &pred_sets) {
-        outcomes[m.truth].matched = Some(m.predicted);
-    }
+    let repeated = matched_volumes(&truth_sets, &pred_sets, &mut outcomes);
     let volumes_exact = volumes_exact(key, &truth_sets, &predicted, &mut outcomes);
     let bcubed = bcubed(key, &predicted);
-    let ordering = ordering(key, &predicted, &mut outcomes);
-    let geometry = geometry(key, out, &outcomes);
-    let anomalies = anomalies(key, out, &mut outcomes);
+    let mut ordering = ordering(key, &predicted, &mut outcomes);
+    // A volume listed more than once is named first: it is why that volume scores nothing.
+    let mut named: Vec<Finding> = repeated
+        .iter()
+        .map(|(k, js)| {
+            let ids: Vec<String> = js
+                .iter()
+                .map(|j| format!("`{}`", predicted[*j].id))
+                .collect();
+            Finding::new(format!(
+                "volume `{}` is listed more than once (your {}): a repeated volume matches none, so its order, geometry and flags score 0",
+                key.volumes[*k].name,
+                ids.join(", ")
+            ))
+        })
+        .collect();
+    named.append(&mut ordering.findings);
+    ordering.findings = named;
+    let geometry = geometry(key, out, &predicted, &outcomes);
+    let anomalies = anomalies(key, out, &predicted, &mut outcomes);
     let card = trap_card(key, &in_volumes, &excluded, &outcomes);
     Grade {
         criteria: vec![
@@ -227,6 +272,32 @@ pub fn grade_output(key: &Key, out: &Output) -> Grade {
     }
 }
 
+/// Matches true volumes to the candidate's at IoU > 0.5 (research/series.md §4.5). Disjoint
+/// volumes match at most one true volume each way; two submitted volumes can match the same
+/// true volume only when they share files, i.e. the volume is listed more than once. Such a
+/// true volume is left unmatched whatever the list order, so a copy can neither earn twice nor
+/// hedge between two orders; the repeats are returned for a finding.
+fn matched_volumes(
+    truth_sets: &[BTreeSet<InstanceId>],
+    pred_sets: &[BTreeSet<InstanceId>],
+    outcomes: &mut [VolumeOutcome],
+) -> BTreeMap<usize, Vec<usize>> {
+    let mut by_truth: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for m in metrics::match_iou(truth_sets, pred_sets) {
+        by_truth.entry(m.truth).or_default().push(m.predicted);
+    }
+    let mut repeated = BTreeMap::new();
+    for (k, js) in by_truth {
+        match js.as_slice() {
+            [j] => outcomes[k].matched = Some(*j),
+            _ => {
+                repeated.insert(k, js);
+            }
+        }
+    }
+    repeated
+}
+
 fn coverage(
     key: &Key,
     in_volumes: &BTreeMap<String, Vec<usize>>,
@@ -238,13 +309,17 @@ fn coverage(
     // missing files (a dropped volume is dozens).
     let mut findings: Vec<Finding> = unknown
         .iter()
+        .take(MAX_UNKNOWN_FINDINGS)
         .map(|(file, place)| {
-            Finding::new(format!(
-                "{place} names a file that is not in the input (or an unsafe path)"
-            ))
-            .in_file(file.clone())
+            Finding::new(format!("{place} {}", why_unknown(file))).in_file(shorten(file))
         })
         .collect();
+    if unknown.len() > MAX_UNKNOWN_FINDINGS {
+        findings.push(Finding::new(format!(
+            "{} more entries name files that are not in the input",
+            unknown.len() - MAX_UNKNOWN_FINDINGS
+        )));
+    }
     let mut missing = Vec::new();
     let mut accounted = 0;
     for file in key.files.keys() {
@@ -393,9 +468,12 @@ fn volumes_exact(
         index.insert(set, k);
     }
     for (j, p) in predicted.iter().enumerate() {
-        if let Some(&k) = index.get(&p.set) {
+        // A second copy of a volume is not a second exact volume: it counts as a wrong one.
+        if let Some(&k) = index.get(&p.set)
+            && outcomes[k].exact.is_none()
+        {
             exact_p += 1;
-            outcomes[k].exact.get_or_insert(j);
+            outcomes[k].exact = Some(j);
         }
     }
     let exact_k = outcomes.iter().filter(|o| o.exact.is_some()).count();
@@ -580,7 +658,12 @@ fn ordering(
     .with_findings(findings)
 }
 
-fn geometry(key: &Key, out: &Output, outcomes: &[VolumeOutcome]) -> CriterionGrade {
+fn geometry(
+    key: &Key,
+    out: &Output,
+    predicted: &[Predicted<'_>],
+    outcomes: &[VolumeOutcome],
+) -> CriterionGrade {
     let mut findings = Vec::new();
     let mut total = 0.0;
     let mut counted = 0usize;
@@ -606,7 +689,18 @@ fn geometry(key: &Key, out: &Output, outcomes: &[VolumeOutcome]) -> CriterionGra
         }
         let close =
             |a: &[f64], b: &[f64], tol: f64| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol);
-        let p = t.first_position;
+        // The brief: the IPP of the first instance in the candidate's order, so a reversed
+        // volume reports its own first slice. Any key instance has a known IPP; a volume whose
+        // entries resolve to none is held to the true first position.
+        let p = predicted[j]
+            .order
+            .first()
+            .and_then(|id| {
+                let i = key.instances.get(id.0)?;
+                key.volumes.get(i.volume.0)?.geometry.positions.get(i.rank)
+            })
+            .copied()
+            .unwrap_or(t.first_position);
         let frame = [
             (
                 close(&g.pixel_spacing_mm, &t.pixel_spacing, 1e-3),
@@ -669,7 +763,12 @@ fn geometry(key: &Key, out: &Output, outcomes: &[VolumeOutcome]) -> CriterionGra
     .with_findings(findings)
 }
 
-fn anomalies(key: &Key, out: &Output, outcomes: &mut [VolumeOutcome]) -> CriterionGrade {
+fn anomalies(
+    key: &Key,
+    out: &Output,
+    predicted: &[Predicted<'_>],
+    outcomes: &mut [VolumeOutcome],
+) -> CriterionGrade {
     let mut findings = Vec::new();
     let mut counts = Counts::default();
     let mut owner: BTreeMap<usize, usize> = BTreeMap::new();
@@ -700,10 +799,14 @@ fn anomalies(key: &Key, out: &Output, outcomes: &mut [VolumeOutcome]) -> Criteri
                             Locator::Angle(want) => a
                                 .angle_deg
                                 .is_some_and(|got| (got.abs() - want).abs() <= 1.0),
+                            // Both instances must be in the volume that carries the flag: a
+                            // gap between instances it left out is not a gap it found.
                             Locator::Between(x, y) => a.between.as_ref().is_some_and(|[p, q]| {
                                 let got: BTreeSet<_> =
                                     [resolve(p), resolve(q)].into_iter().collect();
                                 got == [Some(x), Some(y)].into_iter().collect()
+                                    && predicted[j].set.contains(&x)
+                                    && predicted[j].set.contains(&y)
                             }),
                         }
                 })?;
@@ -967,10 +1070,14 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
         .iter()
         .map(|p| p.iter().copied().collect())
         .collect();
-    let mut matched: BTreeMap<usize, usize> = BTreeMap::new();
-    for m in metrics::match_iou(&truth_sets, &pred_sets) {
-        matched.insert(m.truth, m.predicted);
-    }
+    // The same matching as the grade: a volume listed twice is drawn as matched by none.
+    let mut outcomes = vec![VolumeOutcome::default(); key.volumes.len()];
+    matched_volumes(&truth_sets, &pred_sets, &mut outcomes);
+    let matched: BTreeMap<usize, usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(k, o)| Some((k, o.matched?)))
+        .collect();
     // Every slice of a true volume is drawn: the key holds the thumbnails generation drew while
     // it had each image in memory; any other slice (a key made without them, a file that does
     // not read back) is a whole-file read and a PNG, over all cores up front. Then the strips
@@ -1008,14 +1115,27 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
             .and_then(|&j| Some((pred_sets.get(j)?, predicted.get(j)?, out?.volumes.get(j)?)));
         let how = match submitted {
             Some((set, order, vol)) => {
-                let mut members: Vec<InstanceId> = order
+                // Each instance is drawn once, at its first place, however often it is listed:
+                // a submission cannot multiply the report by repeating entries.
+                let mut listed: BTreeMap<InstanceId, usize> = BTreeMap::new();
+                let mut first_places: Vec<InstanceId> = Vec::new();
+                for &id in order {
+                    let n = listed.entry(id).or_insert(0);
+                    if *n == 0 {
+                        first_places.push(id);
+                    }
+                    *n += 1;
+                }
+                let mut members: Vec<InstanceId> = first_places
                     .iter()
                     .copied()
                     .filter(|id| truth_sets[k].contains(id))
                     .collect();
                 members.sort_by_key(|id| rank(*id));
+                let belongs: BTreeMap<InstanceId, usize> =
+                    members.iter().enumerate().map(|(p, id)| (*id, p)).collect();
                 let mut next_member = 0;
-                for (pos, &id) in order.iter().enumerate() {
+                for (pos, &id) in first_places.iter().enumerate() {
                     let owner = key.instances.get(id.0).map(|i| i.volume);
                     let mut marks = Vec::new();
                     if owner != Some(VolumeId(k)) {
@@ -1033,13 +1153,17 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
                                 note: format!(
                                     "placed {}, belongs {}",
                                     ordinal(pos + 1),
-                                    ordinal(
-                                        members.iter().position(|m| *m == id).map_or(0, |p| p + 1)
-                                    )
+                                    ordinal(belongs.get(&id).map_or(0, |p| p + 1))
                                 ),
                             });
                         }
                         next_member += 1;
+                    }
+                    if let Some(&n) = listed.get(&id).filter(|n| **n > 1) {
+                        marks.push(Mark {
+                            kind: MarkKind::Wrong,
+                            note: format!("listed {n} times"),
+                        });
                     }
                     shown.push((id, marks));
                 }
@@ -1110,12 +1234,18 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
             }
         }
         let mut unpreviewable = 0usize;
+        // Foreign slices merged into the volume are distinct instances of the input, so at most
+        // every image once; the cap still bounds a figure whatever a submission lists.
+        let cap = MAX_TILES.max(2 * volume.instances.len());
+        let cut = shown.len().saturating_sub(cap);
+        shown.truncate(cap);
         let total = shown.len();
         let tiles: Vec<Tile> = shown
             .into_iter()
             .enumerate()
             .filter_map(|(pos, (id, marks))| {
-                let r = rank(id);
+                // Ranks are 1-based, as in the ordering findings.
+                let r = rank(id) + 1;
                 let alt = format!(
                     "slice of true rank {r} of volume {}, shown {} of {total}",
                     volume.name,
@@ -1135,8 +1265,11 @@ fn volume_figures(key: &Key, out: Option<&Output>, fixtures: &Path) -> Vec<Figur
             })
             .collect();
         let mut caption = format!(
-            "Slices {how}, labelled with their true rank (#0 first along the normal); windowed per file (rescale, VOI window, MONOCHROME1 inverted). Marked: misplaced or foreign slices, slices the volume lost, and the expected anomalies."
+            "Slices {how}, labelled with their true rank (#1 first along the normal); windowed per file (rescale, VOI window, MONOCHROME1 inverted). Marked: misplaced or foreign slices, slices the volume lost, and the expected anomalies."
         );
+        if cut > 0 {
+            caption.push_str(&format!(" {cut} more slices are not shown."));
+        }
         if unpreviewable > 0 {
             caption.push_str(&format!(
                 " {unpreviewable} slices could not be previewed and are left out."

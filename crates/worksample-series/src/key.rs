@@ -60,6 +60,9 @@ pub struct GeometryTruth {
     pub slice_spacing: Option<f64>,
     /// IPP of the rank-0 instance.
     pub first_position: [f64; 3],
+    /// IPP of every instance, by rank: `first_position_mm` is the IPP of the first instance in
+    /// the candidate's order, whichever that is.
+    pub positions: Vec<[f64; 3]>,
     /// Whether the stack is regular.
     pub regular: bool,
 }

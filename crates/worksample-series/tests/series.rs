@@ -359,10 +359,36 @@ const MUTANTS: &[(&str, &[&str], Mutation)] = &[
             o.volumes.push(v);
         },
     ),
-    ("the CT reversed", &["ordering"], |o, k| {
-        let ct = find(o, k, "ct_axial");
-        o.volumes[ct].instances.reverse();
-    }),
+    // The brief: first_position_mm is the IPP of the first instance in the candidate's order.
+    (
+        "the CT reversed, first position still the true first",
+        &["ordering", "geometry"],
+        |o, k| {
+            let ct = find(o, k, "ct_axial");
+            o.volumes[ct].instances.reverse();
+        },
+    ),
+    (
+        "the CT reversed, first position of its own first instance",
+        &["ordering"],
+        |o, k| {
+            let ct = find(o, k, "ct_axial");
+            o.volumes[ct].instances.reverse();
+            let v = k.volumes.iter().find(|v| v.name == "ct_axial").expect("T1");
+            o.volumes[ct].geometry.first_position_mm =
+                *v.geometry.positions.last().expect("slices");
+        },
+    ),
+    (
+        "the CT listed twice",
+        &["coverage", "volumes_exact", "ordering", "geometry"],
+        |o, k| {
+            let ct = find(o, k, "ct_axial");
+            let mut copy = o.volumes[ct].clone();
+            copy.id = "ct_again".into();
+            o.volumes.push(copy);
+        },
+    ),
     ("two adjacent CT slices swapped", &["ordering"], |o, k| {
         let ct = find(o, k, "ct_axial");
         o.volumes[ct].instances.swap(10, 11);
@@ -732,4 +758,270 @@ fn published_schema_names_exactly_the_rust_vocabularies() {
             serde_json::Value::from(r.name())
         );
     }
+}
+
+/// The reference's volumes re-sorted by one header value (ties by path, so they carry no hint of
+/// the answer): the shortcuts the brief rules out.
+fn sorted_by(dir: &std::path::Path, out: &Output, key: &str) -> Output {
+    use worksample_dicom::read::{ReadLimits, read_header};
+    use worksample_series::starter::numbers;
+    let mut out = out.clone();
+    for v in &mut out.volumes {
+        let mut keyed: Vec<(f64, String)> = v
+            .instances
+            .iter()
+            .map(|r| {
+                let ds = read_header(&dir.join(&r.file), &ReadLimits::default())
+                    .expect("a fixture image reads")
+                    .dataset;
+                let value = match key {
+                    "InstanceNumber" => {
+                        numbers(&ds, dicom_dictionary_std::tags::INSTANCE_NUMBER).map(|v| v[0])
+                    }
+                    "SliceLocation" => {
+                        numbers(&ds, dicom_dictionary_std::tags::SLICE_LOCATION).map(|v| v[0])
+                    }
+                    _ => numbers(&ds, dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT)
+                        .map(|v| v[2]),
+                };
+                (value.unwrap_or(0.0), r.file.clone())
+            })
+            .collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        v.instances = keyed
+            .into_iter()
+            .map(|(_, f)| worksample_series::output::InstanceRef::file(f))
+            .collect();
+    }
+    out
+}
+
+/// The rubric's ordering anchors: a sort by InstanceNumber, Slice Location or z is at best
+/// mixed, never the excellent (or, on average, good) order along n that the fixtures used to
+/// reward (94–100 points when every volume was numbered and located along n).
+#[test]
+fn sorting_by_instance_number_slice_location_or_z_is_mixed_at_best() {
+    let runs: Vec<(&str, u64)> = (1..=6)
+        .map(|s| ("standard", s))
+        .chain((1..=2).map(|s| ("hard", s)))
+        .collect();
+    let scores: Vec<(String, f64)> = runs
+        .par_iter()
+        .flat_map(|(profile, seed)| {
+            let (dir, key) = common::fixture(*seed, profile);
+            let reference = common::reference(dir.path());
+            ["InstanceNumber", "SliceLocation", "z"]
+                .iter()
+                .map(|by| {
+                    let grade = grade_output(&key, &sorted_by(dir.path(), &reference, by));
+                    let ordering = grade
+                        .criteria
+                        .iter()
+                        .find(|c| c.id.as_str() == "ordering")
+                        .expect("ordering")
+                        .score
+                        .get();
+                    (format!("{by} {profile} {seed}"), ordering)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for by in ["InstanceNumber", "SliceLocation", "z"] {
+        let mine: Vec<&(String, f64)> = scores.iter().filter(|(n, _)| n.starts_with(by)).collect();
+        let mean = mine.iter().map(|(_, s)| s).sum::<f64>() / mine.len() as f64;
+        assert!(
+            mean < 0.75,
+            "sorting by {by}: mean ordering {mean:.3} ({mine:?})"
+        );
+        for (name, s) in &mine {
+            assert!(*s < 0.95, "{name}: ordering {s:.3} is excellent");
+        }
+    }
+}
+
+/// Spacing Between Slices is not in the CT Image module: no CT file carries it, so copying it
+/// from a header cannot answer the spacing (nor, under tilt, can Slice Thickness).
+#[test]
+fn header_spacing_is_not_the_nominal_spacing() {
+    use worksample_dicom::read::{ReadLimits, read_header};
+    use worksample_series::starter::numbers;
+    let seed = mutant_seed();
+    let (dir, key) = common::fixture(seed, "standard");
+    let reference = common::reference(dir.path());
+    for tag in [
+        dicom_dictionary_std::tags::SPACING_BETWEEN_SLICES,
+        dicom_dictionary_std::tags::SLICE_THICKNESS,
+    ] {
+        let mut out = reference.clone();
+        for v in &mut out.volumes {
+            if v.instances.len() > 1 {
+                let ds = read_header(
+                    &dir.path().join(&v.instances[0].file),
+                    &ReadLimits::default(),
+                )
+                .expect("reads")
+                .dataset;
+                v.geometry.slice_spacing_mm = numbers(&ds, tag).map(|n| n[0]);
+            }
+        }
+        let grade = grade_output(&key, &out);
+        let geometry = grade
+            .criteria
+            .iter()
+            .find(|c| c.id.as_str() == "geometry")
+            .expect("geometry");
+        assert!(
+            geometry.score.get() < 1.0,
+            "{tag}: geometry {}",
+            geometry.score.get()
+        );
+        assert!(
+            geometry
+                .findings
+                .iter()
+                .any(|f| f.message.contains("ct_tilted")),
+            "{tag}: the tilted CT's spacing is not in its header: {:?}",
+            geometry.findings
+        );
+    }
+}
+
+/// A volume listed twice is graded the same whichever copy comes first, and is named.
+#[test]
+fn a_repeated_volume_is_a_finding_whatever_the_list_order() {
+    let seed = mutant_seed();
+    let (dir, key) = common::fixture(seed, "standard");
+    let reference = common::reference(dir.path());
+    let ct = find(&reference, &key, "ct_axial");
+    let with_copy = |reversed_first: bool| {
+        let mut out = reference.clone();
+        let mut copy = out.volumes[ct].clone();
+        copy.id = "ct_again".into();
+        if reversed_first {
+            out.volumes[ct].instances.reverse();
+        } else {
+            copy.instances.reverse();
+        }
+        out.volumes.push(copy);
+        grade_output(&key, &out)
+    };
+    let (a, b) = (with_copy(true), with_copy(false));
+    assert_eq!(common::points(&a), common::points(&b));
+    let ordering = a
+        .criteria
+        .iter()
+        .find(|c| c.id.as_str() == "ordering")
+        .expect("ordering");
+    assert!(
+        ordering.findings[0]
+            .message
+            .contains("listed more than once"),
+        "{:?}",
+        ordering.findings
+    );
+}
+
+/// Hostile listings: an absolute path is explained, a huge path is cut, and thousands of
+/// repeats of a few entries draw each slice once, with ranks counted from 1 as in findings.
+#[test]
+fn hostile_paths_and_repeats_stay_small_and_explained() {
+    use worksample_task::Figures;
+    let seed = mutant_seed();
+    let (dir, key) = common::fixture(seed, "standard");
+    let mut out = common::reference(dir.path());
+    let ct = find(&out, &key, "ct_axial");
+    let first = out.volumes[ct].instances[0].clone();
+    let second = out.volumes[ct].instances[1].clone();
+    for _ in 0..5000 {
+        out.volumes[ct].instances.push(second.clone());
+        out.volumes[ct].instances.push(first.clone());
+    }
+    let absolute = dir.path().join(&first.file).display().to_string();
+    out.volumes[ct]
+        .instances
+        .push(worksample_series::output::InstanceRef::file(absolute));
+    out.excluded.push(Excluded {
+        file: "x".repeat(100_000),
+        reason: ExclusionReason::NotDicom,
+        duplicate_of: None,
+        detail: None,
+    });
+    let sub = tempfile::tempdir().expect("tempdir");
+    common::write(sub.path(), &out);
+    let grade = common::grade_with(dir.path(), sub.path(), &key, "standard", Figures::Draw);
+    let coverage = grade
+        .criteria
+        .iter()
+        .find(|c| c.id.as_str() == "coverage")
+        .expect("coverage");
+    let text = serde_json::to_string(&coverage.findings).expect("serialise");
+    assert!(text.contains("absolute path"), "{text}");
+    assert!(
+        text.len() < 10_000,
+        "{} bytes of coverage findings",
+        text.len()
+    );
+    let figure = serde_json::to_value(
+        grade
+            .figures
+            .iter()
+            .find(|f| f.title.contains("ct_axial"))
+            .expect("a CT figure"),
+    )
+    .expect("serialise");
+    let tiles = figure
+        .pointer("/kind/tiles")
+        .or_else(|| figure.pointer("/tiles"));
+    let tiles = tiles.and_then(|t| t.as_array()).expect("tiles");
+    let size = key
+        .volumes
+        .iter()
+        .find(|v| v.name == "ct_axial")
+        .expect("T1")
+        .instances
+        .len();
+    assert!(
+        tiles.len() <= size,
+        "{} tiles for {size} slices",
+        tiles.len()
+    );
+    let labels: Vec<&str> = tiles.iter().filter_map(|t| t["label"].as_str()).collect();
+    assert!(
+        labels.contains(&"#1") && !labels.contains(&"#0"),
+        "{labels:?}"
+    );
+}
+
+/// A gap flag counts only when both its instances are in the volume that carries it.
+#[test]
+fn a_gap_flag_naming_instances_outside_its_volume_is_a_false_positive() {
+    let seed = mutant_seed();
+    let (dir, key) = common::fixture(seed, "standard");
+    let reference = common::reference(dir.path());
+    let v = find(&reference, &key, "ct_missing_slice");
+    let drop_pair = |keep_flag: bool| {
+        let mut o = reference.clone();
+        let pair: Vec<String> = o.volumes[v]
+            .anomalies
+            .iter()
+            .find_map(|a| a.between.clone())
+            .expect("S3 flag")
+            .iter()
+            .map(|r| r.file.clone())
+            .collect();
+        o.volumes[v].instances.retain(|r| !pair.contains(&r.file));
+        if !keep_flag {
+            o.volumes[v].anomalies.retain(|a| a.between.is_none());
+        }
+        let grade = grade_output(&key, &o);
+        grade
+            .criteria
+            .iter()
+            .find(|c| c.id.as_str() == "anomalies")
+            .expect("anomalies")
+            .score
+            .get()
+    };
+    let (kept, dropped) = (drop_pair(true), drop_pair(false));
+    assert!(kept < dropped, "kept {kept:.4} vs dropped {dropped:.4}");
 }
