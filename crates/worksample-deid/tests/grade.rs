@@ -911,17 +911,22 @@ fn on_generated_fixtures_a_copy_and_an_empty_output_score_low() {
     }
 }
 
+/// The first output file of the reference de-identifier's set in `out`, by path.
+fn first_output(out: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(out.join("out"))
+        .expect("output folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .min()
+        .expect("a file")
+}
+
 #[test]
 fn a_lost_file_costs_coverage_but_does_not_trip_the_leak_gate() {
     let fx = fixture();
     let out = tempfile_dir::Dir::new("lost");
     deidentify(&fx, out.path(), Flaws::default());
-    let victim = std::fs::read_dir(out.path().join("out"))
-        .expect("output folder")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .min()
-        .expect("a file");
+    let victim = first_output(out.path());
     std::fs::remove_file(victim).expect("remove");
     let g = graded(&fx, out.path());
     let s = scores(&g);
@@ -965,12 +970,7 @@ fn an_identifier_in_a_deflated_data_set_is_found_in_the_inflated_bytes() {
     let fx = fixture();
     let out = tempfile_dir::Dir::new("deflated");
     deidentify(&fx, out.path(), Flaws::default());
-    let victim = std::fs::read_dir(out.path().join("out"))
-        .expect("output folder")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .min()
-        .expect("a file");
+    let victim = first_output(out.path());
     let file = dicom_object::open_file(&victim).expect("reads the reference's output");
     let meta = file.meta().clone();
     let mut obj = file.into_inner();

@@ -414,22 +414,17 @@ fn file_tree(registry: &Registry, file: &str, leaks: &[&Leak]) -> TreeNode {
                     describe(l),
                 );
             }
-            LeakSite::Bytes { offset } => {
+            LeakSite::Bytes { offset } | LeakSite::Inflated { offset } => {
                 // Also found in a decoded value: the tree already shows where.
                 if in_values.contains(l.value.as_str()) {
                     continue;
                 }
+                let bytes = match l.site {
+                    LeakSite::Inflated { .. } => "inflated data set",
+                    LeakSite::Value(_) | LeakSite::Bytes { .. } | LeakSite::Path => "raw bytes",
+                };
                 mark(
-                    child(&mut root, format!("raw bytes at offset {offset}")),
-                    describe(l),
-                );
-            }
-            LeakSite::Inflated { offset } => {
-                if in_values.contains(l.value.as_str()) {
-                    continue;
-                }
-                mark(
-                    child(&mut root, format!("inflated data set at offset {offset}")),
+                    child(&mut root, format!("{bytes} at offset {offset}")),
                     describe(l),
                 );
             }
