@@ -291,6 +291,26 @@ impl Config {
         Config::default()
     }
 
+    /// P0 with every global knob set to respect the header: decode, padding, Modality LUT and
+    /// photometric interpretation as the header says, a fixed HU window of 50/100 instead of the
+    /// header's, the body mask and Pixel Spacing. The reference fix starts from it; without the
+    /// per-stratum corrections it is the "every switch on" guess the fix gate is about.
+    pub fn header_respecting() -> Config {
+        Config {
+            decode: Decode::Header,
+            padding: Padding::Mask,
+            modality_lut: ModalityLut::Header,
+            window: Window::Fixed {
+                center: 50.0,
+                width: 100.0,
+            },
+            photometric: Photometric::Header,
+            mask: Mask::Body,
+            spacing: Spacing::PixelSpacing,
+            ..Config::p0()
+        }
+    }
+
     /// Parses and validates a JSON configuration.
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
         let value: serde_json::Value =

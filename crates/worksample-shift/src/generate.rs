@@ -33,10 +33,7 @@ use worksample_dicom::rng::stream;
 use worksample_dicom::write::{TransferSyntax, WriteOptions, to_bytes};
 use worksample_task::{FolderSink, Sink, SinkError};
 
-use crate::config::{
-    Config, Decode, Denoise, Filter, HuOffset, Mask, ModalityLut, P0_SPACING_MM, Padding,
-    Photometric, Selector, Spacing, Window,
-};
+use crate::config::{Config, Denoise, Filter, HuOffset, P0_SPACING_MM, Selector};
 use crate::key::{Case, Cause, Key, Planted, Role, Split, Unit};
 use crate::model::{Decision, Prediction, predict};
 use crate::slice::Slice;
@@ -607,19 +604,7 @@ fn burn_text(pixels: &mut PixelData, r: &mut rand_chacha::ChaCha8Rng) {
 /// The reference fix for a design: every header-respecting knob, plus the per-selector
 /// corrections the physics causes need.
 fn oracle_config(units: &[UnitDesign]) -> Config {
-    let mut config = Config {
-        decode: Decode::Header,
-        padding: Padding::Mask,
-        modality_lut: ModalityLut::Header,
-        window: Window::Fixed {
-            center: 50.0,
-            width: 100.0,
-        },
-        photometric: Photometric::Header,
-        mask: Mask::Body,
-        spacing: Spacing::PixelSpacing,
-        ..Config::p0()
-    };
+    let mut config = Config::header_respecting();
     for u in units {
         match u.role {
             Role::Planted(Cause::KernelNoise) => config.denoise.push(Denoise {

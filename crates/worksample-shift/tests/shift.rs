@@ -11,9 +11,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use worksample_shift::ShiftTask;
-use worksample_shift::config::{
-    Config, Decode, Gate, Mask, ModalityLut, Padding, Photometric, Spacing, Window,
-};
+use worksample_shift::config::{Config, Gate};
 use worksample_shift::key::Cause;
 use worksample_task::{
     DigestSink, Figures, FolderSink, GenerateContext, NoProgress, Seed, Sink, Task, digest_folder,
@@ -75,17 +73,7 @@ fn switch_everything(dir: &std::path::Path, _: &(Value, String)) -> (Value, Stri
     let input = common::read_input(dir);
     let config = Config {
         gate: Gate::RescaleTypeHu,
-        decode: Decode::Header,
-        padding: Padding::Mask,
-        modality_lut: ModalityLut::Header,
-        window: Window::Fixed {
-            center: 50.0,
-            width: 100.0,
-        },
-        photometric: Photometric::Header,
-        mask: Mask::Body,
-        spacing: Spacing::PixelSpacing,
-        ..Config::p0()
+        ..Config::header_respecting()
     };
     (
         empty_report(serde_json::to_value(&config).expect("config")),
@@ -525,22 +513,12 @@ fn false_claim(report: &Value) -> Value {
 
 fn every_global_knob() -> Config {
     Config {
-        decode: Decode::Header,
-        padding: Padding::Mask,
-        modality_lut: ModalityLut::Header,
-        window: Window::Fixed {
-            center: 50.0,
-            width: 100.0,
-        },
-        photometric: Photometric::Header,
-        mask: Mask::Body,
-        spacing: Spacing::PixelSpacing,
         denoise: vec![worksample_shift::config::Denoise {
             selector: worksample_shift::config::Selector(BTreeMap::new()),
             filter: worksample_shift::config::Filter::Median,
             radius_px: 1,
         }],
-        ..Config::p0()
+        ..Config::header_respecting()
     }
 }
 

@@ -8,10 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use worksample_shift::ShiftTask;
-use worksample_shift::config::{
-    Config, Decode, Denoise, Filter, HuOffset, Mask, ModalityLut, Padding, Photometric, Selector,
-    Spacing, Window,
-};
+use worksample_shift::config::{Config, Decode, Denoise, Filter, HuOffset, ModalityLut, Selector};
 use worksample_shift::folder::list_files;
 use worksample_shift::key::Key;
 use worksample_shift::model::{
@@ -341,19 +338,7 @@ pub fn reference(dir: &Path) -> (Value, String) {
     let adjusted = holm(&p);
     let mut claims = Vec::new();
     let mut not_causal = Vec::new();
-    let mut config = Config {
-        decode: Decode::Header,
-        padding: Padding::Mask,
-        modality_lut: ModalityLut::Header,
-        window: Window::Fixed {
-            center: 50.0,
-            width: 100.0,
-        },
-        photometric: Photometric::Header,
-        mask: Mask::Body,
-        spacing: Spacing::PixelSpacing,
-        ..Config::p0()
-    };
+    let mut config = Config::header_respecting();
     for (i, (sel, items, c)) in judged.iter().enumerate() {
         let affected = (adjusted[2 * i] < 0.05 || adjusted[2 * i + 1] < 0.05)
             && rc.balanced_accuracy() - c.balanced_accuracy() >= 0.1;
