@@ -214,20 +214,21 @@ pub(crate) fn substitute(argv: &[String], input: &Path, output: &Path) -> Vec<Os
 }
 
 /// Finds the program to execute, so that "not found" is a clear [`crate::RunStatus::SpawnFailed`]
-/// instead of an opaque errno. A name with a `/` is taken relative to the harness's current
-/// directory (std leaves relative paths with `current_dir` platform-specific); a bare name is
-/// looked up in the `PATH` the candidate will see, as `execvp` would.
+/// instead of an opaque errno. A name with a `/` is taken relative to `start_dir`, the folder the
+/// command starts in, as a shell there would take it (std leaves relative paths with
+/// `current_dir` platform-specific); a bare name is looked up in the `PATH` the candidate will
+/// see, relative entries from `start_dir` too, as `execvp` would after the `chdir`.
 pub(crate) fn resolve_program(
     program: &OsStr,
     child_path: Option<&OsStr>,
-    harness_cwd: &Path,
+    start_dir: &Path,
 ) -> Result<PathBuf, String> {
     let shown = Path::new(program).display();
     if program.is_empty() {
         return Err("the command is empty".to_owned());
     }
     if program.as_encoded_bytes().contains(&b'/') {
-        let path = harness_cwd.join(program);
+        let path = start_dir.join(program);
         return if is_executable_file(&path) {
             Ok(path)
         } else if path.exists() {
@@ -243,7 +244,7 @@ pub(crate) fn resolve_program(
     };
     std::env::split_paths(search)
         .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| harness_cwd.join(dir).join(program))
+        .map(|dir| start_dir.join(dir).join(program))
         .find(|candidate| is_executable_file(candidate))
         .ok_or_else(|| format!("program `{shown}` not found on PATH"))
 }
@@ -383,7 +384,7 @@ mod tests {
     }
 
     #[test]
-    fn paths_with_a_slash_are_relative_to_the_harness_cwd() {
+    fn paths_with_a_slash_are_relative_to_the_start_folder() {
         assert_eq!(
             resolve_program(OsStr::new("bin/sh"), None, Path::new("/")),
             Ok(PathBuf::from("/bin/sh"))

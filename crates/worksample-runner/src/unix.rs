@@ -219,10 +219,6 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         path: proc_self.to_owned(),
         source,
     })?;
-    let cwd = std::env::current_dir().map_err(|source| RunnerError::Absolute {
-        path: PathBuf::from("."),
-        source,
-    })?;
     let absolute = |path: &Path| {
         std::path::absolute(path).map_err(|source| RunnerError::Absolute {
             path: path.to_owned(),
@@ -291,7 +287,7 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         .split_first()
         .ok_or_else(|| "the command is empty".to_owned())
         .and_then(|(arg0, args)| {
-            resolve_program(arg0, path_of(&env), &cwd).map(|program| (program, arg0, args))
+            resolve_program(arg0, path_of(&env), &start_dir).map(|program| (program, arg0, args))
         });
     // Kept until the end of this function: dropping it hands back what the run was lent.
     let _access = demotion.map(|demotion| {

@@ -573,6 +573,30 @@ fn the_command_starts_in_cwd_while_home_stays_private() {
     );
 }
 
+/// A program named by a relative path (`./solve.sh`) is found where the command starts, as a
+/// shell would find it there; the harness's own folder is not where the candidate's repository
+/// is (`check --manifest repo/worksample.toml` from elsewhere).
+#[test]
+fn a_relative_program_is_found_from_the_start_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    let repo = tempfile::tempdir().expect("repo dir");
+    let script = repo.path().join("solve.sh");
+    fs::write(&script, "#!/bin/sh\necho solved > \"$1/result\"\n").expect("script");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    assert!(
+        !std::env::current_dir()
+            .expect("cwd")
+            .join("solve.sh")
+            .exists(),
+        "the test needs a harness folder without solve.sh"
+    );
+    let spec = s.spec(&["./solve.sh", "{output}"]).with_cwd(repo.path());
+    let outcome = run_ok(&spec);
+    assert_eq!(outcome.status, RunStatus::Completed { exit_code: 0 });
+    assert!(s.output.join("result").exists());
+}
+
 #[test]
 fn a_root_harness_runs_the_candidate_unprivileged_and_puts_everything_back() {
     use std::os::unix::fs::MetadataExt;
