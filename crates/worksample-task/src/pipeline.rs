@@ -531,11 +531,14 @@ fn loosened(given: &Limits, task: &Limits) -> Option<String> {
     })
 }
 
-/// A new temporary folder, removed on drop. tempfile creates it with mode 0700: only the
-/// harness's user can open it (the runner lends what the candidate needs inside it).
+/// A new temporary folder, removed on drop, with mode 0700: only the harness's user can open
+/// it (the runner lends what the candidate needs inside it, for the run only). tempfile's own
+/// default is 0777 less the umask, which let a concurrent run's candidate into this one.
 fn private_tempdir(prefix: &str) -> Result<tempfile::TempDir, TaskError> {
+    use std::os::unix::fs::PermissionsExt;
     tempfile::Builder::new()
         .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(|e| {
             TaskError::io(
@@ -614,5 +617,23 @@ pub fn candidate_of(seed: &SeedSource) -> Option<&CandidateId> {
     match seed {
         SeedSource::Public(_) => None,
         SeedSource::Hidden { candidate, .. } => Some(candidate),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The run's and the trusted fixtures' folders are the harness's alone whatever the umask:
+    /// a concurrent run's candidate must not enter them (README, Reliability).
+    #[test]
+    fn private_folders_are_closed_to_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = private_tempdir("worksample-test-").expect("a temporary folder");
+        let mode = std::fs::metadata(dir.path())
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 }
