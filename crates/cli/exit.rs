@@ -1,6 +1,7 @@
 //! Exit codes, in one place (DESIGN.md): 0 graded (at or above `--fail-under`), 1 graded below
-//! it, 2 usage or input error, 3 internal harness error. A candidate's failure is a graded
-//! outcome and never changes the exit code by itself.
+//! it, 2 usage or input error, 3 internal harness error, 128 + N stopped by signal N while a
+//! candidate ran. A candidate's failure is a graded outcome and never changes the exit code by
+//! itself.
 
 use std::process::ExitCode;
 
@@ -14,6 +15,12 @@ pub(crate) const BELOW_THRESHOLD: u8 = 1;
 pub(crate) const USAGE: u8 = 2;
 /// A fault of the harness itself.
 pub(crate) const INTERNAL: u8 = 3;
+
+/// Stopped by a signal while a candidate ran: 128 + the signal, as a shell reports a process
+/// the signal ended (130 for Ctrl-C, 143 for SIGTERM), once the run's processes are killed.
+fn stopped(signal: i32) -> u8 {
+    u8::try_from(128 + signal).unwrap_or(INTERNAL)
+}
 
 /// What a command ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +59,7 @@ impl From<TaskError> for CliError {
         let code = match e.blame() {
             Blame::User => USAGE,
             Blame::Harness => INTERNAL,
+            Blame::Stopped { signal } => stopped(signal),
         };
         Self {
             code,

@@ -71,4 +71,13 @@ pub enum RunnerError {
         #[source]
         source: io::Error,
     },
+    /// The harness was asked to stop (SIGINT, SIGTERM or SIGHUP: Ctrl-C, a cancelled CI job)
+    /// while the candidate ran; every process of the run was killed and reaped first.
+    #[error("stopped by {name} while the candidate ran; its processes were killed")]
+    Interrupted {
+        /// The signal number.
+        signal: i32,
+        /// Its name, e.g. `SIGINT`.
+        name: String,
+    },
 }

@@ -19,6 +19,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,58 @@ struct Harness {
     net: NetMode,
     main_processes: HashSet<i32>,
     active_runs: usize,
+    /// The dispositions of [`STOP_SIGNALS`] before the first active run caught them, put back
+    /// when the last one ends.
+    previous_handlers: Option<[libc::sigaction; 3]>,
+}
+
+/// The signals that ask a harness to stop: Ctrl-C, a CI runner's cancel (SIGTERM before its
+/// SIGKILL), a closed terminal. While a candidate runs they are caught, so its processes (in
+/// their own group, out of the terminal's reach) are killed before the harness goes; at any
+/// other time they act as they would.
+const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// The stop signal caught while a candidate ran, 0 for none. Set by the handler, read by every
+/// run's watchdog.
+static INTERRUPT: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_stop_signal(signal: libc::c_int) {
+    // An atomic store is async-signal-safe; the watchdog does the rest within one tick.
+    INTERRUPT.store(signal, Ordering::SeqCst);
+}
+
+/// The stop signal caught while a candidate ran, if any.
+fn interrupted() -> Option<i32> {
+    match INTERRUPT.load(Ordering::SeqCst) {
+        0 => None,
+        signal => Some(signal),
+    }
+}
+
+/// Catches [`STOP_SIGNALS`], returning the dispositions they had.
+fn catch_stop_signals() -> [libc::sigaction; 3] {
+    STOP_SIGNALS.map(|signal| {
+        // SAFETY: zeroed sigaction structs are valid; the handler only stores an atomic, and
+        // `sigaction` with valid pointers has no other precondition. A caught signal is reset to
+        // its default by exec, so the candidate never inherits the handler.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_stop_signal as *const () as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&raw mut action.sa_mask);
+            let mut previous: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signal, &raw const action, &raw mut previous);
+            previous
+        }
+    })
+}
+
+/// Puts back the dispositions [`catch_stop_signals`] returned.
+fn restore_stop_signals(previous: &[libc::sigaction; 3]) {
+    for (signal, action) in STOP_SIGNALS.iter().zip(previous) {
+        // SAFETY: `action` is a disposition `sigaction` returned for this signal.
+        unsafe { libc::sigaction(*signal, action, std::ptr::null_mut()) };
+    }
 }
 
 static HARNESS: LazyLock<Mutex<Harness>> = LazyLock::new(|| {
@@ -92,6 +145,7 @@ static HARNESS: LazyLock<Mutex<Harness>> = LazyLock::new(|| {
         net: probe_network(),
         main_processes: HashSet::new(),
         active_runs: 0,
+        previous_handlers: None,
     })
 });
 
@@ -168,6 +222,11 @@ impl Drop for Registration {
         let mut state = harness();
         state.main_processes.remove(&self.pid);
         state.active_runs -= 1;
+        if state.active_runs == 0 {
+            if let Some(previous) = state.previous_handlers.take() {
+                restore_stop_signals(&previous);
+            }
+        }
     }
 }
 
@@ -178,6 +237,14 @@ enum KillReason {
     Memory { limit: u64, peak: u64 },
     Processes(u64),
     Output,
+}
+
+/// Why the watchdog's loop stopped watching a main process that had not ended by itself.
+enum Stop {
+    /// A limit: the run's outcome.
+    Limit(KillReason),
+    /// The harness was asked to stop (the signal): not the candidate's outcome.
+    Interrupted(i32),
 }
 
 /// Running totals over the whole run.
@@ -365,6 +432,9 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         };
         let pid = i32::try_from(child.id()).expect("Linux pids fit in i32");
         state.main_processes.insert(pid);
+        if state.active_runs == 0 {
+            state.previous_handlers = Some(catch_stop_signals());
+        }
         state.active_runs += 1;
         (child, Registration { pid })
     };
@@ -413,10 +483,14 @@ pub(crate) fn run(spec: &RunSpec) -> Result<RunOutcome, RunnerError> {
         start,
         exit: ExitWatch::open(pid),
     };
-    let ended = watch.until_exit_or_limit();
+    let watched = watch.until_exit_or_limit();
     let wall = start.elapsed();
     cleanup(pid, &mut usage);
     drop(registration);
+    let ended = watched.map_err(|signal| RunnerError::Interrupted {
+        signal,
+        name: signal_name(signal),
+    })?;
 
     let drain_deadline = Instant::now() + READER_DRAIN;
     stdout_reader.wait_until(drain_deadline);
@@ -553,7 +627,7 @@ struct Watch<'a> {
 impl Watch<'_> {
     /// Polls until the main process ends by itself or a limit is hit; in the latter case the
     /// tree has been terminated and the main process reaped when this returns.
-    fn until_exit_or_limit(&mut self) -> Ended {
+    fn until_exit_or_limit(&mut self) -> Result<Ended, i32> {
         let limits = &self.spec.limits;
         // The first scan comes one tick after the start, like every later one: a scan of a
         // process that has only just started finds nothing to limit, and a command that is done
@@ -561,34 +635,41 @@ impl Watch<'_> {
         self.exit.wait(POLL);
         let reason = loop {
             if let Some(status) = try_wait(self.pid, self.usage) {
-                return Ended::ByItself(status);
+                return Ok(Ended::ByItself(status));
+            }
+            if let Some(signal) = interrupted() {
+                break Stop::Interrupted(signal);
             }
             if self.budget.exceeded() {
-                break KillReason::Output;
+                break Stop::Limit(KillReason::Output);
             }
             let elapsed = self.start.elapsed();
             if elapsed >= limits.wall {
-                break KillReason::Timeout(elapsed);
+                break Stop::Limit(KillReason::Timeout(elapsed));
             }
             let sample = self.sample(true);
             if let Some(limit) = limits.memory_bytes.filter(|&limit| sample.rss > limit) {
-                break KillReason::Memory {
+                break Stop::Limit(KillReason::Memory {
                     limit,
                     peak: self.usage.peak_rss,
-                };
+                });
             }
             if let Some(limit) = limits.max_processes.filter(|&limit| sample.live > limit) {
-                break KillReason::Processes(limit);
+                break Stop::Limit(KillReason::Processes(limit));
             }
             self.exit.wait(POLL);
         };
-        if let KillReason::Timeout(_) = reason {
+        // A timeout gets the grace period to clean up; a limit hit or a stop request does not.
+        if let Stop::Limit(KillReason::Timeout(_)) = reason {
             self.terminate_gracefully();
         }
         kill_group(self.pid, libc::SIGKILL);
         kill_members(self.pid, libc::SIGKILL);
         wait_blocking(self.pid, self.usage);
-        Ended::Killed(reason)
+        match reason {
+            Stop::Limit(reason) => Ok(Ended::Killed(reason)),
+            Stop::Interrupted(signal) => Err(signal),
+        }
     }
 
     /// SIGTERM to the group and every descendant, then up to `grace` for the main process to go.

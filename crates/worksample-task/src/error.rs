@@ -63,6 +63,15 @@ pub enum TaskError {
     /// Running the candidate failed inside the harness (not a candidate failure).
     #[error("running the candidate failed inside the harness: {0}")]
     Runner(String),
+    /// The harness was asked to stop (Ctrl-C, a cancelled CI job) while the candidate ran; the
+    /// run's processes were killed first.
+    #[error("stopped by {name} while the candidate ran; its processes were killed")]
+    Stopped {
+        /// The signal number.
+        signal: i32,
+        /// Its name, e.g. `SIGINT`.
+        name: String,
+    },
 }
 
 /// Who has to act on an error.
@@ -72,6 +81,11 @@ pub enum Blame {
     User,
     /// A fault of the harness itself.
     Harness,
+    /// Nobody's: the harness was asked to stop by this signal.
+    Stopped {
+        /// The signal number.
+        signal: i32,
+    },
 }
 
 impl TaskError {
@@ -86,6 +100,7 @@ impl TaskError {
             | TaskError::Generate { .. }
             | TaskError::Grader { .. }
             | TaskError::Runner(_) => Blame::Harness,
+            TaskError::Stopped { signal, .. } => Blame::Stopped { signal: *signal },
         }
     }
 
