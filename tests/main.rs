@@ -10,6 +10,8 @@ mod support;
 
 /// Hostile submissions from fixtures/adversarial/: each gets its outcome and a complete report.
 mod adversarial;
+/// `check` in a candidate's repository: links refused, entries checked first, no injection.
+mod check;
 /// `demo` and `--tasks-dir`: the main job and an assessor's edited task data.
 mod demo;
 /// Same seed, same bytes and same report, whatever the thread count.

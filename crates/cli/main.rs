@@ -12,6 +12,7 @@ mod env;
 mod exit;
 mod output;
 mod progress;
+mod safe_fs;
 mod tasks;
 
 use clap::Parser;

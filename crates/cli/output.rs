@@ -36,8 +36,43 @@ pub(crate) fn file_name(format: Format) -> &'static str {
     }
 }
 
+/// Checks, before anything runs, that the report can be written where `write` will put it:
+/// several formats need `--out`, a folder is made now, and each file is probed (left as it
+/// was). A destination found unusable only after the candidate's run would lose the report.
+pub(crate) fn prepare(formats: &[Format], out: Option<&Path>) -> Result<(), CliError> {
+    match (formats, out) {
+        ([_], None) => Ok(()),
+        ([_], Some(path)) => crate::safe_fs::probe_report(path, true).map_err(CliError::usage),
+        (many, Some(dir)) => {
+            if dir.exists() && !dir.is_dir() {
+                return Err(CliError::usage(anyhow::anyhow!(
+                    "the report folder `{}` is a file; several --format values are written \
+                     into a folder",
+                    dir.display()
+                )));
+            }
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("failed to create report folder `{}`", dir.display()))
+                .map_err(CliError::usage)?;
+            for f in many {
+                crate::safe_fs::probe_report(&dir.join(file_name(*f)), true)
+                    .map_err(CliError::usage)?;
+            }
+            Ok(())
+        }
+        (_, None) => Err(several_without_out()),
+    }
+}
+
+fn several_without_out() -> CliError {
+    CliError::usage(anyhow::anyhow!(
+        "several --format values need --out DIR to write them into"
+    ))
+}
+
 /// Writes the report: one format without `out` goes to stdout; one format with `out` to that
-/// file; several formats into the folder `out` (required then).
+/// file; several formats into the folder `out` (required then). A report that still cannot be
+/// written (the disk filled up during the run, say) is printed on stdout instead of being lost.
 pub(crate) fn write(
     report: &Report,
     formats: &[Format],
@@ -48,26 +83,37 @@ pub(crate) fn write(
         && std::io::IsTerminal::is_terminal(&std::io::stdout());
     match (formats, out) {
         ([one], None) => print_stdout(&render(report, *one, color)),
-        ([one], Some(path)) => write_file(path, &render(report, *one, false)),
+        ([one], Some(path)) => write_or_print(path, &render(report, *one, false)),
         (many, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("failed to create report folder `{}`", dir.display()))
-                .map_err(CliError::usage)?;
+                .map_err(CliError::usage)
+                .map_err(|e| print_instead(e, &render(report, many[0], false)))?;
             for f in many {
-                write_file(&dir.join(file_name(*f)), &render(report, *f, false))?;
+                write_or_print(&dir.join(file_name(*f)), &render(report, *f, false))?;
             }
             Ok(())
         }
-        (_, None) => Err(CliError::usage(anyhow::anyhow!(
-            "several --format values need --out DIR to write them into"
-        ))),
+        (_, None) => Err(several_without_out()),
     }
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
-    std::fs::write(path, text)
-        .with_context(|| format!("failed to write report `{}`", path.display()))
+fn write_or_print(path: &Path, text: &str) -> Result<(), CliError> {
+    crate::safe_fs::write_report(path, text, true)
         .map_err(CliError::usage)
+        .map_err(|e| print_instead(e, text))
+}
+
+/// The report on stdout, and the error saying so: a graded run is not thrown away because its
+/// file could not be written.
+pub(crate) fn print_instead(e: CliError, text: &str) -> CliError {
+    match print_stdout(text) {
+        Ok(()) => CliError {
+            code: e.code,
+            error: anyhow::anyhow!("{:#}; the report is printed on stdout instead", e.error),
+        },
+        Err(_) => e,
+    }
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.

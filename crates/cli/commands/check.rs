@@ -17,7 +17,8 @@ use worksample_rubric::{
     render::{self, MarkdownOptions},
 };
 use worksample_task::{
-    CandidateId, CheckFile, Figures, Registry, Seed, SeedSource, TaskError, pipeline,
+    CandidateId, CheckFile, CheckTask, Figures, LoadedTask, Registry, Seed, SeedSource, TaskError,
+    pipeline,
     runner::{self, EnvPolicy, RunSpec, RunStatus},
 };
 
@@ -32,8 +33,9 @@ const MAX_ANNOTATIONS: usize = 10;
 
 pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError> {
     let manifest = a.manifest.clone();
-    let text = std::fs::read_to_string(&manifest)
-        .with_context(|| format!("cannot read `{}`", manifest.display()))
+    // The manifest is the candidate's: a link to a root-readable file would have the parse
+    // error print that file's first line.
+    let text = crate::safe_fs::read_regular(&manifest, worksample_task::MAX_CHECKFILE_BYTES)
         .map_err(CliError::usage)?;
     let file = CheckFile::parse(&text, &manifest.display().to_string())?;
     let repo = match manifest.parent() {
@@ -51,32 +53,21 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
         )),
         None => None,
     };
+    // Every entry and every destination is checked before the first task runs: a typo in the
+    // last entry or an unwritable --out found after the others ran would waste their runs and
+    // lose their reports.
+    let planned = plan(registry, &file, &manifest)?;
+    prepare_reports(&a.out, &repo)?;
+    let summary = crate::env::get(crate::env::GITHUB_STEP_SUMMARY);
+    if let Some(path) = &summary {
+        open_summary(Path::new(path))?;
+    }
 
     let mut reports = Vec::with_capacity(file.tasks.len());
-    for t in &file.tasks {
-        let loaded = registry.get(&t.id).map_err(|e| {
-            CliError::usage(anyhow!(
-                "`{}` lists task `{}`: {e}",
-                manifest.display(),
-                t.id
-            ))
-        })?;
-        let spec = &loaded.data.spec.limits;
-        if t.timeout_s.is_some_and(|s| s > spec.timeout_s)
-            || t.memory_mb.is_some_and(|m| m > spec.memory_mb)
-        {
-            return Err(CliError::usage(anyhow!(
-                "`{}`, task `{}`: limits may only be tightened (the task allows {} s and {} MiB)",
-                manifest.display(),
-                t.id,
-                spec.timeout_s,
-                spec.memory_mb
-            )));
-        }
-        let limits = pipeline::limits(spec, t.timeout_s.map(Duration::from_secs), t.memory_mb);
+    for (t, loaded, limits) in planned {
         let mut setup_note = None;
         if let Some(setup) = &t.setup {
-            eprintln!("setup for `{}`: {}", t.id, setup.join(" "));
+            eprintln!("setup for `{}`: {}", one_line(&t.id), shown(setup));
             setup_note = run_setup(setup, &repo, limits.clone())?;
         }
         let seed = match &hidden {
@@ -86,7 +77,7 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
             },
             None => SeedSource::Public(Seed(t.seed.unwrap_or(1))),
         };
-        eprintln!("checking `{}`: {}", t.id, t.command.join(" "));
+        eprintln!("checking `{}`: {}", one_line(&t.id), shown(&t.command));
         let mut report = pipeline::run(
             loaded,
             pipeline::RunRequest {
@@ -119,8 +110,8 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
         });
     }
 
-    write_reports(&reports, &a.out)?;
-    if let Some(path) = crate::env::get(crate::env::GITHUB_STEP_SUMMARY) {
+    write_reports(&reports, &a.out, &repo)?;
+    if let Some(path) = summary {
         append_summary(Path::new(&path), &reports)?;
     }
     let mut stdout = String::new();
@@ -178,23 +169,109 @@ fn run_setup(
     })
 }
 
-fn write_reports(reports: &[Report], dir: &Path) -> Result<(), CliError> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("failed to create report folder `{}`", dir.display()))
-        .map_err(CliError::usage)?;
+/// The report files `check` writes into `--out`.
+const REPORT_FILES: [&str; 3] = ["report.json", "report.md", "junit.xml"];
+
+/// Each entry of `worksample.toml` with its task and limits, all checked: the task exists, the
+/// profile is one of its profiles, and the limits are only tightened. Errors name the file and
+/// the entry (`worksample.toml: task 2 (`deid`): …`).
+fn plan<'r>(
+    registry: &'r Registry,
+    file: &'r CheckFile,
+    manifest: &Path,
+) -> Result<Vec<(&'r CheckTask, &'r LoadedTask, runner::Limits)>, CliError> {
+    file.tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let entry = || {
+                format!(
+                    "{}: task {} (`{}`)",
+                    manifest.display(),
+                    i + 1,
+                    one_line(&t.id)
+                )
+            };
+            let loaded = registry
+                .get(&t.id)
+                .map_err(|e| CliError::usage(anyhow!("{}: {e}", entry())))?;
+            if loaded.data.profile(t.profile.as_deref()).is_err() {
+                let known: Vec<&str> = loaded
+                    .data
+                    .spec
+                    .profiles
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                return Err(CliError::usage(anyhow!(
+                    "{}: no profile `{}`; profiles: {}",
+                    entry(),
+                    one_line(t.profile.as_deref().unwrap_or_default()),
+                    known.join(", ")
+                )));
+            }
+            let spec = &loaded.data.spec.limits;
+            if t.timeout_s.is_some_and(|s| s > spec.timeout_s)
+                || t.memory_mb.is_some_and(|m| m > spec.memory_mb)
+            {
+                return Err(CliError::usage(anyhow!(
+                    "{}: limits may only be tightened (the task allows timeout_s = {} and \
+                     memory_mb = {})",
+                    entry(),
+                    spec.timeout_s,
+                    spec.memory_mb
+                )));
+            }
+            let limits = pipeline::limits(spec, t.timeout_s.map(Duration::from_secs), t.memory_mb);
+            Ok((t, loaded, limits))
+        })
+        .collect()
+}
+
+/// Makes the report folder (refusing links in the repository) and probes each report file.
+fn prepare_reports(dir: &Path, repo: &Path) -> Result<(), CliError> {
+    crate::safe_fs::create_dir_guarded(dir, repo).map_err(CliError::usage)?;
+    for name in REPORT_FILES {
+        crate::safe_fs::probe_report(&dir.join(name), false).map_err(CliError::usage)?;
+    }
+    Ok(())
+}
+
+fn write_reports(reports: &[Report], dir: &Path, repo: &Path) -> Result<(), CliError> {
     let json = serde_json::to_string_pretty(reports)
         .context("failed to serialise the reports")
         .map_err(CliError::internal)?;
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text)
-            .with_context(|| format!("failed to write `{}`", path.display()))
+    let json = format!("{json}\n");
+    // The folder is checked again: the run came between the first check and these writes.
+    crate::safe_fs::create_dir_guarded(dir, repo)
+        .map_err(CliError::usage)
+        .map_err(|e| crate::output::print_instead(e, &json))?;
+    let texts = [
+        json.clone(),
+        markdown(reports, usize::MAX),
+        render::junit_many(reports),
+    ];
+    for (name, text) in REPORT_FILES.into_iter().zip(&texts) {
+        crate::safe_fs::write_report(&dir.join(name), text, false)
             .map_err(CliError::usage)
-    };
-    write("report.json", &format!("{json}\n"))?;
-    write("report.md", &markdown(reports, usize::MAX))?;
-    write("junit.xml", &render::junit_many(reports))?;
+            .map_err(|e| crate::output::print_instead(e, &json))?;
+    }
     Ok(())
+}
+
+/// Candidate-controlled text (a command, a task id) on one line without control characters:
+/// printed raw on stderr, a newline in `worksample.toml` would start a line GitHub reads as a
+/// workflow command (`::stop-commands::`, a forged `::notice`).
+fn one_line(s: &str) -> String {
+    render::one_line(s)
+}
+
+/// An argument vector as one line, each argument escaped.
+fn shown(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| one_line(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The Markdown of every report, together at most `budget` bytes.
@@ -206,6 +283,18 @@ fn markdown(reports: &[Report], budget: usize) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Opens the job summary for appending (creating it, as GitHub does), to learn before any
+/// task runs that it can be written.
+fn open_summary(path: &Path) -> Result<(), CliError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
+        .with_context(|| format!("cannot append the job summary to `{}`", path.display()))
+        .map_err(CliError::usage)
 }
 
 fn append_summary(path: &Path, reports: &[Report]) -> Result<(), CliError> {

@@ -17,6 +17,7 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
             a.submission.display()
         )));
     }
+    crate::output::prepare(&a.report.format, a.report.out.as_deref())?;
     let progress = Bar::default();
     let secret = super::secret_from_env()?;
     // The seed's kind settles the report's default audience, and so which figures to draw

@@ -11,6 +11,7 @@ use crate::progress::Bar;
 
 pub(crate) fn run(t: &LoadedTask, a: RunArgs) -> Result<Outcome, CliError> {
     let seed = super::seed_source(&a.seed)?;
+    crate::output::prepare(&a.report.format, a.report.out.as_deref())?;
     let hidden = matches!(seed, SeedSource::Hidden { .. });
     let limits = pipeline::limits(
         &t.data.spec.limits,

@@ -240,8 +240,10 @@ fn verdict_text(report: &Report) -> String {
 /// Keeps only characters that cannot restyle a terminal or reorder text: control characters
 /// (ESC starts ANSI sequences, C1 controls are alternative introducers) are dropped, and
 /// bidirectional overrides (the "Trojan Source" trick, CVE-2021-42574) are dropped too.
-/// Line breaks and tabs become spaces, since every caller wants one line.
-fn one_line(s: &str) -> String {
+/// Line breaks and tabs become spaces, since every caller wants one line. Public for the CLI,
+/// which prints candidate-controlled text (commands, ids) where a line break could start a CI
+/// workflow command.
+pub fn one_line(s: &str) -> String {
     s.chars()
         .filter_map(|c| match c {
             '\n' | '\r' | '\t' => Some(' '),

@@ -1,0 +1,162 @@
+//! `worksample check` in a candidate's repository: nothing the repository commits may redirect
+//! the harness's reads or writes, every entry and destination is checked before any task runs,
+//! and the candidate's text cannot forge CI workflow commands.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{Run, run, ws};
+
+/// A repository holding `toml` as its `worksample.toml`.
+fn repo(root: &Path, toml: &str) -> std::path::PathBuf {
+    let repo = root.join("repo");
+    std::fs::create_dir(&repo).expect("mkdir");
+    std::fs::write(repo.join("worksample.toml"), toml).expect("write");
+    repo
+}
+
+/// `worksample check --out OUT` from inside `repo`.
+fn check(repo: &Path, out: &str) -> Run {
+    run(ws().current_dir(repo).args(["check", "--out", out]))
+}
+
+const ONE_TASK: &str = "[[task]]\nid = \"series\"\ncommand = [\"true\", \"{output}\"]\n";
+
+fn assert_refused_before_running(r: &Run, names: &str) {
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains(names), "names `{names}`: {}", r.stderr);
+    assert!(
+        !r.stderr.contains("checking `"),
+        "no task ran: {}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("fault of worksample"), "{}", r.stderr);
+}
+
+/// A report file committed as a link out of the repository is refused, not written through.
+#[test]
+fn a_report_file_linked_out_of_the_repository_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(tmp.path(), ONE_TASK);
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "IMPORTANT").expect("write");
+    std::fs::create_dir(repo.join("worksample-reports")).expect("mkdir");
+    std::os::unix::fs::symlink(&victim, repo.join("worksample-reports/junit.xml"))
+        .expect("symlink");
+    let r = check(&repo, "worksample-reports");
+    assert_refused_before_running(&r, "worksample-reports/junit.xml");
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "IMPORTANT");
+}
+
+/// A report folder, or a folder on the way to it, committed as a link is refused: nothing is
+/// written where it points.
+#[test]
+fn a_report_folder_linked_out_of_the_repository_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(tmp.path(), ONE_TASK);
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("mkdir");
+    std::os::unix::fs::symlink(&elsewhere, repo.join("worksample-reports")).expect("symlink");
+    for out in ["worksample-reports", "worksample-reports/deeper"] {
+        let r = check(&repo, out);
+        assert_refused_before_running(&r, "worksample-reports`");
+        assert_eq!(
+            std::fs::read_dir(&elsewhere).expect("list").count(),
+            0,
+            "{out}: nothing written through the link"
+        );
+    }
+}
+
+/// A `worksample.toml` that is a link (to a secret, say) or not a regular file is refused by
+/// name, and nothing of what it points to is printed.
+#[test]
+fn a_manifest_that_is_a_link_or_not_a_file_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let secret = tmp.path().join("secret.env");
+    std::fs::write(&secret, "WORKSAMPLE_SECRET=hunter2-do-not-print\n").expect("write");
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir(&repo).expect("mkdir");
+    std::os::unix::fs::symlink(&secret, repo.join("worksample.toml")).expect("symlink");
+    let r = check(&repo, "worksample-reports");
+    assert_refused_before_running(&r, "`worksample.toml` is a symbolic link");
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    assert!(!repo.join("worksample-reports").exists());
+
+    std::fs::remove_file(repo.join("worksample.toml")).expect("rm");
+    std::fs::create_dir(repo.join("worksample.toml")).expect("mkdir");
+    let r = check(&repo, "worksample-reports");
+    assert_refused_before_running(&r, "`worksample.toml` is not a regular file");
+}
+
+/// Every entry is checked before the first runs; the error names the file and the entry.
+#[test]
+fn every_entry_is_checked_before_any_task_runs() {
+    let first =
+        "[[task]]\nid = \"series\"\ncommand = [\"sh\", \"-c\", \"sleep 30\", \"{output}\"]\n";
+    let cases = [
+        (
+            "[[task]]\nid = \"seriess\"\ncommand = [\"true\", \"{output}\"]\n",
+            "worksample.toml: task 2 (`seriess`): no task `seriess`",
+        ),
+        (
+            "[[task]]\nid = \"deid\"\nprofile = \"Hard\"\ncommand = [\"true\", \"{output}\"]\n",
+            "worksample.toml: task 2 (`deid`): no profile `Hard`; profiles: ",
+        ),
+        (
+            "[[task]]\nid = \"deid\"\ntimeout_s = 999999\ncommand = [\"true\", \"{output}\"]\n",
+            "worksample.toml: task 2 (`deid`): limits may only be tightened",
+        ),
+    ];
+    for (second, said) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let repo = repo(tmp.path(), &format!("{first}\n{second}"));
+        let start = Instant::now();
+        let r = check(&repo, "worksample-reports");
+        assert_refused_before_running(&r, said);
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "task 1 did not run"
+        );
+    }
+}
+
+/// An --out the harness cannot write is refused before any task runs, naming it.
+#[test]
+fn an_unwritable_report_folder_is_refused_before_any_task_runs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(
+        tmp.path(),
+        "[[task]]\nid = \"series\"\ncommand = [\"sh\", \"-c\", \"sleep 30\", \"{output}\"]\n",
+    );
+    std::fs::write(repo.join("a-file"), "x").expect("write");
+    let start = Instant::now();
+    let r = check(&repo, "a-file/reports");
+    assert_refused_before_running(&r, "a-file");
+    let r = check(&repo, "/proc/worksample-reports");
+    assert_refused_before_running(&r, "/proc/worksample-reports");
+    assert!(start.elapsed() < Duration::from_secs(20), "no task ran");
+}
+
+/// Line breaks in a command would start lines GitHub reads as workflow commands
+/// (`::stop-commands::` mutes the harness's own annotations); each is printed on one line.
+#[test]
+fn the_candidate_s_command_cannot_forge_workflow_commands() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(
+        tmp.path(),
+        "[[task]]\nid = \"series\"\ncommand = [\"true\", \"x\\n::notice title=w::100%\\n::stop-commands::s\\u001b[2J\", \"{output}\"]\nsetup = [\"true\", \"\\n::error::forged\"]\n",
+    );
+    let r = check(&repo, "worksample-reports");
+    assert!(r.code == 0 || r.code == 1, "{r:?}");
+    for line in r.stderr.lines() {
+        assert!(!line.starts_with("::"), "forged command: {line:?}");
+        assert!(!line.contains('\u{1b}'), "escape sequence: {line:?}");
+    }
+    assert!(
+        r.stderr.contains("::stop-commands::"),
+        "still shown: {}",
+        r.stderr
+    );
+}
