@@ -223,16 +223,60 @@ fn a_command_that_cannot_start_is_graded_not_an_error() {
     assert_eq!(report["total"]["points"], 0.0);
 }
 
+/// A `TMPDIR` the harness cannot make folders in is the environment's to fix: exit 2, naming
+/// the variable and the path, before anything runs.
 #[test]
-fn a_harness_fault_exits_3() {
-    // The harness cannot create its temporary folders: that is our fault, not the candidate's.
-    let r = run(ws()
-        .env("TMPDIR", "/nonexistent/worksample-tmp")
-        .args(["run", "series", "--seed", "1", "--", "true"]));
-    assert_eq!(r.code, 3, "{r:?}");
-    assert!(
-        r.stderr.contains("fault of worksample itself"),
-        "{}",
-        r.stderr
+fn an_unusable_tmpdir_exits_2_and_names_it() {
+    for args in [
+        &["run", "series", "--seed", "1", "--", "true"][..],
+        &["check", "--manifest", "/nonexistent/worksample.toml"][..],
+    ] {
+        let r = run(ws().env("TMPDIR", "/nonexistent/worksample-tmp").args(args));
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("TMPDIR"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("`/nonexistent/worksample-tmp`"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("fault of worksample"), "{}", r.stderr);
+    }
+}
+
+/// A report destination that cannot be written is refused before the command runs (it would
+/// have spent its time limit, and then the report would have been lost).
+#[test]
+fn an_unwritable_report_is_refused_before_the_command_runs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, "x").expect("write");
+    let file = file.to_str().expect("utf-8");
+    let folder = tmp.path().to_str().expect("utf-8");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--out", "/nonexistent/dir/report.txt"],
+            "/nonexistent/dir/report.txt",
+        ),
+        (&["--format", "json,markdown", "--out", file], file),
+        (&["--format", "json", "--out", folder], folder),
+        (&["--format", "json,markdown"], "--out"),
+    ];
+    for (flags, named) in cases {
+        let mut args = vec!["run", "series", "--seed", "1"];
+        args.extend(flags);
+        args.extend(["--", "sleep", "30"]);
+        let start = std::time::Instant::now();
+        let r = ws_run(&args);
+        assert_eq!(r.code, 2, "{flags:?}: {r:?}");
+        assert!(r.stderr.contains(named), "{flags:?}: {}", r.stderr);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "{flags:?}: refused before the command ran"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(file).expect("read"),
+        "x",
+        "left as it was"
     );
 }

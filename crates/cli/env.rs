@@ -14,6 +14,14 @@ pub(crate) const NO_COLOR: &str = "NO_COLOR";
 /// Where GitHub Actions collects the job summary (Markdown, appended).
 pub(crate) const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 
+/// Where temporary folders go (read by the standard library's `temp_dir`).
+pub(crate) const TMPDIR: &str = "TMPDIR";
+
+/// The folder temporary folders are made in: `$TMPDIR`, or the system's default.
+pub(crate) fn temp_dir() -> std::path::PathBuf {
+    std::env::temp_dir()
+}
+
 /// The value of a variable, if set and valid UTF-8.
 pub(crate) fn get(name: &str) -> Option<String> {
     std::env::var(name).ok()

@@ -94,3 +94,18 @@ pub(crate) fn finish(result: Result<Outcome, CliError>) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A harness fault is exit 3. No user action reaches one any more (an unusable TMPDIR is
+    /// now the environment's to fix), so the mapping is held here.
+    #[test]
+    fn a_harness_fault_exits_3_and_a_usage_error_2() {
+        let fault = finish(Err(CliError::internal(anyhow::anyhow!("broken"))));
+        assert_eq!(fault, ExitCode::from(INTERNAL));
+        let usage = finish(Err(CliError::usage(anyhow::anyhow!("bad flag"))));
+        assert_eq!(usage, ExitCode::from(USAGE));
+    }
+}

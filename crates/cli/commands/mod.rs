@@ -30,11 +30,23 @@ pub(crate) fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::List => list::run(&registry(tasks_dir)?),
         Command::Show(a) => show::run(&task(tasks_dir, &a.task)?, &a),
         Command::Generate(a) => generate::run(&task(tasks_dir, &a.task)?, a),
-        Command::Grade(a) => grade::run(&task(tasks_dir, &a.task)?, a),
-        Command::Run(a) => run::run(&task(tasks_dir, &a.task)?, a),
-        Command::Check(a) => check::run(&registry(tasks_dir)?, a),
+        Command::Grade(a) => {
+            usable_temp_dir()?;
+            grade::run(&task(tasks_dir, &a.task)?, a)
+        }
+        Command::Run(a) => {
+            usable_temp_dir()?;
+            run::run(&task(tasks_dir, &a.task)?, a)
+        }
+        Command::Check(a) => {
+            usable_temp_dir()?;
+            check::run(&registry(tasks_dir)?, a)
+        }
         Command::Kit(a) => kit::run(&registry(tasks_dir)?, a),
-        Command::Demo(a) => demo::run(&registry(tasks_dir)?, a),
+        Command::Demo(a) => {
+            usable_temp_dir()?;
+            demo::run(&registry(tasks_dir)?, a)
+        }
         Command::Synth(a) => synth::run(a).map(|()| Outcome::Ok).map_err(CliError::usage),
         Command::Cohort(a) => cohort::run(&a),
         Command::ShiftModel(a) => shift_model::run(&a),
@@ -49,6 +61,28 @@ fn registry(tasks_dir: Option<&std::path::Path>) -> Result<Registry, CliError> {
 /// The one task a command is about, with only its data loaded.
 fn task(tasks_dir: Option<&std::path::Path>, id: &str) -> Result<LoadedTask, CliError> {
     Ok(Registry::load_one(crate::tasks::all(), tasks_dir, id)?)
+}
+
+/// Checks that temporary folders can be made where `TMPDIR` says, before anything runs. A
+/// `TMPDIR` naming a missing or read-only folder is the environment's to fix (exit 2, naming
+/// the variable and the path), not a fault of the harness.
+fn usable_temp_dir() -> Result<(), CliError> {
+    let dir = crate::env::temp_dir();
+    tempfile::Builder::new()
+        .prefix("worksample-probe-")
+        .tempdir_in(&dir)
+        .map(drop)
+        .map_err(|e| {
+            CliError::usage(anyhow::anyhow!(
+                "cannot make temporary folders in `{}` ({}): {e}; set {} to a writable folder",
+                dir.display(),
+                match crate::env::get(crate::env::TMPDIR) {
+                    Some(_) => "from TMPDIR",
+                    None => "the system's default; TMPDIR is unset",
+                },
+                crate::env::TMPDIR
+            ))
+        })
 }
 
 /// The assessor's secret, when the environment has one.
