@@ -303,3 +303,64 @@ fn a_cohort_reads_check_s_report_arrays_and_asks_for_the_task() {
         r.stderr
     );
 }
+
+/// A report whose points contradict themselves (edited to rank first) is refused by name, with
+/// the first inconsistency; `--force`, which is for comparability, does not let it in.
+#[test]
+fn a_cohort_refuses_a_report_whose_points_do_not_add_up() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let reports = cohort_reports(tmp.path());
+    let read = |f: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(f).expect("read")).expect("json")
+    };
+    let forge = |name: &str, edit: &dyn Fn(&mut Value)| -> PathBuf {
+        let mut r = read(&reports[1].0);
+        edit(&mut r);
+        let path = tmp.path().join(name);
+        std::fs::write(&path, r.to_string()).expect("write");
+        path
+    };
+    let cases = [
+        (
+            forge("over.json", &|r| {
+                r["total"] =
+                    serde_json::json!({"points": 250.0, "max_points": 100.0, "percent": 250.0});
+                r["criteria"][0]["points"] = Value::from(500.0);
+            }),
+            "`criteria[0]`",
+        ),
+        (
+            forge("total.json", &|r| {
+                r["total"]["points"] = Value::from(99.0);
+                r["total"]["percent"] = Value::from(99.0);
+            }),
+            "the criteria add up to",
+        ),
+        (
+            forge("percent.json", &|r| {
+                r["total"]["percent"] = Value::from(100.0);
+            }),
+            "`total.percent`",
+        ),
+    ];
+    for (forged, said) in &cases {
+        for force in [false, true] {
+            let mut args = vec!["cohort", "--format", "csv", p(&reports[0].0), p(forged)];
+            if force {
+                args.push("--force");
+            }
+            let r = ws_run(&args);
+            assert_eq!(r.code, 2, "{said}: {r:?}");
+            assert!(r.stderr.contains(p(forged)), "{}", r.stderr);
+            assert!(r.stderr.contains(said), "{said}: {}", r.stderr);
+        }
+    }
+    let r = ws_run(&[
+        "cohort",
+        "--format",
+        "csv",
+        p(&reports[0].0),
+        p(&reports[1].0),
+    ]);
+    assert_eq!(r.code, 0, "the reports as written: {r:?}");
+}

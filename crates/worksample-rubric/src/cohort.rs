@@ -65,8 +65,68 @@ impl CohortEntry {
                 found: report.schema,
             });
         }
+        if let Some(message) = inconsistency(&report) {
+            return Err(CohortError::Inconsistent {
+                source_file: source,
+                message,
+            });
+        }
         Ok(Self { source, report })
     }
+}
+
+/// Half a unit of the two decimals points are rounded to, with room for float error.
+const ROUNDING: f64 = 0.005 + 1e-9;
+
+/// The first way `report`'s points contradict themselves, if any: a report is a file anyone
+/// can edit, and a cohort ranks on it. Each criterion's points lie within `0..=max_points`, the
+/// criteria add up to the total (within its rounding), and the total lies within
+/// `0..=max_points`, with a percentage to match.
+fn inconsistency(report: &Report) -> Option<String> {
+    let within = |points: f64, max: f64| {
+        points.is_finite() && max.is_finite() && max >= 0.0 && (0.0..=max).contains(&points)
+    };
+    for (i, c) in report.criteria.iter().enumerate() {
+        if !within(c.points, c.max_points) {
+            return Some(format!(
+                "`criteria[{i}]` (`{}`) has {} of {} points",
+                c.id, c.points, c.max_points
+            ));
+        }
+    }
+    let t = &report.total;
+    if !within(t.points, t.max_points) {
+        return Some(format!(
+            "`total` has {} of {} points",
+            t.points, t.max_points
+        ));
+    }
+    let (sum, max): (f64, f64) = report
+        .criteria
+        .iter()
+        .fold((0.0, 0.0), |(p, m), c| (p + c.points, m + c.max_points));
+    // Each rounded figure may be half a unit off, and so may the total.
+    let slack = ROUNDING * (report.criteria.len() + 1) as f64;
+    if (sum - t.points).abs() > slack || (max - t.max_points).abs() > slack {
+        return Some(format!(
+            "the criteria add up to {sum:.2} of {max:.2} points but `total` says {} of {}",
+            t.points, t.max_points
+        ));
+    }
+    let percent = if t.max_points > 0.0 {
+        100.0 * t.points / t.max_points
+    } else {
+        0.0
+    };
+    // The percentage was worked out from the unrounded points, and then rounded itself.
+    let slack = 2.0 * ROUNDING + 100.0 * ROUNDING / t.max_points.max(f64::MIN_POSITIVE);
+    if (percent - t.percent).abs() > slack {
+        return Some(format!(
+            "`total.percent` is {} but {} of {} points is {percent:.2}",
+            t.percent, t.points, t.max_points
+        ));
+    }
+    None
 }
 
 /// Why reports cannot form a cohort.
@@ -80,6 +140,13 @@ pub enum CohortError {
         /// The file.
         source_file: String,
         /// What the JSON reader said.
+        message: String,
+    },
+    /// A report's points contradict themselves (edited by hand, say): never forceable.
+    Inconsistent {
+        /// The file.
+        source_file: String,
+        /// The first inconsistency, naming the field.
         message: String,
     },
     /// A field differs from the first report's.
@@ -103,6 +170,14 @@ impl std::fmt::Display for CohortError {
                 source_file,
                 message,
             } => write!(f, "`{source_file}` is not a worksample report: {message}"),
+            CohortError::Inconsistent {
+                source_file,
+                message,
+            } => write!(
+                f,
+                "`{source_file}` is refused: {message}; a report's points must stay as \
+                 `worksample` wrote them"
+            ),
             CohortError::Mismatch {
                 source_file,
                 field,
@@ -129,7 +204,9 @@ impl CohortError {
     pub fn forceable(&self) -> bool {
         match self {
             CohortError::Mismatch { field, .. } => FORCEABLE.contains(&field.as_str()),
-            CohortError::Empty | CohortError::Parse { .. } => false,
+            CohortError::Empty | CohortError::Parse { .. } | CohortError::Inconsistent { .. } => {
+                false
+            }
         }
     }
 }
