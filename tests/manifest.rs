@@ -74,6 +74,21 @@ fn changed_fixtures_are_named_in_the_note() {
     }
 }
 
+/// A link left in a fixtures folder is named in the note, not called "an entry".
+#[test]
+fn a_link_in_changed_fixtures_is_named_in_the_note() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (fx, sub) = (tmp.path().join("in"), tmp.path().join("out"));
+    generate(5, &fx);
+    std::fs::create_dir(&sub).expect("mkdir");
+    std::os::unix::fs::symlink("/etc/hostname", fx.join("planted.dcm")).expect("symlink");
+    let r = grade(&fx, &sub);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("`planted.dcm`"), "{notes}");
+}
+
 #[test]
 fn tampered_manifests_exit_2_naming_the_file() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -292,22 +292,42 @@ fn changes(dir: &Path, fresh: &Path) -> String {
         .collect();
     let added: Vec<&String> = given.keys().filter(|r| !made.contains_key(*r)).collect();
     let removed: Vec<&String> = made.keys().filter(|r| !given.contains_key(*r)).collect();
-    let said: Vec<String> = [("edited", edited), ("added", added), ("removed", removed)]
+    // The listing leaves out links, devices and FIFOs, which the digest does not cover: name
+    // them here, or the note could only say that something is there.
+    let odd: Vec<String> = walkdir::WalkDir::new(dir)
+        .follow_links(false)
         .into_iter()
-        .filter(|(_, paths)| !paths.is_empty())
-        .map(|(what, paths)| {
-            let shown: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
-            let more = match paths.len().saturating_sub(3) {
-                0 => String::new(),
-                n => format!(" and {n} more"),
-            };
-            format!("{what} {}{more}", shown.join(", "))
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_dir() && !e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap_or(e.path())
+                .display()
+                .to_string()
         })
         .collect();
+    let said: Vec<String> = [
+        ("edited", edited),
+        ("added", added),
+        ("removed", removed),
+        ("has links or special files", odd.iter().collect()),
+    ]
+    .into_iter()
+    .filter(|(_, paths)| !paths.is_empty())
+    .map(|(what, paths)| {
+        let shown: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
+        let more = match paths.len().saturating_sub(3) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        format!("{what} {}{more}", shown.join(", "))
+    })
+    .collect();
     if said.is_empty() {
-        // Every regular file reads the same: what differs is something else, a link or device
-        // added, or a file the digest could not read.
-        "no regular file differs; an entry that is not one, or one that cannot be read".to_owned()
+        // Every regular file reads the same and nothing else is there: a file the digest could
+        // not read, or one changed and put back meanwhile.
+        "no entry differs now; a file could not be read, or changed and was put back".to_owned()
     } else {
         said.join("; ")
     }
