@@ -160,3 +160,26 @@ fn the_candidate_s_command_cannot_forge_workflow_commands() {
         r.stderr
     );
 }
+
+/// A failed setup is a note in the report quoting the last lines of its stderr, and a root
+/// harness says what the demoted setup may and may not do.
+#[test]
+fn a_failed_setup_is_a_note_with_its_last_stderr_lines() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(
+        tmp.path(),
+        "[[task]]\nid = \"series\"\ncommand = [\"true\", \"{output}\"]\n\
+         setup = [\"sh\", \"-c\", \"echo one >&2; echo two >&2; echo three >&2; echo four >&2; exit 1\"]\n",
+    );
+    let r = check(&repo, "reports");
+    assert!(r.code == 0 || r.code == 1, "graded: {r:?}");
+    let json = std::fs::read_to_string(repo.join("reports/report.json")).expect("report.json");
+    let reports: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let note = reports[0]["notes"][0].as_str().expect("a note first");
+    assert!(note.contains("setup command"), "{note}");
+    assert!(note.contains("stderr ends: two / three / four"), "{note}");
+    assert!(!note.contains("one /"), "only the last three lines: {note}");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    assert_eq!(note.contains("without network access"), root, "{note}");
+}

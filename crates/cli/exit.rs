@@ -108,4 +108,16 @@ mod tests {
         let usage = finish(Err(CliError::usage(anyhow::anyhow!("bad flag"))));
         assert_eq!(usage, ExitCode::from(USAGE));
     }
+
+    /// A stop request while a candidate (or its setup) ran exits as a shell reports the signal.
+    #[test]
+    fn a_stop_request_exits_128_plus_the_signal() {
+        for (signal, code) in [(2, 130), (15, 143), (1, 129)] {
+            let stopped = TaskError::Stopped {
+                signal,
+                name: format!("signal {signal}"),
+            };
+            assert_eq!(finish(Err(CliError::from(stopped))), ExitCode::from(code));
+        }
+    }
 }

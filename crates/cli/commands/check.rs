@@ -154,20 +154,41 @@ fn run_setup(
     let spec = RunSpec::new(argv.iter().cloned(), &input, scratch.path().join("output"))
         .with_cwd(repo)
         .with_limits(limits);
-    let outcome = runner::run(&spec).map_err(|e| CliError::internal(anyhow!(e)))?;
+    // A stop request during setup is the same as during the command: 128 + the signal.
+    let outcome = runner::run(&spec).map_err(TaskError::from)?;
     Ok(match &outcome.status {
         RunStatus::Completed { exit_code: 0 } => None,
         _ => {
             let s = worksample_task::summarize(&outcome);
+            let tail: Vec<&str> = s
+                .stderr_tail
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect();
+            let tail = tail[tail.len().saturating_sub(SETUP_STDERR_LINES)..].join(" / ");
+            // A root harness runs setup as the candidate: demoted, without network, and able to
+            // write only its private HOME and TMPDIR (README, Reliability). A build that writes
+            // into the repository or fetches dependencies fails there, and its last line rarely
+            // says why.
+            // SAFETY: geteuid has no preconditions.
+            let demoted = if unsafe { libc::geteuid() } == 0 {
+                " (setup ran as an unprivileged user without network access, able to write only \
+                 its own HOME and TMPDIR: build into those, or before `check`)"
+            } else {
+                ""
+            };
             Some(format!(
-                "the setup command `{}` {}; stderr ends: {}",
-                argv.join(" "),
+                "the setup command `{}` {}{demoted}; stderr ends: {}",
+                shown(argv),
                 s.detail,
-                s.stderr_tail.lines().last().unwrap_or("")
+                one_line(&tail)
             ))
         }
     })
 }
+
+/// Lines of a failed setup's stderr quoted in its note.
+const SETUP_STDERR_LINES: usize = 3;
 
 /// The report files `check` writes into `--out`.
 const REPORT_FILES: [&str; 3] = ["report.json", "report.md", "junit.xml"];

@@ -74,6 +74,19 @@ pub enum TaskError {
     },
 }
 
+impl From<worksample_runner::RunnerError> for TaskError {
+    /// A stop request is passed on as [`TaskError::Stopped`] (exit 128 + the signal); any other
+    /// runner failure is the harness's.
+    fn from(e: worksample_runner::RunnerError) -> Self {
+        match e {
+            worksample_runner::RunnerError::Interrupted { signal, name } => {
+                TaskError::Stopped { signal, name }
+            }
+            other => TaskError::Runner(other.to_string()),
+        }
+    }
+}
+
 /// Who has to act on an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blame {

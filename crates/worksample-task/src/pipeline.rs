@@ -478,12 +478,7 @@ pub fn run(
     spec.limits = req.limits;
     spec.env = req.env;
     spec.cwd = req.cwd;
-    let outcome = worksample_runner::run(&spec).map_err(|e| match e {
-        worksample_runner::RunnerError::Interrupted { signal, name } => {
-            TaskError::Stopped { signal, name }
-        }
-        other => TaskError::Runner(other.to_string()),
-    })?;
+    let outcome = worksample_runner::run(&spec).map_err(TaskError::from)?;
     // The runner made the input read-only; give its folders their write bits back so the
     // temporary folder can be removed when the harness does not run as root (removing a file
     // needs write permission on its folder only).
