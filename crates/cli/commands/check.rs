@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use worksample_rubric::{
     Report, Status,
-    render::{self, MarkdownOptions},
+    render::{self, MarkdownOptions, one_line},
 };
 use worksample_task::{
     CandidateId, CheckFile, CheckTask, Figures, LoadedTask, Registry, Seed, SeedSource, TaskError,
@@ -280,14 +280,10 @@ fn write_reports(reports: &[Report], dir: &Path, repo: &Path) -> Result<(), CliE
     Ok(())
 }
 
-/// Candidate-controlled text (a command, a task id) on one line without control characters:
-/// printed raw on stderr, a newline in `worksample.toml` would start a line GitHub reads as a
-/// workflow command (`::stop-commands::`, a forged `::notice`).
-fn one_line(s: &str) -> String {
-    render::one_line(s)
-}
-
-/// An argument vector as one line, each argument escaped.
+/// An argument vector as one line, each argument escaped. Candidate-controlled text (a command,
+/// a task id) goes through [`one_line`]: printed raw on stderr, a newline in `worksample.toml`
+/// would start a line GitHub reads as a workflow command (`::stop-commands::`, a forged
+/// `::notice`).
 fn shown(argv: &[String]) -> String {
     argv.iter()
         .map(|a| one_line(a))
