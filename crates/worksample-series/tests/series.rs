@@ -611,6 +611,34 @@ fn schema_failures_score_zero_with_the_errors_as_findings() {
     );
 }
 
+/// A byte-order mark before volumes.json (PowerShell 5's `Out-File`, Python's `utf-8-sig`) is
+/// skipped, as RFC 8259 §8.1 allows: the same output scores the same with or without one.
+#[test]
+fn a_byte_order_mark_before_the_output_is_skipped() {
+    let (dir, key) = common::fixture(1, "standard");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tasks/series/output.schema.json"))
+            .expect("schema");
+    let doc = serde_json::to_string(&common::reference(dir.path())).expect("json");
+    let score = |bytes: Vec<u8>| {
+        let sub = tempfile::tempdir().expect("tempdir");
+        std::fs::write(sub.path().join("volumes.json"), bytes).expect("write");
+        let grade = grade_submission(&schema, &key, sub.path()).expect("graded");
+        assert!(grade.notes.is_empty(), "{:?}", grade.notes);
+        grade
+            .criteria
+            .iter()
+            .map(|c| c.score.get())
+            .collect::<Vec<_>>()
+    };
+    let plain = score(doc.clone().into_bytes());
+    assert!(plain.iter().all(|s| *s > 0.0), "{plain:?}");
+    assert_eq!(
+        score([b"\xef\xbb\xbf".as_slice(), doc.as_bytes()].concat()),
+        plain
+    );
+}
+
 /// Coverage lists an invented entry before the files a dropped volume leaves out: findings are
 /// capped, and the one specific mistake must not fall under "and N more".
 #[test]

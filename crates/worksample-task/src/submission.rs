@@ -179,14 +179,22 @@ fn json_value_bound(bytes: &[u8]) -> usize {
     count
 }
 
-/// Reads and parses `root/name` as JSON into `T`, within the caps.
+/// The UTF-8 byte-order mark, which JSON forbids writers to add (RFC 8259 §8.1) but Windows
+/// tools (PowerShell 5's `Out-File`, Notepad) and Python's `utf-8-sig` write, and pandas' and
+/// R's CSV writers can put before a header.
+pub const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Reads and parses `root/name` as JSON into `T`, within the caps. A leading byte-order mark is
+/// skipped rather than refused, as RFC 8259 §8.1 lets a parser do: it says nothing about the
+/// content, and a candidate whose editor wrote one should not score zero for it.
 pub fn read_json<T: serde::de::DeserializeOwned>(
     root: &Path,
     name: &str,
     caps: &Caps,
 ) -> Result<T, Problem> {
     let bytes = read_bytes(root, name, caps)?;
-    let values = json_value_bound(&bytes);
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+    let values = json_value_bound(bytes);
     if values > MAX_JSON_VALUES {
         // serde_json spends about 300 bytes of heap per value (found by fuzzing: a 3 MiB file of
         // nested one-element arrays took 440 MiB), so the byte cap alone does not bound memory.
@@ -197,7 +205,7 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
             ),
         });
     }
-    serde_json::from_slice(&bytes).map_err(|e| Problem::InvalidJson {
+    serde_json::from_slice(bytes).map_err(|e| Problem::InvalidJson {
         file: name.to_owned(),
         message: e.to_string(),
     })
@@ -246,6 +254,16 @@ mod tests {
         let caps = Caps { max_bytes: 1024 };
 
         let v: serde_json::Value = read_json(root, "ok.json", &caps).expect("valid");
+        std::fs::write(root.join("bom.json"), b"\xef\xbb\xbf{\"a\": [1, 2]}").expect("write");
+        let bom: serde_json::Value = read_json(root, "bom.json", &caps).expect("a BOM is skipped");
+        assert_eq!(bom, v);
+        // Only one, at the start: JSON text has no other place for it.
+        std::fs::write(root.join("bom2.json"), b"\xef\xbb\xbf\xef\xbb\xbf{}").expect("write");
+        let twice = read_json::<serde_json::Value>(root, "bom2.json", &caps);
+        assert!(
+            matches!(twice, Err(Problem::InvalidJson { .. })),
+            "{twice:?}"
+        );
         assert_eq!(json_value_bound(br#"{"a": [1, 2], "b,[{": "x\\\"["}"#), 5);
         let wide = format!("[{}0]", "[],".repeat(MAX_JSON_VALUES));
         std::fs::write(root.join("wide.json"), wide).expect("write");
