@@ -183,3 +183,48 @@ fn a_failed_setup_is_a_note_with_its_last_stderr_lines() {
     let root = unsafe { libc::geteuid() } == 0;
     assert_eq!(note.contains("without network access"), root, "{note}");
 }
+
+/// On hidden fixtures the assessor picks the profile: the repository's `profile` entry is
+/// ignored (each task's default, or `--profile`), and the report says what was asked and what
+/// was graded. A profile `--profile` names that a task lacks is refused before anything runs.
+#[test]
+fn hidden_fixtures_use_the_assessor_s_profile_not_the_repository_s() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(
+        tmp.path(),
+        "[[task]]\nid = \"series\"\nprofile = \"hard\"\ncommand = [\"true\", \"{output}\"]\n",
+    );
+    let hidden = |extra: &[&str]| {
+        run(ws()
+            .current_dir(&repo)
+            .env("WORKSAMPLE_SECRET", "an assessor's secret of some length")
+            .args(["check", "--out", "reports", "--candidate", "cand-7"])
+            .args(extra))
+    };
+    let graded = |r: &Run| -> serde_json::Value {
+        assert_eq!(r.code, 0, "{r:?}");
+        let text = std::fs::read_to_string(repo.join("reports/report.json")).expect("report");
+        let reports: serde_json::Value = serde_json::from_str(&text).expect("json");
+        reports[0].clone()
+    };
+
+    let report = graded(&hidden(&[]));
+    assert_eq!(report["profile"], "standard", "the task's default");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("asks for profile `hard`; graded on `standard`"),
+        "{notes}"
+    );
+
+    let report = graded(&hidden(&["--profile", "hard"]));
+    assert_eq!(report["profile"], "hard");
+    assert!(!report["notes"].to_string().contains("asks for profile"));
+
+    let r = hidden(&["--profile", "easy"]);
+    assert_refused_before_running(&r, "no profile `easy` (from --profile)");
+
+    // Practice keeps the repository's choice.
+    let r = check(&repo, "reports");
+    let report = graded(&r);
+    assert_eq!(report["profile"], "hard");
+}

@@ -226,6 +226,10 @@ pub(crate) struct CheckArgs {
     /// Grade on this candidate's hidden seeds (needs WORKSAMPLE_SECRET: assessor-side jobs only).
     #[arg(long, value_name = "ID")]
     pub(crate) candidate: Option<String>,
+    /// Fixture profile of every task, over worksample.toml's. With --candidate the repository's
+    /// `profile` entries are ignored: each task's default unless this says otherwise.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

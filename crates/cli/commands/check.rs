@@ -56,7 +56,11 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
     // Every entry and every destination is checked before the first task runs: a typo in the
     // last entry or an unwritable --out found after the others ran would waste their runs and
     // lose their reports.
-    let planned = plan(registry, &file, &manifest)?;
+    let chooser = ProfileChooser {
+        assessor: a.profile.as_deref(),
+        hidden: hidden.is_some(),
+    };
+    let planned = plan(registry, &file, &manifest, chooser)?;
     prepare_reports(&a.out, &repo)?;
     let summary = crate::env::get(crate::env::GITHUB_STEP_SUMMARY);
     if let Some(path) = &summary {
@@ -64,7 +68,13 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
     }
 
     let mut reports = Vec::with_capacity(file.tasks.len());
-    for (t, loaded, limits) in planned {
+    for Planned {
+        task: t,
+        loaded,
+        limits,
+        profile,
+    } in planned
+    {
         let mut setup_note = None;
         if let Some(setup) = &t.setup {
             eprintln!("setup for `{}`: {}", one_line(&t.id), shown(setup));
@@ -82,7 +92,7 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
             loaded,
             pipeline::RunRequest {
                 argv: t.command.clone(),
-                profile: t.profile.as_deref(),
+                profile: profile.as_deref(),
                 seed,
                 limits,
                 env: EnvPolicy::default(),
@@ -101,6 +111,9 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
             &Bar::default(),
         )?;
         if let Some(note) = setup_note {
+            report.notes.insert(0, note);
+        }
+        if let Some(note) = chooser.note(t, &report.profile) {
             report.notes.insert(0, note);
         }
         reports.push(if hidden.is_some() {
@@ -193,14 +206,62 @@ const SETUP_STDERR_LINES: usize = 3;
 /// The report files `check` writes into `--out`.
 const REPORT_FILES: [&str; 3] = ["report.json", "report.md", "junit.xml"];
 
-/// Each entry of `worksample.toml` with its task and limits, all checked: the task exists, the
-/// profile is one of its profiles, and the limits are only tightened. Errors name the file and
-/// the entry (`worksample.toml: task 2 (`deid`): …`).
+/// Who picks each task's fixture profile. The candidate's worksample.toml does for practice;
+/// on hidden fixtures the assessor does (`--profile`, else the task's default), since a
+/// repository that could ask for an easier profile would choose what it is graded on.
+#[derive(Debug, Clone, Copy)]
+struct ProfileChooser<'a> {
+    /// `check --profile`.
+    assessor: Option<&'a str>,
+    /// `check --candidate`: hidden fixtures.
+    hidden: bool,
+}
+
+impl ProfileChooser<'_> {
+    /// The profile asked for `t` (`None`: the task's default).
+    fn choose(self, t: &CheckTask) -> Option<String> {
+        match (self.assessor, self.hidden) {
+            (Some(p), _) => Some(p.to_owned()),
+            (None, true) => None,
+            (None, false) => t.profile.clone(),
+        }
+    }
+
+    /// The report's note when the repository asked for a profile other than `used`.
+    fn note(self, t: &CheckTask, used: &str) -> Option<String> {
+        let asked = t.profile.as_deref().filter(|p| *p != used)?;
+        let by = match (self.assessor, self.hidden) {
+            (Some(_), _) => "the assessor's `--profile`",
+            (None, true) => "the task's default; on hidden fixtures the assessor chooses",
+            // Practice with no override: the repository's own choice was used.
+            (None, false) => return None,
+        };
+        Some(format!(
+            "worksample.toml asks for profile `{}`; graded on `{used}` ({by})",
+            one_line(asked)
+        ))
+    }
+}
+
+/// One checked entry of `worksample.toml`.
+struct Planned<'r> {
+    task: &'r CheckTask,
+    loaded: &'r LoadedTask,
+    limits: runner::Limits,
+    /// The profile to generate (`None`: the task's default).
+    profile: Option<String>,
+}
+
+/// Each entry of `worksample.toml` with its task, limits and profile, all checked: the task
+/// exists, the profile is one of its profiles, and the limits are only tightened. Errors name
+/// the file and the entry (`worksample.toml: task 2 (`deid`): …`), or `--profile` when that
+/// named the profile.
 fn plan<'r>(
     registry: &'r Registry,
     file: &'r CheckFile,
     manifest: &Path,
-) -> Result<Vec<(&'r CheckTask, &'r LoadedTask, runner::Limits)>, CliError> {
+    chooser: ProfileChooser<'_>,
+) -> Result<Vec<Planned<'r>>, CliError> {
     file.tasks
         .iter()
         .enumerate()
@@ -216,7 +277,8 @@ fn plan<'r>(
             let loaded = registry
                 .get(&t.id)
                 .map_err(|e| CliError::usage(anyhow!("{}: {e}", entry())))?;
-            if loaded.data.profile(t.profile.as_deref()).is_err() {
+            let profile = chooser.choose(t);
+            if loaded.data.profile(profile.as_deref()).is_err() {
                 let known: Vec<&str> = loaded
                     .data
                     .spec
@@ -224,10 +286,15 @@ fn plan<'r>(
                     .keys()
                     .map(String::as_str)
                     .collect();
+                let from = if chooser.assessor.is_some() {
+                    " (from --profile)"
+                } else {
+                    ""
+                };
                 return Err(CliError::usage(anyhow!(
-                    "{}: no profile `{}`; profiles: {}",
+                    "{}: no profile `{}`{from}; profiles: {}",
                     entry(),
-                    one_line(t.profile.as_deref().unwrap_or_default()),
+                    one_line(profile.as_deref().unwrap_or_default()),
                     known.join(", ")
                 )));
             }
@@ -244,7 +311,12 @@ fn plan<'r>(
                 )));
             }
             let limits = pipeline::limits(spec, t.timeout_s.map(Duration::from_secs), t.memory_mb);
-            Ok((t, loaded, limits))
+            Ok(Planned {
+                task: t,
+                loaded,
+                limits,
+                profile,
+            })
         })
         .collect()
 }
