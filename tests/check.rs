@@ -9,8 +9,13 @@ use crate::support::{Run, run, ws};
 
 /// A repository holding `toml` as its `worksample.toml`.
 fn repo(root: &Path, toml: &str) -> std::path::PathBuf {
-    let repo = root.join("repo");
-    std::fs::create_dir(&repo).expect("mkdir");
+    repo_in(&root.join("repo"), toml)
+}
+
+/// A repository at `repo` (created) holding `toml` as its `worksample.toml`.
+fn repo_in(repo: &Path, toml: &str) -> std::path::PathBuf {
+    let repo = repo.to_path_buf();
+    std::fs::create_dir_all(&repo).expect("mkdir");
     std::fs::write(repo.join("worksample.toml"), toml).expect("write");
     repo
 }
@@ -161,8 +166,9 @@ fn the_candidate_s_command_cannot_forge_workflow_commands() {
     );
 }
 
-/// A failed setup is a note in the report quoting the last lines of its stderr, and a root
-/// harness says what the demoted setup may and may not do.
+/// A failed setup is a note in the report quoting the last lines of its stderr and saying what
+/// the sandboxed setup may not do, and it is printed on stderr too. A setup that cannot start
+/// says so, with no empty stderr quote.
 #[test]
 fn a_failed_setup_is_a_note_with_its_last_stderr_lines() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -179,9 +185,28 @@ fn a_failed_setup_is_a_note_with_its_last_stderr_lines() {
     assert!(note.contains("setup command"), "{note}");
     assert!(note.contains("stderr ends: two / three / four"), "{note}");
     assert!(!note.contains("one /"), "only the last three lines: {note}");
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    assert_eq!(note.contains("without network access"), root, "{note}");
+    assert!(note.contains("no network, a private HOME"), "{note}");
+    assert!(
+        r.stderr
+            .contains("setup for `series` failed: the setup command"),
+        "{}",
+        r.stderr
+    );
+
+    let repo = repo_in(
+        &tmp.path().join("missing"),
+        "[[task]]\nid = \"series\"\ncommand = [\"true\", \"{output}\"]\nsetup = [\"nosuchprog\"]\n",
+    );
+    let r = check(&repo, "reports");
+    assert!(r.code == 0 || r.code == 1, "graded: {r:?}");
+    let json = std::fs::read_to_string(repo.join("reports/report.json")).expect("report.json");
+    let reports: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let note = reports[0]["notes"][0].as_str().expect("a note first");
+    assert!(
+        note.starts_with("the setup command `nosuchprog` could not start: "),
+        "{note}"
+    );
+    assert!(!note.contains("stderr ends"), "{note}");
 }
 
 /// On hidden fixtures the assessor picks the profile: the repository's `profile` entry is

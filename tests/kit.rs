@@ -66,6 +66,7 @@ fn a_kit_has_what_a_candidate_needs_and_nothing_an_assessor_keeps() {
         "requirements.txt",
         ".github/workflows/worksample.yml",
         ".gitlab-ci.yml",
+        "build-solutions.sh",
         "series/brief.md",
         "series/output.schema.json",
         "series/python/solve.py",

@@ -79,6 +79,11 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
         if let Some(setup) = &t.setup {
             eprintln!("setup for `{}`: {}", one_line(&t.id), shown(setup));
             setup_note = run_setup(setup, &repo, limits.clone())?;
+            // On stderr as well as in the report: the task still runs and scores, and a CI log
+            // that says only "0.00 %" would hide why.
+            if let Some(note) = &setup_note {
+                eprintln!("setup for `{}` failed: {note}", one_line(&t.id));
+            }
         }
         let seed = match &hidden {
             Some((candidate, secret)) => SeedSource::Hidden {
@@ -179,22 +184,24 @@ fn run_setup(
                 .filter(|l| !l.trim().is_empty())
                 .collect();
             let tail = tail[tail.len().saturating_sub(SETUP_STDERR_LINES)..].join(" / ");
-            // A root harness runs setup as the candidate: demoted, without network, and able to
-            // write only its private HOME and TMPDIR (README, Reliability). A build that writes
-            // into the repository or fetches dependencies fails there, and its last line rarely
-            // says why.
-            // SAFETY: geteuid has no preconditions.
-            let demoted = if unsafe { libc::geteuid() } == 0 {
-                " (setup ran as an unprivileged user without network access, able to write only \
-                 its own HOME and TMPDIR: build into those, or before `check`)"
-            } else {
-                ""
+            let what = match &outcome.status {
+                RunStatus::SpawnFailed { .. } => format!("could not start: {}", s.detail),
+                _ => s.detail.clone(),
             };
+            let tail = if tail.is_empty() {
+                String::new()
+            } else {
+                format!("; stderr ends: {}", one_line(&tail))
+            };
+            // Setup runs in the command's sandbox: without network and with a private HOME
+            // (so no rustup toolchain and no package cache), and under a root harness as an
+            // unprivileged user that cannot write the repository (README, Reliability). A build
+            // fails there, and its last line rarely says why.
             Some(format!(
-                "the setup command `{}` {}{demoted}; stderr ends: {}",
+                "the setup command `{}` {what} (setup runs sandboxed like the command: no \
+                 network, a private HOME, and as root an unprivileged user that cannot write the \
+                 repository; build compiled solutions before `check`){tail}",
                 shown(argv),
-                s.detail,
-                one_line(&tail)
             ))
         }
     })

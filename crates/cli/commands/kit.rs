@@ -17,6 +17,7 @@ use crate::progress::Bar;
 
 const GITHUB_WORKFLOW: &str = include_str!("../kit/github-workflow.yml");
 const GITLAB_CI: &str = include_str!("../kit/gitlab-ci.yml");
+const BUILD_SOLUTIONS: &str = include_str!("../kit/build-solutions.sh");
 
 pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> {
     let tasks: Vec<_> = if a.tasks.is_empty() {
@@ -71,8 +72,7 @@ pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> 
         let s = &t.data.spec;
         toml.push_str(&format!(
             "\n[[task]]\nid = \"{id}\"\ncommand = [\"python3\", \"{id}/python/solve.py\", \"{{input}}\", \"{{output}}\"]\n\
-             # Or the Rust starter:\n\
-             # setup = [\"cargo\", \"build\", \"--release\", \"--manifest-path\", \"{id}/rust/Cargo.toml\"]\n\
+             # Or the Rust starter, built first by `bash build-solutions.sh` (CI runs it):\n\
              # command = [\"{id}/rust/target/release/solve\", \"{{input}}\", \"{{output}}\"]\n"
         ));
         listing.push_str(&format!(
@@ -90,6 +90,7 @@ pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> 
         GITHUB_WORKFLOW,
     )?;
     write(&out.join(".gitlab-ci.yml"), GITLAB_CI)?;
+    write(&out.join("build-solutions.sh"), BUILD_SOLUTIONS)?;
     write(&out.join("README.md"), &readme(&listing))?;
     write(
         &out.join(".gitignore"),
@@ -152,8 +153,11 @@ worksample grade TASK --fixtures in/ --submission out/
 findings. Set the repository variable `WORKSAMPLE_GIT` to the address your assessor gave you.
 They use practice seeds; your assessor grades on hidden fixtures of the same tasks.
 
-Edit `worksample.toml` to point each task at your solution. A Rust solution works the same way:
-see the commented lines there.
+Edit `worksample.toml` to point each task at your solution. A Rust solution works the same way
+(see the commented lines there), built before `check`: `bash build-solutions.sh` builds every
+`TASK/rust` solution `worksample.toml` runs, and both CI files call it. Do not build in `setup`:
+it runs sandboxed like your solution, without network and with a HOME of its own, so it can
+neither fetch crates nor find a Rust toolchain.
 "
     )
 }
