@@ -11,7 +11,12 @@
 //!   candidate's report drops it even under a visible criterion;
 //! - a criterion whose score holds more than the gate is about (a bonus beside the credit, say)
 //!   attaches the measure its gates compare with [`CriterionGrade::gated_on`]; without one, a
-//!   gate compares the score.
+//!   gate compares the score;
+//! - a grader that keeps only the first findings of a long list (to bound its memory, or one
+//!   volume's mistakes so they cannot crowd out the rest) says how many it dropped with
+//!   [`CriterionGrade::with_dropped_findings`], so every report counts the findings it does not
+//!   show honestly, rather than the grader writing its own "… and N more" finding that the
+//!   rubric's cap may hide in turn.
 
 use serde::{Deserialize, Serialize};
 
@@ -118,6 +123,15 @@ pub struct CriterionGrade {
     /// that must not open a gate about the diagnosis. `None`: the score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_measure: Option<Score>,
+    /// Findings the grader measured but did not keep (beyond its own cap). The rubric adds them
+    /// to the findings it leaves out, so a report's "… and N more" counts every one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub findings_dropped: usize,
+}
+
+/// For `skip_serializing_if`: a count of nothing is left out.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl CriterionGrade {
@@ -129,12 +143,21 @@ impl CriterionGrade {
             summary: summary.into(),
             findings: Vec::new(),
             gate_measure: None,
+            findings_dropped: 0,
         }
     }
 
     /// Adds findings.
     pub fn with_findings(mut self, findings: Vec<Finding>) -> Self {
         self.findings = findings;
+        self
+    }
+
+    /// Says that `n` more findings were measured than [`Self::findings`] keeps: the grader's
+    /// own cap dropped them. Adds to any count already given, so a grader folding several
+    /// capped lists into one criterion can call it once per list.
+    pub fn with_dropped_findings(mut self, n: usize) -> Self {
+        self.findings_dropped += n;
         self
     }
 

@@ -186,11 +186,13 @@ impl RunSummary {
     }
 }
 
-/// Pass, partial or fail, from the score alone.
+/// Pass, partial or fail, from the points a criterion keeps after gates: a closed gate that
+/// scaled a criterion down makes it partial (or fail, when it left no points) whatever it
+/// measured. Reports written before that rule may say `pass` for such a criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// Full marks.
+    /// Full marks, and no gate took any.
     Pass,
     /// Some marks.
     Partial,
@@ -254,9 +256,9 @@ pub struct CriterionReport {
     pub points: f64,
     /// Maximum points (the weight).
     pub max_points: f64,
-    /// Pass, partial or fail.
+    /// Pass, partial or fail, after gates.
     pub status: Status,
-    /// Anchored level.
+    /// Anchored level of the measured score, before gates (its anchor text describes the work).
     pub level: Level,
     /// The anchor text of that level.
     pub level_text: String,
@@ -266,7 +268,8 @@ pub struct CriterionReport {
     pub summary: String,
     /// Evidence, capped.
     pub findings: Vec<Finding>,
-    /// Findings not shown (over the cap, or hidden from this audience).
+    /// Findings not shown (over the rubric's cap, dropped by the grader's own cap, or hidden
+    /// from this audience).
     pub findings_omitted: usize,
     /// Of `findings_omitted`, the assessor-only findings a candidate's report dropped under a
     /// visible criterion (evidence that names the answer key), so a reader is not told they are

@@ -5,6 +5,13 @@
 //! the evidence of where points were lost stays visible per criterion. A gate compares the
 //! criterion's gate measure when its grader attached one ([`crate::CriterionGrade::gated_on`]),
 //! else its score.
+//!
+//! A criterion's status follows the points it keeps after the gates, not its measured score: a
+//! perfect measurement whose category a gate capped earned part of its points, so it is
+//! `partial` (or `fail`, under a cap of 0), never `pass`; its level stays the measured one,
+//! since the level's anchor text describes the work, and every rendering shows such a level as
+//! capped. A criterion's omitted findings count those over the rubric's cap and those its
+//! grader dropped ([`crate::CriterionGrade::with_dropped_findings`]).
 
 use std::collections::BTreeMap;
 
@@ -70,7 +77,7 @@ pub fn score(spec: &RubricSpec, grade: Grade, ctx: ReportContext) -> Result<Repo
         };
         let gate_measure = g.gate_measure.map(crate::Score::get);
         let shown = g.findings.len().min(spec.max_findings);
-        let omitted = g.findings.len() - shown;
+        let omitted = g.findings.len() - shown + g.findings_dropped;
         let mut findings = g.findings;
         findings.truncate(shown);
         criteria.push(CriterionReport {
@@ -131,6 +138,12 @@ pub fn score(spec: &RubricSpec, grade: Grade, ctx: ReportContext) -> Result<Repo
             .filter(|c| c.points > 0.0)
         {
             c.points *= factor;
+            // The gate took points: whatever was measured, this criterion did not pass.
+            c.status = if c.points > 0.0 {
+                Status::Partial
+            } else {
+                Status::Fail
+            };
             c.gated_by.push(GateHit {
                 gate: gate.id.clone(),
                 by: gate.criterion.clone(),
@@ -281,6 +294,54 @@ reason = "a direct identifier leaked"
         assert_eq!(r.total.percent, 62.5);
         assert_eq!(r.verdict, Verdict::Fail);
         assert_eq!(r.criteria[0].debrief.len(), 1);
+    }
+
+    /// A gate that took points turns a measured pass into a partial (or a fail, when it took
+    /// them all); the level stays the measured one, which its anchor text describes.
+    #[test]
+    fn a_criterion_a_gate_capped_is_not_a_pass() {
+        let r = score(&spec(), grade(0.9, 1.0, 1.0), ctx(None)).expect("scored");
+        let actions = &r.criteria[1];
+        assert_eq!(actions.score, 1.0);
+        assert!(actions.points < actions.max_points);
+        assert_eq!(actions.status, Status::Partial);
+        assert_eq!(actions.level, crate::Level::Excellent);
+        assert_eq!(
+            r.criteria[2].status,
+            Status::Pass,
+            "an open category passes"
+        );
+        let zero = spec().gates[0].clone();
+        let mut shut = spec();
+        shut.gates = vec![crate::GateSpec { cap: 0.0, ..zero }];
+        let r = score(&shut, grade(0.9, 1.0, 1.0), ctx(None)).expect("scored");
+        assert_eq!(r.criteria[1].points, 0.0);
+        assert_eq!(r.criteria[1].status, Status::Fail);
+    }
+
+    /// Findings a grader dropped under its own cap are counted with those over the rubric's.
+    #[test]
+    fn findings_a_grader_dropped_are_counted_as_omitted() {
+        let cases = [
+            // (kept by the grader, dropped by it, shown, omitted)
+            (3, 0, 2, 1),
+            (3, 222, 2, 223),
+            (1, 5, 1, 5),
+            (0, 0, 0, 0),
+        ];
+        for (kept, dropped, shown, omitted) in cases {
+            let mut g = grade(1.0, 1.0, 1.0);
+            g.criteria[0] = CriterionGrade::new("leaks", Score::new(0.5), "s")
+                .with_findings((0..kept).map(|i| Finding::new(format!("f{i}"))).collect())
+                .with_dropped_findings(dropped);
+            let r = score(&spec(), g, ctx(None)).expect("scored");
+            let c = &r.criteria[0];
+            assert_eq!(
+                (c.findings.len(), c.findings_omitted),
+                (shown, omitted),
+                "{kept} kept, {dropped} dropped"
+            );
+        }
     }
 
     #[test]

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{
-    category_cap, finding_text, mib, num, omitted_line, points, run_status_text, status_id, tally,
-    verdict_text,
+    category_cap, finding_text, level_heading, mib, num, omitted_line, points, run_status_text,
+    status_id, tally, verdict_text,
 };
 use crate::figure::{TreeNode, base64};
 use crate::{
@@ -63,7 +63,7 @@ pre { background: var(--bg); padding: .5rem; overflow-x: auto; white-space: pre-
 nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 1rem; }
 @media print { nav { display: none; } }
 .debrief { border-left: 4px solid var(--mixed); background: #fff8c5; padding: .25rem .75rem; margin: .5rem 0; }
-.gate { color: var(--poor); }
+.gate, .capped { color: var(--poor); }
 .muted { color: var(--muted); }
 .strip { display: flex; flex-wrap: wrap; gap: .5rem; list-style: none; padding: 0; margin: .5rem 0; }
 .tile { border: 3px solid transparent; padding: 2px; width: 104px; font-size: .8rem; }
@@ -198,6 +198,26 @@ pub(super) fn level_badge(level: Level) -> String {
     format!("<span class=\"level level-{0}\">{0}</span>", level.as_str())
 }
 
+/// A criterion's level as [`super::level_label`] words it: the badge, or for a criterion a
+/// closed gate scaled down "capped by gate `g`, measured [badge]", so a capped perfect
+/// measurement never shows a bare "excellent" badge.
+fn level_html(c: &CriterionReport) -> String {
+    if c.gated_by.is_empty() {
+        return level_badge(c.level);
+    }
+    let gates: Vec<String> = c
+        .gated_by
+        .iter()
+        .map(|g| format!("<code>{}</code>", text(&g.gate)))
+        .collect();
+    let noun = if gates.len() == 1 { "gate" } else { "gates" };
+    format!(
+        "<span class=\"capped\">capped by {noun} {}</span>, measured {}",
+        gates.join(", "),
+        level_badge(c.level)
+    )
+}
+
 /// A bar of `fraction` (0..=1) with its value for screen readers in the cell beside it.
 pub(super) fn meter(fraction: f64) -> String {
     let pct = (fraction.clamp(0.0, 1.0) * 100.0).round();
@@ -310,7 +330,7 @@ fn score_card(report: &Report, out: &mut String) {
             "<tr><th scope=\"row\"><a href=\"#{}\">{}</a>{hidden}</th><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             anchor("criterion", c.id.as_str()),
             text(&c.title),
-            level_badge(c.level),
+            level_html(c),
             points(c.points, c.max_points),
             status_id(c.status)
         );
@@ -382,7 +402,7 @@ fn debrief_section(report: &Report, out: &mut String) {
             "<h3><a href=\"#{}\">{}</a> {} {}</h3>\n<ol>",
             anchor("criterion", c.id.as_str()),
             text(&c.title),
-            level_badge(c.level),
+            level_html(c),
             points(c.points, c.max_points)
         );
         for q in &c.debrief {
@@ -412,7 +432,7 @@ fn criteria(report: &Report, out: &mut String) {
             "<article class=\"criterion\" id=\"{}\">\n<h3>{} {}</h3>",
             anchor("criterion", c.id.as_str()),
             text(&c.title),
-            level_badge(c.level)
+            level_html(c)
         );
         let _ = writeln!(
             out,
@@ -429,7 +449,8 @@ fn criteria(report: &Report, out: &mut String) {
         let _ = writeln!(out, "<p>{}</p>", prose(&c.summary));
         let _ = writeln!(
             out,
-            "<p class=\"muted\">Level {}: {}</p>",
+            "<p class=\"muted\">{} {}: {}</p>",
+            level_heading(c),
             c.level.as_str(),
             text(&c.level_text)
         );

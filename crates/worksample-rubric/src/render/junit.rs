@@ -13,8 +13,8 @@
 use quick_xml::escape::{escape, partial_escape};
 
 use super::{
-    category_cap, finding_text, num, omitted_line, points, run_completed, run_status_id,
-    run_status_text, status_id,
+    category_cap, finding_text, level_label, num, omitted_line, points, run_completed,
+    run_status_id, run_status_text, status_id,
 };
 use crate::{Report, SeedInfo, Status};
 
@@ -119,7 +119,7 @@ fn write_suite(out: &mut String, report: &Report, suite: &Suite) {
                 // The text repeats the message first: GitLab's older parser ignores the
                 // `message` attribute (harness research §2.1, gitlab-foss#53668), and a criterion
                 // without findings would otherwise show an empty failure.
-                let message = format!("{} ({})", points(c.points, c.max_points), c.level.as_str());
+                let message = format!("{} ({})", points(c.points, c.max_points), level_label(c));
                 let mut lines = vec![message.clone()];
                 lines.extend(c.findings.iter().map(finding_text));
                 lines.extend(omitted_line(report, c));
@@ -133,7 +133,8 @@ fn write_suite(out: &mut String, report: &Report, suite: &Suite) {
                     ));
                 }
                 out.push_str(&format!(
-                    "      <failure message=\"{message}\" type=\"{}\">{}</failure>\n",
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                    attr(&message),
                     status_id(c.status),
                     text(&lines.join("\n")),
                 ));
@@ -362,7 +363,7 @@ mod tests {
             "{}",
             o.text
         );
-        assert!(o.text.ends_with("\n… and 2 more"), "{}", o.text);
+        assert!(o.text.ends_with("\n… and 100 more"), "{}", o.text);
         let spacing = &parsed.cases[3];
         let o = spacing.outcome.clone().expect("a failure");
         assert_eq!((o.ty.as_str(), o.message.as_str()), ("fail", "0/20 (poor)"));

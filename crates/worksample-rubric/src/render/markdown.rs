@@ -13,8 +13,8 @@
 //! (CommonMark 0.31 §4, §6; GFM tables extension §4.10).
 
 use super::{
-    category_cap, finding_text, mib, num, omitted_line, points, run_status_text, seed_text, tally,
-    verdict_text,
+    category_cap, finding_text, level_heading, level_label, mib, num, omitted_line, points,
+    run_status_text, seed_text, tally, verdict_text,
 };
 use crate::{Audience, CriterionReport, Report, RunStatusKind, Status, Visibility};
 
@@ -99,21 +99,16 @@ fn sections(report: &Report) -> Vec<Section> {
 
     let mut table = String::from("| | Criterion | Points | Level |\n| --- | --- | --- | --- |\n");
     for c in &report.criteria {
-        let capped = if c.gated_by.is_empty() {
-            ""
-        } else {
-            " (capped)"
-        };
         let hidden = match c.visibility {
             Visibility::Visible => "",
             Visibility::Hidden => " 🔒",
         };
         table.push_str(&format!(
-            "| {} | {}{hidden} | {}{capped} | {} |\n",
+            "| {} | {}{hidden} | {} | {} |\n",
             emoji(c.status),
             inline(&c.title),
             points(c.points, c.max_points),
-            c.level.as_str(),
+            inline(&level_label(c)),
         ));
     }
     sections.push(Section {
@@ -215,11 +210,12 @@ fn details(report: &Report, c: &CriterionReport) -> String {
         emoji(c.status),
         html_line(&c.title),
         points(c.points, c.max_points),
-        c.level.as_str(),
+        html_line(&level_label(c)),
     );
     text.push_str(&format!("Measured: {}\n\n", inline(&c.summary)));
     text.push_str(&format!(
-        "Level {}: {}\n\n",
+        "{} {}: {}\n\n",
+        level_heading(c),
         c.level.as_str(),
         inline(&c.level_text)
     ));

@@ -153,28 +153,68 @@ fn findings_withheld(report: &Report, c: &CriterionReport) -> bool {
     }
 }
 
+/// Where findings a candidate may not read go: on a hidden seed an assessor reviews the run
+/// and may show them then; a practice seed has no review, so promising one would mislead.
+fn withheld_phrase(report: &Report) -> &'static str {
+    match report.seed {
+        SeedInfo::Hidden { .. } => "held until review",
+        SeedInfo::Public { .. } => "not shown to candidates",
+    }
+}
+
 /// The line shown instead of, or after, a criterion's findings when some are not in the report:
 /// "findings hidden until review (N)", "… and N more", "N held until review (they name the
-/// answer key)", or both of the last two. `None` when nothing was left out.
+/// answer key)", or both of the last two; on a practice seed, which has no review, "not shown
+/// to candidates" in place of "hidden until review" and "held until review". `None` when
+/// nothing was left out.
 fn omitted_line(report: &Report, c: &CriterionReport) -> Option<String> {
     if findings_withheld(report, c) {
-        return Some(format!(
-            "findings hidden until review ({})",
-            c.findings_omitted
-        ));
+        return Some(match report.seed {
+            SeedInfo::Hidden { .. } => {
+                format!("findings hidden until review ({})", c.findings_omitted)
+            }
+            SeedInfo::Public { .. } => {
+                format!("findings not shown to candidates ({})", c.findings_omitted)
+            }
+        });
     }
     let held = c.findings_held.min(c.findings_omitted);
     let over_cap = c.findings_omitted - held;
+    let phrase = withheld_phrase(report);
     match (over_cap, held) {
         (0, 0) => None,
         (n, 0) => Some(format!("… and {n} more")),
-        (0, h) => Some(format!(
-            "{h} more held until review (they name the answer key)"
-        )),
+        (0, h) => Some(format!("{h} more {phrase} (they name the answer key)")),
         (n, h) => Some(format!(
-            "… and {n} more; {h} held until review (they name the answer key)"
+            "… and {n} more; {h} {phrase} (they name the answer key)"
         )),
     }
+}
+
+/// What introduces a criterion's level and its anchor text: "Level", or "Measured level" when a
+/// gate scaled the criterion down, since the anchor then describes the work and not the points.
+fn level_heading(c: &CriterionReport) -> &'static str {
+    if c.gated_by.is_empty() {
+        "Level"
+    } else {
+        "Measured level"
+    }
+}
+
+/// A criterion's level as every format shows it: the level, or for a criterion a closed gate
+/// scaled down "capped by gate g, measured excellent", so a perfect measurement that kept a
+/// fraction of its points never reads as excellent on its own.
+fn level_label(c: &CriterionReport) -> String {
+    if c.gated_by.is_empty() {
+        return c.level.as_str().to_owned();
+    }
+    let gates: Vec<&str> = c.gated_by.iter().map(|g| g.gate.as_str()).collect();
+    let noun = if gates.len() == 1 { "gate" } else { "gates" };
+    format!(
+        "capped by {noun} {}, measured {}",
+        gates.join(", "),
+        c.level.as_str()
+    )
 }
 
 /// `file: location: message`, leaving out the parts a finding lacks.
@@ -190,18 +230,28 @@ fn finding_text(f: &Finding) -> String {
     parts.join(": ")
 }
 
-/// "3 passed, 1 partial, 1 failed", plus the hidden criteria when there are any: never
-/// "all passed" while some criteria are hidden (harness research §6.7).
+/// "3 passed, 1 partial, 1 failed", plus the criteria a closed gate scaled down ("1 capped by
+/// a gate", counted apart from partial and failed ones: their work may have been perfect) and
+/// the hidden criteria when there are any: never "all passed" while some criteria are hidden
+/// (harness research §6.7), and never a capped criterion among the passed.
 fn tally(report: &Report) -> String {
-    let (mut pass, mut partial, mut fail) = (0usize, 0usize, 0usize);
+    let (mut pass, mut partial, mut fail, mut capped) = (0usize, 0usize, 0usize, 0usize);
     for c in &report.criteria {
+        if !c.gated_by.is_empty() {
+            capped += 1;
+            continue;
+        }
         match c.status {
             Status::Pass => pass += 1,
             Status::Partial => partial += 1,
             Status::Fail => fail += 1,
         }
     }
-    let mut text = format!("{pass} passed, {partial} partial, {fail} failed");
+    let mut text = if capped > 0 {
+        format!("{pass} passed, {partial} partial, {capped} capped by a gate, {fail} failed")
+    } else {
+        format!("{pass} passed, {partial} partial, {fail} failed")
+    };
     let hidden = report
         .criteria
         .iter()
@@ -209,13 +259,18 @@ fn tally(report: &Report) -> String {
         .count();
     if hidden > 0 {
         let noun = if hidden == 1 { "criterion" } else { "criteria" };
-        match report.audience {
-            Audience::Candidate => {
+        match (report.audience, &report.seed) {
+            (Audience::Candidate, SeedInfo::Hidden { .. }) => {
                 text.push_str(&format!(
                     "; {hidden} hidden {noun}, findings shown after review"
                 ));
             }
-            Audience::Assessor => {
+            (Audience::Candidate, SeedInfo::Public { .. }) => {
+                text.push_str(&format!(
+                    "; {hidden} hidden {noun}, findings not shown to candidates"
+                ));
+            }
+            (Audience::Assessor, SeedInfo::Hidden { .. } | SeedInfo::Public { .. }) => {
                 text.push_str(&format!(
                     "; {hidden} hidden {noun} (findings not shown to candidates)"
                 ));
@@ -311,39 +366,112 @@ mod tests {
         }
     }
 
-    /// Findings dropped because they name the key are not passed off as the cap's overflow.
+    /// Findings dropped because they name the key are not passed off as the cap's overflow, and
+    /// only a hidden seed, which an assessor reviews, promises a review.
     #[test]
     fn the_omitted_line_tells_held_findings_from_the_cap() {
-        let report = fixtures::good().for_candidate();
-        let mut visible = report
+        let practice = fixtures::good().for_candidate();
+        let mut hidden = practice.clone();
+        hidden.seed = SeedInfo::Hidden {
+            commitment: "ab".repeat(32),
+        };
+        let mut visible = practice
             .criteria
             .iter()
             .find(|c| c.visibility == Visibility::Visible)
             .expect("a visible criterion")
             .clone();
         let rows = [
-            (0, 0, None),
-            (3, 0, Some("… and 3 more")),
+            (&practice, 0, 0, None),
+            (&practice, 3, 0, Some("… and 3 more")),
             (
+                &practice,
+                2,
+                2,
+                Some("2 more not shown to candidates (they name the answer key)"),
+            ),
+            (
+                &practice,
+                5,
+                2,
+                Some("… and 3 more; 2 not shown to candidates (they name the answer key)"),
+            ),
+            (&hidden, 3, 0, Some("… and 3 more")),
+            (
+                &hidden,
                 2,
                 2,
                 Some("2 more held until review (they name the answer key)"),
             ),
             (
+                &hidden,
                 5,
                 2,
                 Some("… and 3 more; 2 held until review (they name the answer key)"),
             ),
         ];
-        for (omitted, held, want) in rows {
+        for (report, omitted, held, want) in rows {
             visible.findings_omitted = omitted;
             visible.findings_held = held;
             assert_eq!(
-                omitted_line(&report, &visible).as_deref(),
+                omitted_line(report, &visible).as_deref(),
                 want,
-                "{omitted} omitted, {held} held"
+                "{:?}: {omitted} omitted, {held} held",
+                report.seed
             );
         }
+        // A hidden criterion's findings: a review only on a hidden seed.
+        let mut secret = visible.clone();
+        secret.visibility = Visibility::Hidden;
+        secret.findings_omitted = 4;
+        assert_eq!(
+            omitted_line(&practice, &secret).as_deref(),
+            Some("findings not shown to candidates (4)")
+        );
+        assert_eq!(
+            omitted_line(&hidden, &secret).as_deref(),
+            Some("findings hidden until review (4)")
+        );
+    }
+
+    /// A criterion a gate scaled down says so in its level and is counted apart, never among
+    /// the passed.
+    #[test]
+    fn a_capped_criterion_reads_as_capped_everywhere_it_is_counted_or_levelled() {
+        let report = fixtures::gated_candidate();
+        let capped = report
+            .criteria
+            .iter()
+            .find(|c| !c.gated_by.is_empty())
+            .expect("a capped criterion");
+        assert_ne!(capped.status, Status::Pass);
+        let label = level_label(capped);
+        assert!(
+            label.starts_with("capped by gate ") && label.contains(", measured "),
+            "{label}"
+        );
+        let open = report
+            .criteria
+            .iter()
+            .find(|c| c.gated_by.is_empty())
+            .expect("an uncapped criterion");
+        assert_eq!(level_label(open), open.level.as_str());
+        let text = tally(&report);
+        assert!(text.contains(" capped by a gate, "), "{text}");
+        let mut all_pass = report.clone();
+        for c in &mut all_pass.criteria {
+            c.status = Status::Pass;
+        }
+        let n = all_pass.criteria.len();
+        let capped = all_pass
+            .criteria
+            .iter()
+            .filter(|c| !c.gated_by.is_empty())
+            .count();
+        assert!(
+            tally(&all_pass).starts_with(&format!("{} passed,", n - capped)),
+            "capped criteria are not passes whatever their status says"
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    category_cap, finding_text, mib, num, omitted_line, one_line, points, run_completed,
-    run_status_text, seed_text, tally, verdict_text,
+    category_cap, finding_text, level_label, mib, num, omitted_line, one_line, points,
+    run_completed, run_status_text, seed_text, tally, verdict_text,
 };
 use crate::{Report, RunStatusKind, Status, Verdict, Visibility};
 
@@ -106,14 +106,11 @@ pub fn terminal(report: &Report, style: Style) -> String {
         let mut line = format!(
             "{} {title:<title_width$}  {score:>score_width$}  {}",
             p.status(c.status, mark(c.status)),
-            c.level.as_str(),
+            level_label(c),
         );
         match c.visibility {
             Visibility::Visible => {}
             Visibility::Hidden => line.push_str("  [hidden]"),
-        }
-        if !c.gated_by.is_empty() {
-            line.push_str("  (its category capped by a gate)");
         }
         push_line(&mut out, line.trim_end());
         push_line(&mut out, &format!("    {}", one_line(&c.summary)));
