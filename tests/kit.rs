@@ -136,3 +136,30 @@ fn the_kit_refuses_a_non_empty_folder_and_unknown_tasks() {
     assert!(r.stderr.contains("`series` is named twice"), "{}", r.stderr);
     assert!(!twice.exists(), "nothing written");
 }
+
+/// `kit --profile` makes the practice fixtures of that profile and writes it into each entry of
+/// worksample.toml, so the candidate practises on what they will be graded on.
+#[test]
+fn a_kit_can_be_made_for_the_profile_graded() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kit = tmp.path().join("kit");
+    let r = run(ws().args([
+        "kit",
+        "--out",
+        kit.to_str().expect("utf-8"),
+        "--profile",
+        "hard",
+        "series",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(kit.join("series/practice/worksample.json")).expect("manifest"),
+    )
+    .expect("json");
+    assert_eq!(manifest["profile"], "hard");
+    let toml = std::fs::read_to_string(kit.join("worksample.toml")).expect("toml");
+    assert!(
+        toml.contains("id = \"series\"\nprofile = \"hard\"\n"),
+        "{toml}"
+    );
+}

@@ -24,5 +24,7 @@ mod html;
 mod kit;
 /// `generate` / `grade` manifests: tampering, versions, hidden seeds.
 mod manifest;
+/// What a new user's first runs and usual slips print: results on stdout, next steps in errors.
+mod new_user;
 /// A hidden run leaves no secret, hidden seed or answer key on disk.
 mod secrets;

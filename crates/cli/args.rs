@@ -161,7 +161,11 @@ pub(crate) enum AudienceArg {
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    // `60%` reads as the user meant it.
+    let number = s.strip_suffix('%').unwrap_or(s).trim_end();
+    let v: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
     if (0.0..=100.0).contains(&v) {
         Ok(v)
     } else {
@@ -240,6 +244,10 @@ pub(crate) struct KitArgs {
     /// Practice seed of the fixtures in the kit.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
+    /// Profile of the practice fixtures and of worksample.toml's entries (default: each task's
+    /// default); give the one the candidate will be graded on.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
     /// Tasks to include (default: all).
     pub(crate) tasks: Vec<String>,
 }

@@ -25,6 +25,23 @@ pub(crate) fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
+/// One line with the report's total and, when `--fail-under` was given, where it stands:
+/// `series: 44.27% (44.27/100 points), below --fail-under 60%`.
+pub(crate) fn total_line(report: &Report) -> String {
+    let verdict = match (report.verdict, report.threshold) {
+        (worksample_rubric::Verdict::Pass, Some(t)) => format!(", at or above --fail-under {t}%"),
+        (worksample_rubric::Verdict::Fail, Some(t)) => format!(", below --fail-under {t}%"),
+        (worksample_rubric::Verdict::Unjudged, _)
+        | (worksample_rubric::Verdict::Pass | worksample_rubric::Verdict::Fail, None) => {
+            String::new()
+        }
+    };
+    format!(
+        "{}: {:.2}% ({:.2}/{} points){verdict}",
+        report.task.id, report.total.percent, report.total.points, report.total.max_points
+    )
+}
+
 /// The conventional file name of a format inside a report folder.
 pub(crate) fn file_name(format: Format) -> &'static str {
     match format {

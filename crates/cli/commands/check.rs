@@ -36,7 +36,7 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
     // The manifest is the candidate's: a link to a root-readable file would have the parse
     // error print that file's first line.
     let text = crate::safe_fs::read_regular(&manifest, worksample_task::MAX_CHECKFILE_BYTES)
-        .map_err(CliError::usage)?;
+        .map_err(|e| CliError::usage(with_manifest_hint(e, &manifest)))?;
     let file = CheckFile::parse(&text, &manifest.display().to_string())?;
     let repo = match manifest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -138,17 +138,24 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
         stdout.push('\n');
     }
     for r in &reports {
-        stdout.push_str(&format!(
-            "{}: {:.2}% ({:.2}/{} points)\n",
-            r.task.id, r.total.percent, r.total.points, r.total.max_points
-        ));
+        stdout.push_str(&crate::output::total_line(r));
+        stdout.push('\n');
     }
     stdout.push_str(&format!("reports written to {}\n", a.out.display()));
-    crate::output::print_stdout(&stdout)?;
-    let below = reports
+    let below: Vec<String> = reports
         .iter()
-        .any(|r| matches!(r.verdict, worksample_rubric::Verdict::Fail));
-    Ok(if below {
+        .filter(|r| matches!(r.verdict, worksample_rubric::Verdict::Fail))
+        .map(|r| format!("{} ({:.2}%)", r.task.id, r.total.percent))
+        .collect();
+    if let (false, Some(t)) = (below.is_empty(), a.fail_under) {
+        // The exit status alone would not say which task failed the rule (any task below).
+        stdout.push_str(&format!(
+            "below --fail-under {t}%: {}; exit 1\n",
+            below.join(", ")
+        ));
+    }
+    crate::output::print_stdout(&stdout)?;
+    Ok(if !below.is_empty() {
         Outcome::BelowThreshold
     } else {
         Outcome::Ok
@@ -212,6 +219,25 @@ const SETUP_STDERR_LINES: usize = 3;
 
 /// The report files `check` writes into `--out`.
 const REPORT_FILES: [&str; 3] = ["report.json", "report.md", "junit.xml"];
+
+/// The next step for the usual ways of pointing `check` at no task list: a folder (the
+/// repository itself) or a missing file (run from elsewhere, or before `worksample kit`).
+fn with_manifest_hint(e: anyhow::Error, manifest: &Path) -> anyhow::Error {
+    // symlink_metadata: a link is refused as it is, whatever it points to.
+    match std::fs::symlink_metadata(manifest) {
+        Ok(m) if m.is_dir() => e.context(format!(
+            "`{}` is a folder; did you mean `--manifest {}`?",
+            manifest.display(),
+            manifest.join("worksample.toml").display()
+        )),
+        Err(io) if io.kind() == std::io::ErrorKind::NotFound => e.context(format!(
+            "no task list at `{}`: run `check` from the repository's root, or pass \
+             `--manifest PATH` (`worksample kit` writes a worksample.toml)",
+            manifest.display()
+        )),
+        Ok(_) | Err(_) => e,
+    }
+}
 
 /// Who picks each task's fixture profile. The candidate's worksample.toml does for practice;
 /// on hidden fixtures the assessor does (`--profile`, else the task's default), since a

@@ -40,7 +40,8 @@ pub(crate) struct CohortArgs {
 pub(crate) enum CohortFormat {
     /// A self-contained HTML page.
     Html,
-    /// GitHub-flavoured Markdown.
+    /// GitHub-flavoured Markdown (also `markdown`, as `run` and `grade` name it).
+    #[value(alias = "markdown")]
     Md,
     /// CSV (RFC 4180) for a spreadsheet.
     Csv,
@@ -66,9 +67,16 @@ pub(crate) fn run(a: &CohortArgs) -> Result<Outcome, CliError> {
     };
     match &a.out {
         None => crate::output::print_stdout(&text)?,
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("failed to write `{}`", path.display()))
-            .map_err(CliError::usage)?,
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("failed to write `{}`", path.display()))
+                .map_err(CliError::usage)?;
+            crate::output::print_stdout(&format!(
+                "wrote the cohort of {} report(s) to {}\n",
+                cohort.rows.len(),
+                path.display()
+            ))?;
+        }
     }
     Ok(Outcome::Ok)
 }
@@ -101,6 +109,18 @@ fn of_one_task(entries: Vec<CohortEntry>, task: Option<&str>) -> anyhow::Result<
 }
 
 fn read_capped(path: &std::path::Path) -> anyhow::Result<String> {
+    if path.is_dir() {
+        // `reports/*/` instead of `reports/*/report.json`: say which file was meant.
+        let hint = if path.join("report.json").is_file() {
+            format!("; did you mean `{}`?", path.join("report.json").display())
+        } else {
+            "; pass the report.json files inside it".to_owned()
+        };
+        return Err(anyhow!(
+            "`{}` is a folder, not a report{hint}",
+            path.display()
+        ));
+    }
     let file = std::fs::File::open(path)
         .with_context(|| format!("failed to open report `{}`", path.display()))?;
     let mut text = String::new();

@@ -35,6 +35,18 @@ pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> 
             "task `{twice}` is named twice; name each task once"
         )));
     }
+    if let Some(p) = &a.profile {
+        for t in &tasks {
+            if t.data.profile(Some(p)).is_err() {
+                let known: Vec<&str> = t.data.spec.profiles.keys().map(String::as_str).collect();
+                return Err(CliError::usage(anyhow::anyhow!(
+                    "task `{}` has no profile `{p}` (from --profile); profiles: {}",
+                    t.task.id(),
+                    known.join(", ")
+                )));
+            }
+        }
+    }
     pipeline::prepare_empty_dir(&a.out)?;
     let out = &a.out;
     let mut toml = String::from(
@@ -62,7 +74,7 @@ pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> 
         }
         pipeline::generate(
             t,
-            None,
+            a.profile.as_deref(),
             &SeedSource::Public(Seed(a.seed)),
             &dir.join("practice"),
             super::HARNESS_VERSION,
@@ -70,15 +82,24 @@ pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> 
             &Bar::default(),
         )?;
         let s = &t.data.spec;
+        let profile = a
+            .profile
+            .as_ref()
+            .map(|p| format!("profile = \"{p}\"\n"))
+            .unwrap_or_default();
         toml.push_str(&format!(
-            "\n[[task]]\nid = \"{id}\"\ncommand = [\"python3\", \"{id}/python/solve.py\", \"{{input}}\", \"{{output}}\"]\n\
+            "\n[[task]]\nid = \"{id}\"\n{profile}command = [\"python3\", \"{id}/python/solve.py\", \"{{input}}\", \"{{output}}\"]\n\
              # Or the Rust starter, built first by `bash build-solutions.sh` (CI runs it):\n\
              # command = [\"{id}/rust/target/release/solve\", \"{{input}}\", \"{{output}}\"]\n"
         ));
         listing.push_str(&format!(
             "- `{id}/` — {} (v{}, about {} minutes): `brief.md`, practice fixtures in `practice/` \
-             (seed {}), starters in `python/` and `rust/`.\n",
-            s.title, s.version, s.time_budget_minutes, a.seed
+             (seed {}, profile `{}`), starters in `python/` and `rust/`.\n",
+            s.title,
+            s.version,
+            s.time_budget_minutes,
+            a.seed,
+            a.profile.as_deref().unwrap_or(&s.default_profile)
         ));
     }
     write(&out.join("worksample.toml"), &toml)?;

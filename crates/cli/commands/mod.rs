@@ -114,6 +114,24 @@ fn deliver(report: Report, args: &ReportArgs, hidden: bool) -> Result<Outcome, C
         AudienceArg::Candidate => report.for_candidate(),
     };
     crate::output::write(&report, &args.format, args.out.as_deref())?;
+    // With --out, stdout is free: it says where the report went and what it says.
+    if let Some(out) = &args.out {
+        let written = match args.format.as_slice() {
+            [_] => out.display().to_string(),
+            many => format!(
+                "{} in {}",
+                many.iter()
+                    .map(|f| crate::output::file_name(*f))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                out.display()
+            ),
+        };
+        crate::output::print_stdout(&format!(
+            "{}\nwrote {written}\n",
+            crate::output::total_line(&report)
+        ))?;
+    }
     Ok(verdict_outcome(report.verdict))
 }
 

@@ -3,13 +3,25 @@
 
 use std::time::Duration;
 
-use worksample_task::{LoadedTask, SeedSource, pipeline, runner::EnvPolicy};
+use worksample_task::{CommandProblem, LoadedTask, SeedSource, pipeline, runner::EnvPolicy};
 
 use crate::args::RunArgs;
 use crate::exit::{CliError, Outcome};
 use crate::progress::Bar;
 
 pub(crate) fn run(t: &LoadedTask, a: RunArgs) -> Result<Outcome, CliError> {
+    match worksample_task::check_command(&a.command) {
+        Ok(()) => {}
+        // A no-op (`-- true`) is how the harness's own overhead is timed: graded, with a word.
+        Err(p @ CommandProblem::NoOutput) => {
+            eprintln!("warning: the command after `--` {p}; it is graded on what it leaves there");
+        }
+        Err(p @ (CommandProblem::Empty | CommandProblem::NotAPlaceholder(_))) => {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "the command after `--` {p}"
+            )));
+        }
+    }
     let seed = super::seed_source(&a.seed)?;
     crate::output::prepare(&a.report.format, a.report.out.as_deref())?;
     let hidden = matches!(seed, SeedSource::Hidden { .. });

@@ -50,9 +50,16 @@ pub(crate) fn run(a: &ShiftModelArgs) -> Result<Outcome, CliError> {
     text.push('\n');
     match &a.out {
         None => crate::output::print_stdout(&text)?,
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("failed to write `{}`", path.display()))
-            .map_err(CliError::usage)?,
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("failed to write `{}`", path.display()))
+                .map_err(CliError::usage)?;
+            crate::output::print_stdout(&format!(
+                "wrote {} prediction(s) to {}\n",
+                results.len(),
+                path.display()
+            ))?;
+        }
     }
     Ok(Outcome::Ok)
 }

@@ -71,13 +71,8 @@ impl CheckFile {
             if !seen.insert(t.id.as_str()) {
                 return Err(invalid(format!("{at}: the task is listed twice")));
             }
-            if t.command.first().is_none_or(|p| p.trim().is_empty()) {
-                return Err(invalid(format!("{at}: `command` is empty")));
-            }
-            if !t.command.iter().any(|a| a.contains("{output}")) {
-                return Err(invalid(format!(
-                    "{at}: `command` never mentions `{{output}}`, so the solution cannot know where to write"
-                )));
+            if let Err(message) = check_command(&t.command) {
+                return Err(invalid(format!("{at}: `command` {message}")));
             }
             if let Some(setup) = &t.setup {
                 if setup.first().is_none_or(|p| p.trim().is_empty()) {
@@ -94,6 +89,52 @@ impl CheckFile {
     }
 }
 
+/// What is wrong with a solution's command line. Each message completes "`command` …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandProblem {
+    /// No program.
+    #[error("is empty")]
+    Empty,
+    /// `{output}` appears nowhere: the solution cannot know where to write. `check` refuses it;
+    /// `run` warns, since a no-op command (`-- true`) is how the harness's overhead is timed.
+    #[error("never mentions `{{output}}`, so the solution cannot know where to write")]
+    NoOutput,
+    /// A `{word}` other than the two placeholders: almost always one misspelt (`{ouput}` would
+    /// reach the program as is).
+    #[error(
+        "holds `{{{0}}}`, which is not a placeholder: only `{{input}}` and `{{output}}` are replaced"
+    )]
+    NotAPlaceholder(String),
+}
+
+/// Checks a solution's command line as `run` and `check` take it: a program, no `{word}` but
+/// the two placeholders (`${VAR}` is a shell's, not ours), and `{output}` somewhere.
+pub fn check_command(argv: &[String]) -> Result<(), CommandProblem> {
+    if argv.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(CommandProblem::Empty);
+    }
+    for arg in argv {
+        let mut rest = arg.as_str();
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let shell = rest[..open].ends_with('$');
+            if let Some(close) = after.find('}') {
+                let word = &after[..close];
+                let placeholder =
+                    !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if placeholder && !shell && word != "input" && word != "output" {
+                    return Err(CommandProblem::NotAPlaceholder(word.to_owned()));
+                }
+            }
+            rest = after;
+        }
+    }
+    if !argv.iter().any(|a| a.contains("{output}")) {
+        return Err(CommandProblem::NoOutput);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +148,34 @@ profile = "standard"
 seed = 4
 timeout_s = 120
 "#;
+
+    #[test]
+    fn commands_need_output_and_only_the_two_placeholders() {
+        let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let ok: [&[&str]; 4] = [
+            &["python3", "solve.py", "{input}", "{output}"],
+            &["solve", "--out={output}/x.json"],
+            &["sh", "-c", "echo ${HOME} {} {a,b}; run {input} {output}"],
+            &["python3", "-c", "print(1)", "{output}"],
+        ];
+        for a in ok {
+            assert_eq!(check_command(&argv(a)), Ok(()), "{a:?}");
+        }
+        let bad: [(&[&str], &str); 5] = [
+            (&[], "is empty"),
+            (&[" "], "is empty"),
+            (&["solve", "{input}"], "never mentions `{output}`"),
+            (
+                &["solve", "{input}", "{ouput}"],
+                "`{ouput}`, which is not a placeholder",
+            ),
+            (&["solve", "{output}", "--in={Input}"], "`{Input}`"),
+        ];
+        for (a, says) in bad {
+            let e = check_command(&argv(a)).expect_err(says).to_string();
+            assert!(e.contains(says), "{a:?}: {e}");
+        }
+    }
 
     #[test]
     fn parses_a_candidate_file() {

@@ -18,7 +18,7 @@ mod spec;
 pub mod submission;
 mod task;
 
-pub use checkfile::{CheckFile, CheckTask, MAX_CHECKFILE_BYTES};
+pub use checkfile::{CheckFile, CheckTask, CommandProblem, MAX_CHECKFILE_BYTES, check_command};
 pub use error::{Blame, TaskError, error_chain};
 pub use manifest::{
     FolderDigest, ListError, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, digest_folder, fixture_files,

@@ -1,0 +1,150 @@
+//! What a new user's first runs and usual slips print, as tried by a new user would: a report
+//! written to a file still says its total and where it went on stdout, a threshold says which
+//! task fell below it, and a slip (a folder for a file, a misspelt placeholder, `60%`) gets an
+//! error with the next step, or is read as meant.
+
+use std::path::Path;
+
+use crate::support::{Run, run, ws, ws_run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_worksample");
+
+fn utf8(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// `run … --out` prints the total and what it wrote, and with `--fail-under` where it stands.
+#[test]
+fn a_report_written_to_files_is_announced_on_stdout() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("reports");
+    let r = ws_run(&[
+        "run",
+        "series",
+        "--seed",
+        "2",
+        "--format",
+        "json,markdown",
+        "--fail-under",
+        "99%",
+        "--out",
+        utf8(&dir),
+        "--",
+        BIN,
+        "starter",
+        "series",
+        "{input}",
+        "{output}",
+    ]);
+    assert_eq!(r.code, 1, "below 99 %: {r:?}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("report.json")).expect("report.json"),
+    )
+    .expect("json");
+    let first = format!(
+        "series: {:.2}% ({:.2}/{} points), below --fail-under 99%",
+        report["total"]["percent"].as_f64().expect("percent"),
+        report["total"]["points"].as_f64().expect("points"),
+        report["total"]["max_points"].as_f64().expect("max points")
+    );
+    assert_eq!(
+        r.stdout,
+        format!(
+            "{first}\nwrote report.json, report.md in {}\n",
+            dir.display()
+        )
+    );
+}
+
+/// `check --fail-under` names the tasks below it, not only the exit status.
+#[test]
+fn check_names_the_tasks_below_the_threshold() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir(&repo).expect("mkdir");
+    std::fs::write(
+        repo.join("worksample.toml"),
+        "[[task]]\nid = \"series\"\ncommand = [\"true\", \"{output}\"]\n",
+    )
+    .expect("write");
+    let r = run(ws()
+        .current_dir(&repo)
+        .args(["check", "--out", "reports", "--fail-under", "30"]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .ends_with("below --fail-under 30%: series (0.00%); exit 1\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Slips refused with the next step (exit 2, before anything runs), or read as meant.
+#[test]
+fn slips_get_the_next_step() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let reports = tmp.path().join("cand-1");
+    std::fs::create_dir(&reports).expect("mkdir");
+    std::fs::write(reports.join("report.json"), "{}").expect("write");
+    let kit = tmp.path().join("kit");
+    let none = tmp.path().join("none.toml");
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec!["cohort", utf8(&reports)],
+            "is a folder, not a report; did you mean",
+        ),
+        (
+            vec![
+                "run", "series", "--", "python3", "solve.py", "{input}", "{ouput}",
+            ],
+            "the command after `--` holds `{ouput}`, which is not a placeholder",
+        ),
+        (
+            vec!["check", "--manifest", utf8(tmp.path())],
+            "is a folder; did you mean `--manifest",
+        ),
+        (
+            vec!["check", "--manifest", utf8(&none)],
+            "run `check` from the repository's root, or pass `--manifest PATH`",
+        ),
+        (
+            vec!["kit", "--out", utf8(&kit), "--profile", "easy"],
+            "task `deid` has no profile `easy` (from --profile)",
+        ),
+    ];
+    for (args, says) in cases {
+        let r = ws_run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("fault of worksample"), "{}", r.stderr);
+    }
+    assert!(!kit.exists(), "a refused kit writes nothing");
+}
+
+/// `--format markdown` is `cohort`'s `md`, as it is `run`'s; a command without `{output}` is
+/// run with a warning (the harness's overhead is timed with `-- true`).
+#[test]
+fn spellings_users_reach_for_are_read_as_meant() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let report = tmp.path().join("report.json");
+    let r: Run = ws_run(&[
+        "run",
+        "series",
+        "--format",
+        "json",
+        "--out",
+        utf8(&report),
+        "--",
+        "true",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("warning: the command after `--` never mentions `{output}`"),
+        "{}",
+        r.stderr
+    );
+    let r = ws_run(&["cohort", "--format", "markdown", utf8(&report)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("| "), "a Markdown table: {}", r.stdout);
+}
