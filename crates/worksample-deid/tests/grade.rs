@@ -831,13 +831,77 @@ fn a_plain_copy_and_an_empty_output_score_low() {
         .find(|c| c.id.as_str() == "action_compliance")
         .expect("criterion");
     assert!(!actions.findings.is_empty());
-    // Every finding about a file (the last counts the rest).
-    for f in actions.findings.iter().filter(|f| f.file.is_some()) {
+    // Every failed action is a finding, kept or counted as dropped: none is lost to the caps
+    // (a report once said "… and 6 more" of 247).
+    let failed: usize = copy_actions_total(&copy);
+    assert_eq!(
+        actions.findings.len() + actions.findings_dropped,
+        failed,
+        "{actions:#?}"
+    );
+    assert!(
+        actions.findings_dropped > 0,
+        "the fixture overflows the cap"
+    );
+    for f in &actions.findings {
         assert!(
             f.message.starts_with("not de-identified; the profile asks"),
             "{f:?}"
         );
     }
+}
+
+/// The number of attribute actions a plain copy gets wrong: all of them ("0 of N …").
+fn copy_actions_total(copy: &Grade) -> usize {
+    let actions = copy
+        .criteria
+        .iter()
+        .find(|c| c.id.as_str() == "action_compliance")
+        .expect("criterion");
+    assert!(actions.summary.starts_with("0 of "), "{}", actions.summary);
+    actions.summary["0 of ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count")
+}
+
+/// An identifier in the folder every output sits in is one finding naming the files and
+/// counting them, not one finding per file that crowds out the other identifiers.
+#[test]
+fn a_leak_in_every_path_is_one_finding_per_identifier() {
+    let fx = fixture();
+    let g = grade(
+        &fx,
+        Flaws {
+            path_leak: true,
+            ..Flaws::default()
+        },
+    );
+    let direct = g
+        .criteria
+        .iter()
+        .find(|c| c.id.as_str() == "direct_leaks")
+        .expect("direct_leaks");
+    let outputs = fx.key.files.len();
+    let path: Vec<&str> = direct
+        .findings
+        .iter()
+        .map(|f| f.message.as_str())
+        .filter(|m| m.contains("in the path of") || m.contains("found in the file's path"))
+        .collect();
+    assert_eq!(path.len(), 1, "{:#?}", direct.findings);
+    assert!(
+        path[0].contains(&format!("in the path of {outputs} files: QXVORAK/")),
+        "{}",
+        path[0]
+    );
+    assert!(
+        path[0].contains(&format!("… and {} more", outputs - 3)),
+        "{}",
+        path[0]
+    );
+    assert_eq!(direct.findings_dropped, 0, "{direct:#?}");
 }
 
 #[test]

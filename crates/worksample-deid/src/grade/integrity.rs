@@ -486,7 +486,7 @@ pub(crate) fn criteria(
     } else {
         (total - bad) as f64 / total as f64
     };
-    let uid_remap = CriterionGrade::new(
+    let uid_remap = uid_tally.onto(CriterionGrade::new(
         "uid_remap",
         Score::new(score),
         format!(
@@ -494,8 +494,7 @@ pub(crate) fn criteria(
             total - bad,
             total
         ),
-    )
-    .with_findings(uid_tally.into_findings());
+    ));
 
     let class = fold
         .class

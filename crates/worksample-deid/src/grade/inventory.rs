@@ -110,14 +110,52 @@ impl LeakGroup {
     }
 }
 
-/// Leaks of one [`LeakGroup`]: how many (identifier, file) pairs leaked, and the first leak of
-/// the pairs that sort first, the ones a criterion shows.
+/// How an identifier was found in a file, the unit leak findings are grouped by: one finding per
+/// identifier and kind, naming the files, rather than one per file (a birth date in the folder
+/// name of 17 files once filled every finding slot while the name and MRN beside it went
+/// unnamed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SiteKind {
+    /// In a decoded value.
+    Value,
+    /// In the file's path.
+    Path,
+    /// In the raw bytes, where no decoded value of the file holds it.
+    Bytes,
+    /// In a deflated data set's inflated bytes, where no decoded value of the file holds it.
+    Inflated,
+}
+
+impl SiteKind {
+    fn of(site: &LeakSite) -> Self {
+        match site {
+            LeakSite::Value(_) => SiteKind::Value,
+            LeakSite::Path => SiteKind::Path,
+            LeakSite::Bytes { .. } => SiteKind::Bytes,
+            LeakSite::Inflated { .. } => SiteKind::Inflated,
+        }
+    }
+}
+
+/// Files to name per identifier and site kind: enough to show where, while the count says how
+/// widely.
+pub(crate) const FILES_NAMED: usize = 3;
+
+/// Where one identifier leaked in one [`SiteKind`]: how many files, and the first few files
+/// (by path) with the first leak of that kind in each.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LeakSpread {
+    /// Files it leaked from in this way.
+    pub files: usize,
+    /// The [`FILES_NAMED`] files that sort first, each with its first leak of this kind.
+    pub first: Vec<Leak>,
+}
+
+/// Leaks of one [`LeakGroup`], per identifier and site kind. Bounded by the registry (only
+/// planted values are found) times the four kinds, never by the number of files.
 #[derive(Debug, Default)]
 struct GroupLeaks {
-    /// Distinct (identifier, file) pairs.
-    pairs: usize,
-    /// The [`super::PER_CRITERION_FINDINGS`] smallest pairs, each with its first leak in the file.
-    first: BTreeMap<(String, String), Leak>,
+    spread: BTreeMap<(String, SiteKind), LeakSpread>,
 }
 
 /// One output file among those the leak figure shows.
@@ -154,26 +192,32 @@ impl LeakTally {
         }
         self.files += 1;
         let mut first_here: BTreeMap<&str, &Leak> = BTreeMap::new();
+        let mut kinds: BTreeMap<(&str, SiteKind), &Leak> = BTreeMap::new();
         for l in &leaks {
             first_here.entry(l.value.as_str()).or_insert(l);
+            kinds
+                .entry((l.value.as_str(), SiteKind::of(&l.site)))
+                .or_insert(l);
         }
         for (value, l) in &first_here {
             if !self.distinct.contains_key(*value) {
                 self.distinct.insert((*value).to_owned(), l.class);
             }
-            let group = &mut self.groups[LeakGroup::of(l.class).slot()];
-            group.pairs += 1;
-            let full = group.first.len() >= super::PER_CRITERION_FINDINGS;
-            let sorts_after = |(last, _): (&(String, String), &Leak)| {
-                (last.0.as_str(), last.1.as_str()) < (*value, file)
-            };
-            if full && group.first.last_key_value().is_some_and(sorts_after) {
-                continue;
+        }
+        for (&(value, kind), l) in &kinds {
+            // Bytes holding a value the decoded scan already found are that same leak again.
+            let seen_decoded = kinds.contains_key(&(value, SiteKind::Value));
+            match kind {
+                SiteKind::Bytes | SiteKind::Inflated if seen_decoded => continue,
+                SiteKind::Value | SiteKind::Path | SiteKind::Bytes | SiteKind::Inflated => {}
             }
-            let pair = ((*value).to_owned(), file.to_owned());
-            group.first.insert(pair, (*l).clone());
-            if group.first.len() > super::PER_CRITERION_FINDINGS {
-                group.first.pop_last();
+            let group = &mut self.groups[LeakGroup::of(l.class).slot()];
+            let spread = group.spread.entry((value.to_owned(), kind)).or_default();
+            spread.files += 1;
+            let at = spread.first.partition_point(|f| f.file.as_str() < file);
+            if at < FILES_NAMED {
+                spread.first.insert(at, (*l).clone());
+                spread.first.truncate(FILES_NAMED);
             }
         }
         let classes: BTreeMap<&str, IdentifierClass> =
@@ -228,14 +272,27 @@ impl LeakTally {
         leak::score_values(leaked, registry, group.classes())
     }
 
-    /// Distinct (identifier, file) pairs of the group.
-    pub(crate) fn pairs(&self, group: LeakGroup) -> usize {
-        self.groups[group.slot()].pairs
-    }
-
-    /// The first leak of each of the first (identifier, file) pairs of the group, in that order.
-    pub(crate) fn first_by_value_and_file(&self, group: LeakGroup) -> impl Iterator<Item = &Leak> {
-        self.groups[group.slot()].first.values()
+    /// Where each identifier of the group leaked, one entry per identifier and site kind, in
+    /// the order findings show them: every identifier's first kind before any identifier's
+    /// second, so each leaked identifier is named once before any is named twice; within a
+    /// round the widest spread first.
+    pub(crate) fn spreads(&self, group: LeakGroup) -> Vec<(&str, SiteKind, &LeakSpread)> {
+        let spread = &self.groups[group.slot()].spread;
+        let mut rounds: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut all: Vec<(usize, &str, SiteKind, &LeakSpread)> = spread
+            .iter()
+            .map(|((value, kind), s)| {
+                let round = rounds.entry(value.as_str()).or_default();
+                *round += 1;
+                (*round, value.as_str(), *kind, s)
+            })
+            .collect();
+        all.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| b.3.files.cmp(&a.3.files))
+                .then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
+        });
+        all.into_iter().map(|(_, v, k, s)| (v, k, s)).collect()
     }
 
     /// The tally of a list of leaks, for tests.
@@ -518,7 +575,6 @@ fn thin(leaks: Vec<Leak>) -> Vec<Leak> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grade::PER_CRITERION_FINDINGS;
     use crate::grade::figures::LEAK_FILES_SHOWN;
 
     fn leak(value: String, class: IdentifierClass, file: &str) -> Leak {
@@ -603,28 +659,72 @@ mod tests {
             tally.add_file(&file, leaks);
         }
         assert_eq!(tally.files(), 2_000);
-        assert_eq!(tally.pairs(LeakGroup::Direct), 2_000 * 10 + 1);
-        assert_eq!(tally.pairs(LeakGroup::Indirect), 2_000 * 10);
         assert_eq!(tally.distinct(LeakGroup::Direct), 11);
         assert_eq!(tally.distinct(LeakGroup::Indirect), 10);
-        for group in [LeakGroup::Direct, LeakGroup::Indirect] {
-            assert_eq!(
-                tally.first_by_value_and_file(group).count(),
-                PER_CRITERION_FINDINGS
-            );
-        }
-        let first: Vec<(&str, &str)> = tally
-            .first_by_value_and_file(LeakGroup::Direct)
-            .map(|l| (l.value.as_str(), l.file.as_str()))
-            .collect();
-        assert_eq!(first[0], ("EXTRA-DIRECT", "out/01500.dcm"));
-        assert_eq!(first[1], ("ID0000XYZ", "out/00000.dcm"));
-        assert_eq!(first[24], ("ID0000XYZ", "out/00023.dcm"));
+        // One spread per identifier (all in paths), each naming a few files and counting all.
+        let direct = tally.spreads(LeakGroup::Direct);
+        assert_eq!(direct.len(), 11);
+        assert!(
+            direct
+                .iter()
+                .all(|(_, kind, s)| *kind == SiteKind::Path && s.first.len() <= FILES_NAMED)
+        );
+        let files: Vec<(&str, usize)> = direct.iter().map(|(v, _, s)| (*v, s.files)).collect();
+        assert_eq!(
+            files[0],
+            ("ID0000XYZ", 2_000),
+            "found twice in a file: counted once"
+        );
+        assert_eq!(files[10], ("EXTRA-DIRECT", 1), "the narrowest last");
+        let named: Vec<&str> = direct[0].2.first.iter().map(|l| l.file.as_str()).collect();
+        assert_eq!(named, ["out/00000.dcm", "out/00001.dcm", "out/00002.dcm"]);
+        assert_eq!(tally.spreads(LeakGroup::Indirect).len(), 10);
         assert_eq!(tally.worst().len(), LEAK_FILES_SHOWN);
         let worst: Vec<&str> = tally.worst().iter().map(|w| w.file.as_str()).collect();
         assert_eq!(
             worst[..3],
             ["out/01500.dcm", "out/00000.dcm", "out/00001.dcm"]
+        );
+    }
+
+    /// One identifier in values of one file and the path of two: two spreads, the value first;
+    /// the same value in that file's raw bytes is the decoded leak again, not a third.
+    #[test]
+    fn leaks_group_by_identifier_and_site_kind() {
+        let at = |value: &str, file: &str, site: LeakSite| Leak {
+            value: value.to_owned(),
+            class: IdentifierClass::Direct,
+            file: file.to_owned(),
+            site,
+        };
+        let name = crate::paths::AttrPath::top(crate::paths::ElementKey::Tag(tags::PATIENT_NAME));
+        let tally = LeakTally::of(&[
+            at("DOE^JO", "DOE/1.dcm", LeakSite::Path),
+            at("DOE^JO", "DOE/1.dcm", LeakSite::Bytes { offset: 9 }),
+            at("DOE^JO", "DOE/1.dcm", LeakSite::Value(name.clone())),
+            at("DOE^JO", "DOE/2.dcm", LeakSite::Path),
+            at("MRN1", "x/3.dcm", LeakSite::Bytes { offset: 4 }),
+            at("MRN1", "x/4.dcm", LeakSite::Bytes { offset: 8 }),
+        ]);
+        let got: Vec<(&str, SiteKind, usize, Vec<&str>)> = tally
+            .spreads(LeakGroup::Direct)
+            .into_iter()
+            .map(|(v, k, s)| {
+                (
+                    v,
+                    k,
+                    s.files,
+                    s.first.iter().map(|l| l.file.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("MRN1", SiteKind::Bytes, 2, vec!["x/3.dcm", "x/4.dcm"]),
+                ("DOE^JO", SiteKind::Value, 1, vec!["DOE/1.dcm"]),
+                ("DOE^JO", SiteKind::Path, 2, vec!["DOE/1.dcm", "DOE/2.dcm"]),
+            ]
         );
     }
 }

@@ -47,7 +47,7 @@ pub use matching::pixel_fingerprint;
 /// Findings kept per file for one check family, so one broken file cannot crowd out the rest.
 const PER_FILE_FINDINGS: usize = 3;
 
-/// Findings kept per criterion; the rest are counted in a closing finding.
+/// Findings kept per criterion; the rest are counted (the rubric adds them to "… and N more").
 const PER_CRITERION_FINDINGS: usize = 25;
 
 /// Files measured in parallel before their summaries are folded: bounds what is held at once
@@ -297,15 +297,13 @@ impl Tally {
         }
     }
 
-    /// The findings, with a closing count of the ones dropped.
-    pub fn into_findings(mut self) -> Vec<Finding> {
-        if self.omitted > 0 {
-            self.findings.push(Finding::new(format!(
-                "… and {} more findings of this kind",
-                self.omitted
-            )));
-        }
-        self.findings
+    /// Puts the kept findings on `grade` and tells the rubric how many the caps dropped, so the
+    /// report's "… and N more" counts every failed check, not only the kept findings the
+    /// rubric's own cap leaves out.
+    pub fn onto(self, grade: CriterionGrade) -> CriterionGrade {
+        grade
+            .with_findings(self.findings)
+            .with_dropped_findings(self.omitted)
     }
 
     /// A criterion grade from this tally with a summary naming what was checked.
@@ -320,7 +318,8 @@ impl Tally {
             self.total,
             self.score().get() * 100.0
         );
-        CriterionGrade::new(id, self.score(), summary).with_findings(self.into_findings())
+        let score = self.score();
+        self.onto(CriterionGrade::new(id, score, summary))
     }
 }
 
@@ -398,6 +397,34 @@ pub(crate) fn elem_text(elem: &dicom_object::mem::InMemElement) -> Option<String
 mod tests {
     use super::*;
 
+    /// The rubric shows 20 findings and says how many more there are: that count must be every
+    /// failed check, not the kept findings beyond the rubric's cap (a tally of 247 failures
+    /// once read "… and 6 more").
+    #[test]
+    fn a_capped_tally_reports_every_failed_check_to_the_rubric() {
+        let cases = [
+            // (failed checks, kept, dropped by the tally)
+            (0, 0, 0),
+            (7, 7, 0),
+            (PER_CRITERION_FINDINGS, PER_CRITERION_FINDINGS, 0),
+            (247, PER_CRITERION_FINDINGS, 247 - PER_CRITERION_FINDINGS),
+        ];
+        for (failed, kept, dropped) in cases {
+            let mut t = Tally::global();
+            for i in 0..failed {
+                t.check(false, || Finding::new(format!("miss {i}")));
+            }
+            t.check(true, || Finding::new("never built"));
+            let grade = t.grade("action_compliance", "actions");
+            assert_eq!(
+                (grade.findings.len(), grade.findings_dropped),
+                (kept, dropped),
+                "{failed} failed"
+            );
+            assert_eq!(grade.findings.len() + grade.findings_dropped, failed);
+        }
+    }
+
     #[test]
     fn a_tally_scores_credit_over_checks_and_caps_findings() {
         let mut t = Tally::default();
@@ -412,11 +439,12 @@ mod tests {
         assert_eq!(t.omitted, 5 - PER_FILE_FINDINGS);
         let mut all = Tally::global();
         all.absorb(&t);
-        let findings = all.into_findings();
-        assert_eq!(findings.len(), PER_FILE_FINDINGS + 1);
+        let grade = all.grade("c", "checks");
         assert_eq!(
-            findings.last().map(|f| f.message.as_str()),
-            Some("… and 2 more findings of this kind")
+            grade.findings.len(),
+            PER_FILE_FINDINGS,
+            "no closing finding"
         );
+        assert_eq!(grade.findings_dropped, 2);
     }
 }

@@ -12,12 +12,12 @@ use dicom_object::InMemDicomObject;
 use dicom_object::mem::InMemElement;
 use worksample_task::rubric::{CriterionGrade, Finding, Score};
 
-use super::inventory::{Inventory, LeakGroup, LeakTally};
+use super::inventory::{Inventory, LeakGroup, LeakSpread, LeakTally, SiteKind};
 use super::matching::Matched;
 use super::{PER_CRITERION_FINDINGS, Pair, Tally, elem_text, text};
 use crate::contract::{OFFSET_DAYS, text_band};
 use crate::key::Key;
-use crate::leak::LeakSite;
+use crate::leak::{Leak, LeakSite};
 use crate::paths::{AttrPath, ElementKey, walk};
 use crate::profile::{
     Action, AttributeType, BasicAction, Effective, Options, Table, is_repeating_group,
@@ -719,28 +719,12 @@ fn leak_grade(
         .filter(|p| classes.contains(&p.class))
         .count();
     let mut tally = Tally::default();
-    for l in leaks.first_by_value_and_file(group) {
-        let what = key
-            .registry
-            .get(&l.value)
-            .map_or("identifier", |p| p.what.as_str());
-        let (location, place) = match &l.site {
-            LeakSite::Value(path) => (path.to_string(), "in a value".to_owned()),
-            LeakSite::Bytes { offset } => (format!("byte {offset}"), "in the raw bytes".to_owned()),
-            LeakSite::Inflated { offset } => (
-                format!("byte {offset} of the inflated data set"),
-                "in the deflated data set's bytes".to_owned(),
-            ),
-            LeakSite::Path => ("path".to_owned(), "in the file's path".to_owned()),
-        };
+    for (value, kind, spread) in leaks.spreads(group) {
         tally.note(
-            Finding::new(format!("{} `{}` ({what}) found {place}", l.class, l.value))
-                .in_file(l.file.clone())
-                .at(location),
+            leak_finding(key, value, kind, spread),
             PER_CRITERION_FINDINGS,
         );
     }
-    tally.omitted += leaks.pairs(group) - leaks.first_by_value_and_file(group).count();
     let mut summary = format!(
         "{} of {planted} planted identifiers leaked (leak score {:.3})",
         leaks.distinct(group),
@@ -751,8 +735,63 @@ fn leak_grade(
             "; scaled by {coverage:.3} because only {found} of {inputs} inputs have an output"
         ));
     }
-    CriterionGrade::new(id, Score::new(raw * coverage), summary)
-        .with_findings(tally.into_findings())
+    tally.onto(CriterionGrade::new(id, Score::new(raw * coverage), summary))
+}
+
+/// One finding for an identifier leaked in one way: where it is when one file holds it, else
+/// how many files, the first few named with the place in each.
+fn leak_finding(key: &Key, value: &str, kind: SiteKind, spread: &LeakSpread) -> Finding {
+    let Some(first) = spread.first.first() else {
+        return Finding::new(format!("`{value}` leaked"));
+    };
+    let what = key
+        .registry
+        .get(value)
+        .map_or("identifier", |p| p.what.as_str());
+    let location = |l: &Leak| match &l.site {
+        LeakSite::Value(path) => path.to_string(),
+        LeakSite::Bytes { offset } => format!("byte {offset}"),
+        LeakSite::Inflated { offset } => format!("byte {offset} of the inflated data set"),
+        LeakSite::Path => "path".to_owned(),
+    };
+    let head = format!("{} `{value}` ({what})", first.class);
+    if spread.files == 1 {
+        let place = match kind {
+            SiteKind::Value => "in a value",
+            SiteKind::Path => "in the file's path",
+            SiteKind::Bytes => "in the raw bytes",
+            SiteKind::Inflated => "in the deflated data set's bytes",
+        };
+        return Finding::new(format!("{head} found {place}"))
+            .in_file(first.file.clone())
+            .at(location(first));
+    }
+    let place = match kind {
+        SiteKind::Value => "in values of",
+        SiteKind::Path => "in the path of",
+        SiteKind::Bytes => "in the raw bytes of",
+        SiteKind::Inflated => "in the deflated data set's bytes of",
+    };
+    let mut named: Vec<String> = spread
+        .first
+        .iter()
+        .map(|l| match kind {
+            SiteKind::Path => l.file.clone(),
+            SiteKind::Value | SiteKind::Bytes | SiteKind::Inflated => {
+                format!("{} at {}", l.file, location(l))
+            }
+        })
+        .collect();
+    let more = spread.files.saturating_sub(named.len());
+    if more > 0 {
+        named.push(format!("… and {more} more"));
+    }
+    // A finding about many files has no one file as its place; the message names them.
+    Finding::new(format!(
+        "{head} {place} {} files: {}",
+        spread.files,
+        named.join(", ")
+    ))
 }
 
 fn date_grade(key: &Key, fold: &PrivacyFold) -> CriterionGrade {
@@ -823,7 +862,7 @@ fn date_grade(key: &Key, fold: &PrivacyFold) -> CriterionGrade {
     } else {
         scores.iter().sum::<f64>() / scores.len() as f64
     };
-    CriterionGrade::new(
+    findings.onto(CriterionGrade::new(
         "date_offsets",
         Score::new(score),
         format!(
@@ -831,8 +870,7 @@ fn date_grade(key: &Key, fold: &PrivacyFold) -> CriterionGrade {
             scores.len(),
             score
         ),
-    )
-    .with_findings(findings.into_findings())
+    ))
 }
 
 #[cfg(test)]
