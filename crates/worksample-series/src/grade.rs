@@ -314,12 +314,8 @@ fn coverage(
             Finding::new(format!("{place} {}", why_unknown(file))).in_file(shorten(file))
         })
         .collect();
-    if unknown.len() > MAX_UNKNOWN_FINDINGS {
-        findings.push(Finding::new(format!(
-            "{} more entries name files that are not in the input",
-            unknown.len() - MAX_UNKNOWN_FINDINGS
-        )));
-    }
+    // The rest are counted, not listed: the rubric adds them to its "… and N more".
+    let unknown_dropped = unknown.len().saturating_sub(MAX_UNKNOWN_FINDINGS);
     let mut missing = Vec::new();
     let mut accounted = 0;
     for file in key.files.keys() {
@@ -354,6 +350,7 @@ fn coverage(
         ),
     )
     .with_findings(findings)
+    .with_dropped_findings(unknown_dropped)
 }
 
 fn triage(
@@ -577,6 +574,9 @@ fn ordering(
     outcomes: &mut [VolumeOutcome],
 ) -> CriterionGrade {
     let mut findings = Vec::new();
+    // Out-of-order slices past a volume's first few findings: counted so the report says how
+    // many more there are.
+    let mut dropped = 0usize;
     let mut total = 0.0;
     let mut counted = 0usize;
     let mut perfect = 0usize;
@@ -620,7 +620,9 @@ fn ordering(
             let tau = metrics::kendall_tau_a(&unique);
             let mut shown = 0;
             for (pos, w) in ranks.windows(2).enumerate() {
-                if w[0] >= w[1] && shown < PER_VOLUME_FINDINGS {
+                if w[0] >= w[1] && shown == PER_VOLUME_FINDINGS {
+                    dropped += 1;
+                } else if w[0] >= w[1] {
                     shown += 1;
                     let id = p
                         .order
@@ -656,6 +658,7 @@ fn ordering(
         format!("{perfect} of {counted} multi-slice volumes in exact ascending order"),
     )
     .with_findings(findings)
+    .with_dropped_findings(dropped)
 }
 
 fn geometry(
@@ -1432,6 +1435,63 @@ mod tests {
             volumes,
             excluded: Vec::new(),
         }
+    }
+
+    /// Findings past the grader's own caps are counted for the rubric, never lost or left to a
+    /// closing finding the rubric's cap may cut: entries naming no input file past the first
+    /// 20, and out-of-order slices past a volume's first 3.
+    #[test]
+    fn findings_past_the_graders_caps_are_counted() {
+        let (_dir, key) = fixture();
+        let mut out = perfect(&key);
+        let unknown = MAX_UNKNOWN_FINDINGS + 7;
+        out.excluded = (0..unknown)
+            .map(|i| crate::output::Excluded {
+                file: format!("nowhere/{i}.dcm"),
+                reason: crate::output::ExclusionReason::NotDicom,
+                duplicate_of: None,
+                detail: None,
+            })
+            .collect();
+        let (k, longest) = key
+            .volumes
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, v)| v.instances.len())
+            .expect("a volume");
+        let n = longest.instances.len();
+        assert!(n >= 2 * (PER_VOLUME_FINDINGS + 2), "{n} slices");
+        // Swap neighbours: every other step descends.
+        for pair in out.volumes[k].instances.chunks_mut(2) {
+            pair.reverse();
+        }
+        let descents = n / 2;
+        let g = grade_output(&key, &out);
+        let by_id = |id: &str| {
+            g.criteria
+                .iter()
+                .find(|c| c.id.as_str() == id)
+                .expect("criterion")
+        };
+        let coverage = by_id("coverage");
+        let named = coverage
+            .findings
+            .iter()
+            .filter(|f| f.file.as_deref().is_some_and(|f| f.starts_with("nowhere/")))
+            .count();
+        assert_eq!(named, MAX_UNKNOWN_FINDINGS);
+        assert_eq!(coverage.findings_dropped, 7);
+        assert!(
+            coverage
+                .findings
+                .iter()
+                .all(|f| !f.message.contains("more entries")),
+            "{:#?}",
+            coverage.findings
+        );
+        let ordering = by_id("ordering");
+        assert_eq!(ordering.findings.len(), PER_VOLUME_FINDINGS);
+        assert_eq!(ordering.findings_dropped, descents - PER_VOLUME_FINDINGS);
     }
 
     fn marks(figure: &Figure, kind: MarkKind) -> usize {
