@@ -1,6 +1,11 @@
-//! The fixture generator: plans a folder of one or two patients' studies with the traps of
-//! research/series.md §4.2 planted at the profile's rates, renders and writes it in parallel,
-//! and returns the answer key.
+//! The fixture generator: plans a folder of one or two patients' studies with the trap families
+//! of research/series.md §4.2 that the profile lists, renders and writes it in parallel, and
+//! returns the answer key.
+//!
+//! Every seed of a profile plants the same families, so candidates graded on different hidden
+//! seeds meet problems of equal kind and number; the seed varies only which series carry them,
+//! where, and their names and values. (§4.2 drew each family at a per-fixture rate, which let
+//! one candidate's folder hold twice the families of another's.)
 //!
 //! Everything is a pure function of (seed, params): every random choice comes from
 //! `worksample_dicom::rng::stream` keyed by a label, UIDs from `uid::derive`, and rendering is
@@ -39,12 +44,15 @@ use crate::key::{
 };
 use crate::output::{AnomalyKind, ExclusionReason};
 
-/// Every trap id a profile may give a rate for (research/series.md §4.2; `T9b` is an oblique
-/// volume, our addition). T1, F1 and F5 are always planted.
+/// Every trap id a profile may list in `plant` (research/series.md §4.2; `T9b` is an oblique
+/// volume, our addition). T1, F1 and F5 (its two rows, F5 and F5b) are always planted.
 pub const TRAP_IDS: [&str; 25] = [
     "T2", "T3", "T4", "T5", "T6", "T7", "T7b", "T8", "T9", "T9b", "T10", "T12", "S1", "S2", "S3",
     "S4", "S5", "S6", "S7", "S8", "F2", "F3", "F4", "F6", "F7",
 ];
+
+/// The trap ids planted in every fixture whatever the profile lists (§4.2: rate 1.0 in both).
+pub const ALWAYS: [&str; 4] = ["T1", "F1", "F5", "F5b"];
 
 /// Profile parameters (`[profiles.*.params]` in task.toml).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -58,22 +66,29 @@ pub struct Params {
     /// Rows and columns of every slice (scouts have half as many rows again). Grading does not
     /// depend on it; it sets the size and generation time of the folder.
     pub matrix: u16,
-    /// Probability of planting each trap, by id; a missing id is never planted.
-    pub rates: BTreeMap<String, f64>,
+    /// The trap families planted in every fixture of the profile, by id; an id not listed is
+    /// never planted. A list rather than §4.2's rates, so every seed meets the same families.
+    pub plant: Vec<String>,
 }
 
 impl Params {
-    /// Checks what serde cannot: known trap ids, rates in 0..=1, a sane scale.
+    /// Checks what serde cannot: known trap ids listed once, a sane scale.
     pub fn validate(&self) -> Result<(), String> {
-        for (id, rate) in &self.rates {
+        let mut seen = BTreeSet::new();
+        for id in &self.plant {
+            if ALWAYS.contains(&id.as_str()) {
+                return Err(format!(
+                    "plant: `{id}` is always planted; leave it out of the list"
+                ));
+            }
             if !TRAP_IDS.contains(&id.as_str()) {
                 return Err(format!(
-                    "rates: unknown trap `{id}`; known: {}",
+                    "plant: unknown trap `{id}`; known: {}",
                     TRAP_IDS.join(", ")
                 ));
             }
-            if !(0.0..=1.0).contains(rate) {
-                return Err(format!("rates.{id} = {rate} is not a probability"));
+            if !seen.insert(id.as_str()) {
+                return Err(format!("plant: `{id}` is listed twice"));
             }
         }
         if !(0.5..=4.0).contains(&self.scale) {
@@ -404,10 +419,10 @@ impl<'a> Planner<'a> {
     }
 
     fn planted(&mut self, id: &str) -> bool {
-        let rate = self.params.rates.get(id).copied().unwrap_or(0.0);
-        // Always draw, so one trap's rate never shifts another trap's choices.
-        let roll: f64 = self.rng.random();
-        roll < rate
+        // Draw as the per-fixture rates did, so a family's presence never shifts another's
+        // choices and every seed keeps the positions, names and values it had.
+        let _roll: f64 = self.rng.random();
+        self.params.plant.iter().any(|p| p == id)
     }
 
     fn count(&mut self, base: u32) -> u32 {
@@ -2009,7 +2024,8 @@ impl<'a> Planner<'a> {
                     let mut files: Vec<String> =
                         es.iter().map(|e| self.extras[*e].1.clone()).collect();
                     if t.id == "F5" {
-                        // The DICOM named .jpg must be included, not excluded: checked as its own row.
+                        // The DICOM named .jpg must be included, not excluded: checked as its own
+                        // row, F5b.
                         files.sort();
                     }
                     TrapCheck::Excluded(files)
@@ -2043,17 +2059,21 @@ impl<'a> Planner<'a> {
                     .filter(|im| im.path.ends_with(".jpg"))
                     .map(|im| im.path.clone())
                     .collect();
+                // §4.2's F5 has two halves that fail differently (a reader trusting `.dcm`
+                // chokes on the text; one trusting `.jpg` drops an image): each gets its own id,
+                // so the card never shows two rows with one id.
                 key.traps.push(TrapTruth {
-                    id: "F5",
+                    id: "F5b",
                     label: "a DICOM image named .jpg".to_owned(),
                     check: TrapCheck::Included(jpg),
                 });
             }
         }
         // Card order: the research's ids, T then S then F, whatever the planting order.
-        const ORDER: [&str; 28] = [
+        const ORDER: [&str; 29] = [
             "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T7b", "T8", "T9", "T9b", "T10", "T12", "S1",
-            "S2", "S3", "S4", "S5", "S6", "S7", "S8", "F1", "F2", "F3", "F4", "F5", "F6", "F7",
+            "S2", "S3", "S4", "S5", "S6", "S7", "S8", "F1", "F2", "F3", "F4", "F5", "F5b", "F6",
+            "F7",
         ];
         key.traps.sort_by_key(|t| {
             ORDER
@@ -2070,19 +2090,27 @@ impl<'a> Planner<'a> {
 pub fn planned_traps(seed: u64, params: &Params) -> Vec<&'static str> {
     let mut plan = Planner::new(seed, params);
     plan.plan();
-    plan.traps.iter().map(|t| t.id).collect()
+    // F5's second row (the DICOM named .jpg) is added to the key beside it.
+    plan.traps
+        .iter()
+        .flat_map(|t| match t.id {
+            "F5" => vec!["F5", "F5b"],
+            id => vec![id],
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn params(min_files: u32, rate: f64) -> Params {
+    fn params(min_files: u32, every: bool) -> Params {
+        let plant = if every { TRAP_IDS.to_vec() } else { Vec::new() };
         Params {
             min_files,
             scale: 1.0,
             matrix: 32,
-            rates: TRAP_IDS.iter().map(|id| ((*id).to_owned(), rate)).collect(),
+            plant: plant.into_iter().map(str::to_owned).collect(),
         }
     }
 
@@ -2095,7 +2123,7 @@ mod tests {
 
     #[test]
     fn plans_are_ascending_along_the_normal_and_paths_unique() {
-        let p = params(300, 1.0);
+        let p = params(300, true);
         for seed in 0..10 {
             let plan = planned(seed, &p);
             for v in &plan.volumes {
@@ -2124,17 +2152,43 @@ mod tests {
     }
 
     #[test]
-    fn rates_decide_which_traps_are_planted() {
-        let none = params(10, 0.0);
-        let all = params(10, 1.0);
-        assert_eq!(planned_traps(1, &none), vec!["T1", "F1", "F5"]);
+    fn the_plant_list_decides_which_traps_are_planted() {
+        let none = params(10, false);
+        let all = params(10, true);
+        assert_eq!(planned_traps(1, &none), vec!["T1", "F1", "F5", "F5b"]);
         let every = planned_traps(1, &all);
         for id in TRAP_IDS {
-            assert!(every.contains(&id), "{id} planted at rate 1");
+            assert!(every.contains(&id), "{id} planted when listed");
         }
         assert_eq!(planned_traps(4, &all), planned_traps(4, &all));
-        let mut typo = params(10, 0.5);
-        typo.rates.insert("T99".into(), 0.5);
-        assert!(typo.validate().expect_err("unknown trap").contains("T99"));
+        let with = |id: &str| Params {
+            plant: vec!["T2".into(), id.into()],
+            ..params(10, false)
+        };
+        for (id, says) in [
+            ("T99", "unknown trap `T99`"),
+            ("T2", "`T2` is listed twice"),
+            ("F5", "`F5` is always planted"),
+        ] {
+            let error = with(id).validate().expect_err(id);
+            assert!(
+                error.starts_with("plant: ") && error.contains(says),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_family_at_once_plans_on_every_seed() {
+        // The hard profile plants every family together: the planner must fit them all (unique
+        // paths, ascending plans are checked above) and plant each exactly as listed.
+        let all = params(1000, true);
+        for seed in 0..40 {
+            let mut ids = planned_traps(seed, &all);
+            ids.sort_unstable();
+            let mut want: Vec<&str> = TRAP_IDS.iter().chain(ALWAYS.iter()).copied().collect();
+            want.sort_unstable();
+            assert_eq!(ids, want, "seed {seed}");
+        }
     }
 }

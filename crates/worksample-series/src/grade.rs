@@ -478,26 +478,28 @@ fn volumes_exact(
         if outcomes[k].exact.is_some() {
             continue;
         }
+        // A finding about a whole volume has no file as its place (that would read as if the
+        // file were at fault); one member is quoted as an example to find the volume by.
+        let size = match v.instances.first() {
+            Some(i) => format!("{}, e.g. `{}`", instances(v.instances.len()), key.label(*i)),
+            None => instances(0),
+        };
         let msg = match outcomes[k].matched {
             Some(j) => {
                 let p = &predicted[j];
                 let missing = truth_sets[k].difference(&p.set).count();
                 let extra = p.set.difference(&truth_sets[k]).count();
                 format!(
-                    "volume `{}` ({}): your `{}` misses {missing} and adds {extra}",
-                    v.name,
-                    instances(v.instances.len()),
-                    p.id
+                    "volume `{}` ({size}): your `{}` misses {missing} and adds {extra}",
+                    v.name, p.id
                 )
             }
             None => format!(
-                "volume `{}` ({}) matches none of your volumes (no volume overlaps it by IoU > 0.5)",
-                v.name,
-                instances(v.instances.len())
+                "volume `{}` ({size}) matches none of your volumes (no volume overlaps it by IoU > 0.5)",
+                v.name
             ),
         };
-        let first = v.instances.first().map_or("?", |i| key.label(*i));
-        findings.push(Finding::new(msg).in_file(first.to_owned()));
+        findings.push(Finding::new(msg));
     }
     let pr = metrics::PrecisionRecall {
         precision: ratio(exact_p, predicted.len()),
@@ -1397,7 +1399,7 @@ mod tests {
             min_files: 20,
             scale: 1.0,
             matrix: 16,
-            rates: BTreeMap::new(),
+            plant: Vec::new(),
         };
         let key = generate(3, &params, dir.path()).expect("generates");
         (dir, key)

@@ -2,7 +2,7 @@
 //! nested folders, junk) and must assemble it into volumes, order the slices along the normal,
 //! report geometry and flag what is wrong, in one `volumes.json`.
 //!
-//! - [`generate`] plants the traps of research/series.md §4.2 at the profile's rates and returns
+//! - [`generate`] plants the trap families of research/series.md §4.2 the profile lists and returns
 //!   the in-memory [`key::Key`];
 //! - [`grade`] validates the output against the published schema and measures the seven rubric
 //!   criteria plus a trap card;
