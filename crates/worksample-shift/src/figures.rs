@@ -728,8 +728,9 @@ mod tests {
             reference_test: 36,
             stratum_dev: 40,
             stratum_test: 24,
-            min_causes: 3,
-            max_causes: 4,
+            causes: ["RESCALE_IGNORED", "HEADER_WINDOW_USED", "KERNEL_NOISE"]
+                .map(String::from)
+                .to_vec(),
         };
         let key = crate::generate::generate(7, &params, dir.path()).expect("generates");
         let schema: serde_json::Value =
