@@ -76,27 +76,23 @@ pub fn grade_submission(
         .map(|v| std::mem::replace(v, Value::Object(serde_json::Map::new())));
     let validator = jsonschema::validator_for(schema)
         .map_err(|e| format!("output.schema.json is not valid JSON Schema: {e}"))?;
-    let errors: Vec<Finding> = validator
-        .iter_errors(&doc)
-        .take(50)
-        .map(|e| {
-            let at = e.instance_path().to_string();
-            Finding::new(e.to_string())
-                .in_file(REPORT_FILE)
-                .at(if at.is_empty() { "/".to_owned() } else { at })
-        })
-        .collect();
+    let (errors, more) = schema_findings(&validator, &doc);
     if !errors.is_empty() {
-        return Ok(failed(
+        let mut grade = failed(
             format!(
-                "{REPORT_FILE} does not match output.schema.json ({} shown); every criterion scores 0",
-                match errors.len() {
+                "{REPORT_FILE} does not match output.schema.json ({}); every criterion scores 0",
+                match errors.len() + more {
                     1 => "1 error".to_owned(),
                     n => format!("{n} errors"),
                 }
             ),
             errors,
-        ));
+        );
+        // The findings sit under the first criterion (`Grade::unusable`); so does their count.
+        if let Some(first) = grade.criteria.first_mut() {
+            first.findings_dropped += more;
+        }
+        return Ok(grade);
     }
     // JSON Schema's `integer` admits any number with a zero fraction (`20.0`, `1e308`); the
     // typed counts are u64, which refuse them. Exact ones are read as the integers the schema
@@ -183,6 +179,30 @@ fn integral_floats_as_integers(v: &mut Value) {
         Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
         Value::Null | Value::Bool(_) | Value::String(_) => {}
     }
+}
+
+/// Schema errors listed as findings; the rest are counted.
+const SCHEMA_FINDINGS: usize = 50;
+
+/// The report's first [`SCHEMA_FINDINGS`] schema errors as findings, and how many more there
+/// are. Each further error is dropped as soon as it is made, so a document of many errors
+/// costs no more memory than one of a few, and the report can still say how many it holds.
+fn schema_findings(validator: &jsonschema::Validator, doc: &Value) -> (Vec<Finding>, usize) {
+    let mut errors: Vec<Finding> = Vec::new();
+    let mut more = 0usize;
+    for e in validator.iter_errors(doc) {
+        if errors.len() == SCHEMA_FINDINGS {
+            more += 1;
+            continue;
+        }
+        let at = e.instance_path().to_string();
+        errors.push(
+            Finding::new(e.to_string())
+                .in_file(REPORT_FILE)
+                .at(if at.is_empty() { "/".to_owned() } else { at }),
+        );
+    }
+    (errors, more)
 }
 
 /// Every criterion 0, the findings once, and a note saying why.
@@ -1078,6 +1098,23 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every schema error is a finding or counted: none is lost past the first fifty.
+    #[test]
+    fn schema_errors_past_the_listed_ones_are_counted() {
+        let schema = serde_json::json!({"type": "array", "items": {"type": "integer"}});
+        let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+        for (bad, listed, more) in [
+            (0, 0, 0),
+            (3, 3, 0),
+            (SCHEMA_FINDINGS, SCHEMA_FINDINGS, 0),
+            (SCHEMA_FINDINGS + 123, SCHEMA_FINDINGS, 123),
+        ] {
+            let doc = Value::Array((0..bad).map(|_| Value::from("x")).collect());
+            let (findings, dropped) = schema_findings(&validator, &doc);
+            assert_eq!((findings.len(), dropped), (listed, more), "{bad} bad items");
+        }
+    }
 
     #[test]
     fn csv_records_follow_rfc_4180() {
