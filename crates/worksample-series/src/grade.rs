@@ -1450,7 +1450,7 @@ mod tests {
         out.excluded = (0..unknown)
             .map(|i| crate::output::Excluded {
                 file: format!("nowhere/{i}.dcm"),
-                reason: crate::output::ExclusionReason::NotDicom,
+                reason: ExclusionReason::NotDicom,
                 duplicate_of: None,
                 detail: None,
             })
