@@ -87,8 +87,9 @@ fn grade_parsed(
         }
     };
     let errors = crate::schema::validate(schema, &doc)?;
-    if !errors.is_empty() {
+    if errors.total() > 0 {
         let findings = errors
+            .listed
             .iter()
             .map(|e| {
                 let at = if e.path.is_empty() {
@@ -99,19 +100,21 @@ fn grade_parsed(
                 Finding::new(e.message.clone()).in_file(OUTPUT_FILE).at(at)
             })
             .collect();
-        return Ok((
-            failed(
-                format!(
-                    "{OUTPUT_FILE} does not match output.schema.json ({}); every criterion scores 0",
-                    match errors.len() {
-                        1 => "1 error".to_owned(),
-                        n => format!("{n} errors"),
-                    }
-                ),
-                findings,
+        let mut grade = failed(
+            format!(
+                "{OUTPUT_FILE} does not match output.schema.json ({}); every criterion scores 0",
+                match errors.total() {
+                    1 => "1 error".to_owned(),
+                    n => format!("{n} errors"),
+                }
             ),
-            None,
-        ));
+            findings,
+        );
+        // The findings sit under the first criterion (`Grade::unusable`); so does their count.
+        if let Some(first) = grade.criteria.first_mut() {
+            first.findings_dropped += errors.dropped;
+        }
+        return Ok((grade, None));
     }
     match serde_json::from_value::<Output>(doc) {
         Ok(out) => Ok((grade_output(key, &out), Some(out))),

@@ -641,6 +641,28 @@ fn schema_failures_score_zero_with_the_errors_as_findings() {
     );
 }
 
+/// An output breaking the schema hundreds of times lists the first errors and counts the rest,
+/// in the note and for the rubric's "… and N more".
+#[test]
+fn schema_errors_past_the_cap_are_counted() {
+    let (_dir, key) = common::fixture(1, "standard");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tasks/series/output.schema.json"))
+            .expect("schema");
+    let sub = tempfile::tempdir().expect("tempdir");
+    let many: Vec<serde_json::Value> = (0..200).map(|_| serde_json::json!({"file": 1})).collect();
+    let doc = serde_json::json!({"schema_version": "1.0", "volumes": [], "excluded": many});
+    std::fs::write(sub.path().join("volumes.json"), doc.to_string()).expect("write");
+    let grade = grade_submission(&schema, &key, sub.path()).expect("graded");
+    assert!(grade.notes[0].contains("(400 errors)"), "{:?}", grade.notes);
+    let first = &grade.criteria[0];
+    assert_eq!(
+        first.findings.len() + first.findings_dropped,
+        400,
+        "listed and counted"
+    );
+}
+
 /// A byte-order mark before volumes.json (PowerShell 5's `Out-File`, Python's `utf-8-sig`) is
 /// skipped, as RFC 8259 §8.1 allows: the same output scores the same with or without one.
 #[test]

@@ -275,7 +275,8 @@ fn agree(what: &str, doc: &Value) -> Result<bool, String> {
         .is_valid(doc);
     let ours = validate(&schema, doc)
         .map_err(|e| format!("{what}: schema unsupported: {e}"))?
-        .is_empty();
+        .total()
+        == 0;
     if theirs != ours {
         return Err(format!(
             "{what}: jsonschema says {theirs}, ours says {ours}"
