@@ -99,16 +99,31 @@ pub enum CommandProblem {
     /// `run` warns, since a no-op command (`-- true`) is how the harness's overhead is timed.
     #[error("never mentions `{{output}}`, so the solution cannot know where to write")]
     NoOutput,
-    /// A `{word}` other than the two placeholders: almost always one misspelt (`{ouput}` would
-    /// reach the program as is).
+    /// A `{word}` that looks like a misspelt placeholder (`{ouput}` would reach the program as
+    /// is, and the solution would write nowhere the harness looks).
     #[error(
         "holds `{{{0}}}`, which is not a placeholder: only `{{input}}` and `{{output}}` are replaced"
     )]
     NotAPlaceholder(String),
 }
 
-/// Checks a solution's command line as `run` and `check` take it: a program, no `{word}` but
-/// the two placeholders (`${VAR}` is a shell's, not ours), and `{output}` somewhere.
+/// Whether `{word}` was meant as a placeholder: within two edits of `input` or `output` in any
+/// case (`{ouput}`, `{Input}`, `{inputs}`), or a usual short form. Other braces are the
+/// program's own (a Python f-string in `-c`, a shell's `${VAR}` or `{a,b}`) and pass.
+fn misspelt_placeholder(word: &str) -> bool {
+    let w = word.to_ascii_lowercase();
+    let near = |p: &str| strsim::levenshtein(&w, p) <= 2;
+    let exact = word == "input" || word == "output";
+    !exact && (near("input") || near("output"))
+        || matches!(
+            w.as_str(),
+            "in" | "out" | "indir" | "outdir" | "input_dir" | "output_dir"
+        )
+}
+
+/// Checks a solution's command line as `run` and `check` take it: a program, no misspelt
+/// placeholder ([`misspelt_placeholder`]; `${VAR}` is a shell's, not ours), and `{output}`
+/// somewhere.
 pub fn check_command(argv: &[String]) -> Result<(), CommandProblem> {
     if argv.first().is_none_or(|p| p.trim().is_empty()) {
         return Err(CommandProblem::Empty);
@@ -120,9 +135,7 @@ pub fn check_command(argv: &[String]) -> Result<(), CommandProblem> {
             let shell = rest[..open].ends_with('$');
             if let Some(close) = after.find('}') {
                 let word = &after[..close];
-                let placeholder =
-                    !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if placeholder && !shell && word != "input" && word != "output" {
+                if !shell && misspelt_placeholder(word) {
                     return Err(CommandProblem::NotAPlaceholder(word.to_owned()));
                 }
             }
@@ -152,16 +165,26 @@ timeout_s = 120
     #[test]
     fn commands_need_output_and_only_the_two_placeholders() {
         let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let ok: [&[&str]; 4] = [
+        let ok: [&[&str]; 5] = [
             &["python3", "solve.py", "{input}", "{output}"],
             &["solve", "--out={output}/x.json"],
-            &["sh", "-c", "echo ${HOME} {} {a,b}; run {input} {output}"],
+            &[
+                "sh",
+                "-c",
+                "echo ${HOME} ${output} {} {a,b}; run {input} {output}",
+            ],
             &["python3", "-c", "print(1)", "{output}"],
+            &[
+                "python3",
+                "-c",
+                "x = 1; print(f'{x} {index} {path}')",
+                "{output}",
+            ],
         ];
         for a in ok {
             assert_eq!(check_command(&argv(a)), Ok(()), "{a:?}");
         }
-        let bad: [(&[&str], &str); 5] = [
+        let bad: [(&[&str], &str); 7] = [
             (&[], "is empty"),
             (&[" "], "is empty"),
             (&["solve", "{input}"], "never mentions `{output}`"),
@@ -170,6 +193,8 @@ timeout_s = 120
                 "`{ouput}`, which is not a placeholder",
             ),
             (&["solve", "{output}", "--in={Input}"], "`{Input}`"),
+            (&["solve", "{inputs}", "{output}"], "`{inputs}`"),
+            (&["solve", "{in}", "{output}"], "`{in}`"),
         ];
         for (a, says) in bad {
             let e = check_command(&argv(a)).expect_err(says).to_string();
