@@ -181,37 +181,56 @@ fn run_setup(
         .with_limits(limits);
     // A stop request during setup is the same as during the command: 128 + the signal.
     let outcome = runner::run(&spec).map_err(TaskError::from)?;
-    Ok(match &outcome.status {
-        RunStatus::Completed { exit_code: 0 } => None,
-        _ => {
-            let s = worksample_task::summarize(&outcome);
-            let tail: Vec<&str> = s
-                .stderr_tail
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .collect();
-            let tail = tail[tail.len().saturating_sub(SETUP_STDERR_LINES)..].join(" / ");
-            let what = match &outcome.status {
-                RunStatus::SpawnFailed { .. } => format!("could not start: {}", s.detail),
-                _ => s.detail.clone(),
-            };
-            let tail = if tail.is_empty() {
-                String::new()
-            } else {
-                format!("; stderr ends: {}", one_line(&tail))
-            };
-            // Setup runs in the command's sandbox: without network and with a private HOME
-            // (so no rustup toolchain and no package cache), and under a root harness as an
-            // unprivileged user that cannot write the repository (README, Reliability). A build
-            // fails there, and its last line rarely says why.
-            Some(format!(
-                "the setup command `{}` {what} (setup runs sandboxed like the command: no \
-                 network, a private HOME, and as root an unprivileged user that cannot write the \
-                 repository; build compiled solutions before `check`){tail}",
-                shown(argv),
-            ))
+    let failed = match &outcome.status {
+        RunStatus::Completed { exit_code } => *exit_code != 0,
+        RunStatus::TimedOut { .. }
+        | RunStatus::Signaled { .. }
+        | RunStatus::MemoryLimit { .. }
+        | RunStatus::ProcessLimit { .. }
+        | RunStatus::OutputLimit { .. }
+        | RunStatus::FileSizeLimit
+        | RunStatus::SpawnFailed { .. } => true,
+    };
+    if !failed {
+        return Ok(None);
+    }
+    let s = worksample_task::summarize(&outcome);
+    let tail: Vec<&str> = s
+        .stderr_tail
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let tail = tail[tail.len().saturating_sub(SETUP_STDERR_LINES)..].join(" / ");
+    // The detail quotes the candidate's program name (`program `x` not found`): one line, or a
+    // newline in it would start a workflow command on stderr.
+    let what = match &outcome.status {
+        RunStatus::SpawnFailed { .. } => {
+            format!("could not start: {}", one_line(&s.detail))
         }
-    })
+        RunStatus::Completed { .. }
+        | RunStatus::TimedOut { .. }
+        | RunStatus::Signaled { .. }
+        | RunStatus::MemoryLimit { .. }
+        | RunStatus::ProcessLimit { .. }
+        | RunStatus::OutputLimit { .. }
+        | RunStatus::FileSizeLimit => one_line(&s.detail),
+    };
+    let tail = if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; stderr ends: {}", one_line(&tail))
+    };
+    // Setup runs in the command's sandbox: without network and with a private HOME (so no
+    // rustup toolchain and no package cache), and under a root harness as an unprivileged user
+    // that cannot write the repository (README, Reliability). A build fails there, and its last
+    // line rarely says why.
+    Ok(Some(format!(
+        "the setup command `{}` {what} (setup runs sandboxed like the command: no \
+         network where the kernel allows cutting it, a private HOME, and as root an \
+         unprivileged user that cannot write the repository; build compiled solutions \
+         before `check`){tail}",
+        shown(argv),
+    )))
 }
 
 /// Lines of a failed setup's stderr quoted in its note.
@@ -264,7 +283,8 @@ impl ProfileChooser<'_> {
     fn note(self, t: &CheckTask, used: &str) -> Option<String> {
         let asked = t.profile.as_deref().filter(|p| *p != used)?;
         let by = match (self.assessor, self.hidden) {
-            (Some(_), _) => "the assessor's `--profile`",
+            (Some(_), true) => "the assessor's `--profile`",
+            (Some(_), false) => "`check --profile`",
             (None, true) => "the task's default; on hidden fixtures the assessor chooses",
             // Practice with no override: the repository's own choice was used.
             (None, false) => return None,

@@ -16,7 +16,11 @@ pub(crate) fn run(t: &LoadedTask, a: RunArgs) -> Result<Outcome, CliError> {
         Err(p @ CommandProblem::NoOutput) => {
             eprintln!("warning: the command after `--` {p}; it is graded on what it leaves there");
         }
-        Err(p @ (CommandProblem::Empty | CommandProblem::NotAPlaceholder(_))) => {
+        Err(
+            p @ (CommandProblem::Empty
+            | CommandProblem::NotAPlaceholder(_)
+            | CommandProblem::ShellVariable(_)),
+        ) => {
             return Err(CliError::usage(anyhow::anyhow!(
                 "the command after `--` {p}"
             )));

@@ -105,6 +105,13 @@ pub enum CommandProblem {
         "holds `{{{0}}}`, which is not a placeholder: only `{{input}}` and `{{output}}` are replaced"
     )]
     NotAPlaceholder(String),
+    /// `${input}` or `${output}`: the harness replaces the placeholder inside it, so a shell
+    /// would see `$/path/to/folder`.
+    #[error(
+        "holds `${{{0}}}`: the harness replaces `{{{0}}}` inside it, so the shell sees `$` \
+         before a folder; write `{{{0}}}` alone, or name the shell variable otherwise"
+    )]
+    ShellVariable(String),
 }
 
 /// Whether `{word}` was meant as a placeholder: within two edits of `input` or `output` in any
@@ -122,20 +129,25 @@ fn misspelt_placeholder(word: &str) -> bool {
 }
 
 /// Checks a solution's command line as `run` and `check` take it: a program, no misspelt
-/// placeholder ([`misspelt_placeholder`]; `${VAR}` is a shell's, not ours), and `{output}`
-/// somewhere.
+/// placeholder ([`misspelt_placeholder`]) in an argument without spaces (one with spaces is a
+/// script body, whose braces are its own: `awk '{print}'`, `print(f'{out}')`), no `${input}` or
+/// `${output}` (other `${VAR}` are a shell's), and `{output}` somewhere.
 pub fn check_command(argv: &[String]) -> Result<(), CommandProblem> {
     if argv.first().is_none_or(|p| p.trim().is_empty()) {
         return Err(CommandProblem::Empty);
     }
     for arg in argv {
+        let script = arg.chars().any(char::is_whitespace);
         let mut rest = arg.as_str();
         while let Some(open) = rest.find('{') {
             let after = &rest[open + 1..];
             let shell = rest[..open].ends_with('$');
             if let Some(close) = after.find('}') {
                 let word = &after[..close];
-                if !shell && misspelt_placeholder(word) {
+                if shell && (word == "input" || word == "output") {
+                    return Err(CommandProblem::ShellVariable(word.to_owned()));
+                }
+                if !shell && !script && misspelt_placeholder(word) {
                     return Err(CommandProblem::NotAPlaceholder(word.to_owned()));
                 }
             }
@@ -165,14 +177,17 @@ timeout_s = 120
     #[test]
     fn commands_need_output_and_only_the_two_placeholders() {
         let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let ok: [&[&str]; 5] = [
+        let ok: [&[&str]; 7] = [
             &["python3", "solve.py", "{input}", "{output}"],
             &["solve", "--out={output}/x.json"],
+            &["sh", "-c", "echo ${HOME} {} {a,b}; run {input} {output}"],
             &[
-                "sh",
+                "python3",
                 "-c",
-                "echo ${HOME} ${output} {} {a,b}; run {input} {output}",
+                "out = 1; print(f'{out} {inp}')",
+                "{output}",
             ],
+            &["awk", "{print}", "{input}/x", "{output}/y"],
             &["python3", "-c", "print(1)", "{output}"],
             &[
                 "python3",
@@ -184,7 +199,7 @@ timeout_s = 120
         for a in ok {
             assert_eq!(check_command(&argv(a)), Ok(()), "{a:?}");
         }
-        let bad: [(&[&str], &str); 7] = [
+        let bad: [(&[&str], &str); 8] = [
             (&[], "is empty"),
             (&[" "], "is empty"),
             (&["solve", "{input}"], "never mentions `{output}`"),
@@ -195,6 +210,7 @@ timeout_s = 120
             (&["solve", "{output}", "--in={Input}"], "`{Input}`"),
             (&["solve", "{inputs}", "{output}"], "`{inputs}`"),
             (&["solve", "{in}", "{output}"], "`{in}`"),
+            (&["sh", "-c", "run > ${output}/x"], "holds `${output}`"),
         ];
         for (a, says) in bad {
             let e = check_command(&argv(a)).expect_err(says).to_string();
