@@ -42,6 +42,21 @@ fn numbers(obj: &InMemDicomObject, tag: dicom_object::Tag, n: usize, default: &[
         .unwrap_or_else(|| default.to_vec())
 }
 
+/// A file without the Part 10 header (no preamble, no file meta): read as a bare data set in
+/// implicit, then explicit VR little endian, and kept when its SOP Class UID looks like one
+/// (as the Python starter's `force=True` read does).
+fn read_bare(path: &Path) -> Option<InMemDicomObject> {
+    use dicom_transfer_syntax_registry::entries::{EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN};
+    let bytes = std::fs::read(path).ok()?;
+    [IMPLICIT_VR_LITTLE_ENDIAN.erased(), EXPLICIT_VR_LITTLE_ENDIAN.erased()]
+        .iter()
+        .filter_map(|ts| InMemDicomObject::read_dataset_with_ts(bytes.as_slice(), ts).ok())
+        .find(|obj| {
+            text(obj, tags::SOP_CLASS_UID)
+                .is_some_and(|u| !u.is_empty() && u.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        })
+}
+
 fn main() {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let [input, output] = args.as_slice() else {
@@ -61,16 +76,19 @@ fn main() {
         let opened = OpenFileOptions::new()
             .read_until(tags::PIXEL_DATA)
             .open_file(input.join(&rel));
-        match opened {
-            Ok(file) => {
-                let obj = file.into_inner();
+        let obj = match opened {
+            Ok(file) => Some(file.into_inner()),
+            Err(_) => read_bare(&input.join(&rel)),
+        };
+        match obj {
+            Some(obj) => {
                 let uid = text(&obj, tags::SERIES_INSTANCE_UID).unwrap_or_default();
                 let number = text(&obj, tags::INSTANCE_NUMBER)
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(i64::MAX);
                 groups.entry(uid).or_default().push((number, rel, obj));
             }
-            Err(_) => excluded.push(json!({"file": rel, "reason": "unreadable"})),
+            None => excluded.push(json!({"file": rel, "reason": "unreadable"})),
         }
     }
 
