@@ -49,7 +49,7 @@ pub(crate) fn run(t: &LoadedTask, a: &ShowArgs) -> Result<Outcome, CliError> {
                 c.category,
                 match c.visibility {
                     worksample_rubric::Visibility::Visible => "",
-                    worksample_rubric::Visibility::Hidden => ", findings hidden until review",
+                    worksample_rubric::Visibility::Hidden => ", findings not shown to candidates",
                 },
                 c.description
             ));

@@ -347,7 +347,16 @@ impl Report {
                 Visibility::Hidden => {
                     c.findings_omitted += c.findings.len();
                     c.findings.clear();
-                    c.summary = "measured on hidden checks; details after review".into();
+                    // A practice seed has no review to promise.
+                    c.summary = match self.seed {
+                        SeedInfo::Hidden { .. } => {
+                            "measured on hidden checks; details after review"
+                        }
+                        SeedInfo::Public { .. } => {
+                            "measured on hidden checks; details are not shown to candidates"
+                        }
+                    }
+                    .into();
                 }
             }
         }

@@ -395,7 +395,7 @@ fn debrief_section(report: &Report, out: &mut String) {
     if lost.is_empty() {
         return;
     }
-    out.push_str("<section id=\"debrief\" aria-labelledby=\"debrief-h\">\n<h2 id=\"debrief-h\">Debrief prompts</h2>\n<p class=\"muted\">Questions for the structured interview, for the criteria that lost points; start from the evidence below.</p>\n");
+    out.push_str("<section id=\"debrief\" aria-labelledby=\"debrief-h\">\n<h2 id=\"debrief-h\">Debrief prompts</h2>\n<p class=\"muted\">Questions for the structured interview, for the criteria whose own measurement lost points (a criterion only a gate capped has none); start from the evidence below.</p>\n");
     for c in lost {
         let _ = writeln!(
             out,

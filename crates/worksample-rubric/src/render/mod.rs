@@ -235,23 +235,23 @@ fn finding_text(f: &Finding) -> String {
 /// the hidden criteria when there are any: never "all passed" while some criteria are hidden
 /// (harness research §6.7), and never a capped criterion among the passed.
 fn tally(report: &Report) -> String {
+    // Counted by status, as every row shows it; the capped ones (partial or failed because a
+    // gate took their points) are named after, so the counts and the rows agree. A report
+    // written before gates set the status may say `pass` for a capped criterion: partial.
     let (mut pass, mut partial, mut fail, mut capped) = (0usize, 0usize, 0usize, 0usize);
     for c in &report.criteria {
-        if !c.gated_by.is_empty() {
-            capped += 1;
-            continue;
+        let gated = !c.gated_by.is_empty();
+        match (c.status, gated) {
+            (Status::Pass, false) => pass += 1,
+            (Status::Pass, true) | (Status::Partial, _) => partial += 1,
+            (Status::Fail, _) => fail += 1,
         }
-        match c.status {
-            Status::Pass => pass += 1,
-            Status::Partial => partial += 1,
-            Status::Fail => fail += 1,
-        }
+        capped += usize::from(gated);
     }
-    let mut text = if capped > 0 {
-        format!("{pass} passed, {partial} partial, {capped} capped by a gate, {fail} failed")
-    } else {
-        format!("{pass} passed, {partial} partial, {fail} failed")
-    };
+    let mut text = format!("{pass} passed, {partial} partial, {fail} failed");
+    if capped > 0 {
+        text.push_str(&format!(" ({capped} of those capped by a gate)"));
+    }
     let hidden = report
         .criteria
         .iter()
@@ -457,7 +457,7 @@ mod tests {
             .expect("an uncapped criterion");
         assert_eq!(level_label(open), open.level.as_str());
         let text = tally(&report);
-        assert!(text.contains(" capped by a gate, "), "{text}");
+        assert!(text.contains(" of those capped by a gate)"), "{text}");
         let mut all_pass = report.clone();
         for c in &mut all_pass.criteria {
             c.status = Status::Pass;
@@ -481,5 +481,27 @@ mod tests {
         assert!(text.contains("1 hidden criterion"), "{text}");
         assert!(!text.contains("all"), "{text}");
         assert!(tally(&report).contains("not shown to candidates"));
+    }
+
+    /// A practice seed has no review: a hidden criterion's summary promises none, where a
+    /// hidden seed's does.
+    #[test]
+    fn hidden_criteria_promise_a_review_only_on_hidden_seeds() {
+        let summary = |r: Report| {
+            r.for_candidate()
+                .criteria
+                .into_iter()
+                .find(|c| c.visibility == Visibility::Hidden)
+                .expect("a hidden criterion")
+                .summary
+        };
+        assert_eq!(
+            summary(fixtures::good()),
+            "measured on hidden checks; details are not shown to candidates"
+        );
+        assert_eq!(
+            summary(fixtures::gated_candidate()),
+            "measured on hidden checks; details after review"
+        );
     }
 }
