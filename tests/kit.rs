@@ -162,4 +162,10 @@ fn a_kit_can_be_made_for_the_profile_graded() {
         toml.contains("id = \"series\"\nprofile = \"hard\"\n"),
         "{toml}"
     );
+    let readme = std::fs::read_to_string(kit.join("README.md")).expect("README");
+    assert!(
+        readme.contains("worksample run TASK --profile hard --seed 7")
+            && readme.contains("worksample generate TASK --profile hard --seed 7"),
+        "{readme}"
+    );
 }

@@ -112,7 +112,13 @@ pub(crate) fn run(registry: &Registry, a: KitArgs) -> Result<Outcome, CliError> 
     )?;
     write(&out.join(".gitlab-ci.yml"), GITLAB_CI)?;
     write(&out.join("build-solutions.sh"), BUILD_SOLUTIONS)?;
-    write(&out.join("README.md"), &readme(&listing))?;
+    // The local examples practise on the profile the kit was made for.
+    let profile = a
+        .profile
+        .as_deref()
+        .map(|p| format!(" --profile {p}"))
+        .unwrap_or_default();
+    write(&out.join("README.md"), &readme(&listing, &profile))?;
     write(
         &out.join(".gitignore"),
         "worksample-reports/\nout/\ntarget/\n__pycache__/\n",
@@ -136,7 +142,8 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(CliError::usage)
 }
 
-fn readme(listing: &str) -> String {
+/// The kit's README; `profile` is ` --profile NAME` for a kit made with one, else empty.
+fn readme(listing: &str, profile: &str) -> String {
     format!(
         "# Your work-sample
 
@@ -152,7 +159,7 @@ You need `worksample` (your assessor tells you how to install it) and, for the P
 
 ```sh
 worksample show TASK                                   # the brief and the rubric
-worksample run TASK --seed 7 -- python3 TASK/python/solve.py {{input}} {{output}}
+worksample run TASK{profile} --seed 7 -- python3 TASK/python/solve.py {{input}} {{output}}
 worksample check                                       # every task in worksample.toml, as CI does
 ```
 
@@ -161,7 +168,7 @@ memory, processes, output) with no network, and grades what it wrote. Try severa
 fixtures differ, the rules do not. You can also grade an output you made yourself:
 
 ```sh
-worksample generate TASK --seed 7 --out in/
+worksample generate TASK{profile} --seed 7 --out in/
 python3 TASK/python/solve.py in/ out/
 worksample grade TASK --fixtures in/ --submission out/
 ```
