@@ -419,8 +419,8 @@ impl<'a> Planner<'a> {
     }
 
     fn planted(&mut self, id: &str) -> bool {
-        // Draw as the per-fixture rates did, so a family's presence never shifts another's
-        // choices and every seed keeps the positions, names and values it had.
+        // Keep the roll the per-fixture rates drew, though it decides nothing now, so one
+        // family's presence never shifts another's roll.
         let _roll: f64 = self.rng.random();
         self.params.plant.iter().any(|p| p == id)
     }

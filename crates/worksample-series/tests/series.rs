@@ -210,7 +210,7 @@ fn every_seed_of_a_profile_plants_the_same_trap_families() {
     // Hiring fairness: candidates on one profile, each on a hidden seed of their own, meet the
     // same families (tasks/series/task.toml `plant`); seeds vary only where and in what.
     let data = common::data();
-    for (profile, count) in [("standard", 25), ("hard", 29)] {
+    for (profile, count) in [("standard", 22), ("hard", 29)] {
         let params: Params = data
             .profile(Some(profile))
             .and_then(|p| p.parse())
@@ -233,6 +233,78 @@ fn every_seed_of_a_profile_plants_the_same_trap_families() {
         assert_eq!(unique, first, "{profile}: card rows {ids:?}");
         assert_eq!(ids.len(), unique.len(), "{profile}: an id twice in {ids:?}");
     }
+}
+
+#[test]
+fn standard_plants_what_the_debrief_asks_about_at_about_the_old_size() {
+    // The hiring default plants a fixed set of roughly §4.2's old expected size (about 9.5
+    // families, 330 files), yet every family a debrief question or a worked example of the
+    // brief presupposes, so no candidate is asked about a trap their folder never held. Each
+    // row quotes the text (checked against the shipped files, so a reworded question fails
+    // here) and the families it needs.
+    let rubric = include_str!("../../../tasks/series/rubric.toml");
+    let brief = include_str!("../../../tasks/series/brief.md");
+    let needs: [(&str, &str, &[&str]); 10] = [
+        (rubric, "DICOMDIR from an image", &["F2"]),
+        (rubric, "Two files hold the same SOP Instance UID", &["S5"]),
+        (rubric, "file with no preamble and no meta group", &["F4"]),
+        (rubric, "separating the two CT passes", &["T7", "T7b"]),
+        (rubric, "same SeriesNumber and description", &["T8"]),
+        (rubric, "With a 20° gantry tilt", &["T10"]),
+        (rubric, "volume with a missing slice", &["S3"]),
+        (
+            rubric,
+            "missing slice from a change of spacing",
+            &["S3", "S4"],
+        ),
+        (rubric, "Why is InstanceNumber not an order", &["S1", "T9"]),
+        (brief, "2.0 mm steps at 20° give 1.879 mm", &["T10"]),
+    ];
+    let data = common::data();
+    let params: Params = data
+        .profile(Some("standard"))
+        .and_then(|p| p.parse())
+        .expect("params");
+    let planted: BTreeSet<&str> = planned_traps(1, &params).into_iter().collect();
+    for (text, quote, ids) in needs {
+        assert!(
+            text.contains(quote),
+            "`{quote}` is no longer in the rubric or brief"
+        );
+        for id in ids {
+            assert!(planted.contains(id), "`{quote}` needs {id}: {planted:?}");
+        }
+    }
+    // Size: within about 1.5× §4.2's old expected 330 files; the 21-family list made 575-657.
+    let files: Vec<usize> = (1..=5)
+        .map(|seed| common::fixture(seed, "standard").1.files.len())
+        .collect();
+    let mean = files.iter().sum::<usize>() / files.len();
+    assert!((300..=520).contains(&mean), "files per seed {files:?}");
+}
+
+#[test]
+fn the_brief_says_which_profile_holds_the_truncated_file() {
+    // Every seed plants the same families, so the brief states F7's presence per profile
+    // rather than hedging with the "may" of §4.2's per-folder rates.
+    let brief = include_str!("../../../tasks/series/brief.md");
+    let data = common::data();
+    for (profile, says) in [
+        ("hard", "the `hard` profile holds one"),
+        ("standard", "`standard` holds none"),
+    ] {
+        let params: Params = data
+            .profile(Some(profile))
+            .and_then(|p| p.parse())
+            .expect("params");
+        assert_eq!(
+            planned_traps(1, &params).contains(&"F7"),
+            profile == "hard",
+            "{profile}"
+        );
+        assert!(brief.contains(says), "brief.md: `{says}`");
+    }
+    assert!(!brief.contains("may hold"), "brief.md still hedges");
 }
 
 #[test]
