@@ -7,8 +7,8 @@
 //! - [`config`] is the pipeline configuration, `{}` being P0;
 //! - [`model`] is P0 and its configurable pipeline as one pure function, [`model::predict`];
 //! - [`folder`] runs it over a folder (`worksample shift-model`);
-//! - [`generate`] plants 3–5 causes, decoys, a tiny and null strata, verifies the draw, and
-//!   returns the in-memory [`key::Key`];
+//! - [`generate`] plants the causes the profile lists (`causes` in task.toml), decoys, a tiny
+//!   and null strata, verifies the draw, and returns the in-memory [`key::Key`];
 //! - [`grade`] validates `report.json` against the published schema and measures the four
 //!   rubric criteria; [`stats`] holds the statistics it recomputes;
 //! - [`figures`] draws the assessor figures the grader attaches (metric bars, intensity

@@ -19,9 +19,9 @@ use worksample_task::{
 
 const SEEDS: u64 = 20;
 
-/// A guessing strategy: from the input folder (and another seed's reference answer), a
-/// submission.
-type Guesser = fn(&std::path::Path, &(Value, String)) -> (Value, String);
+/// A guessing strategy: from the input folder, another seed's reference answer and the profile's
+/// `causes` list (public: task.toml ships in the binary), a submission.
+type Guesser = fn(&std::path::Path, &(Value, String), &[String]) -> (Value, String);
 
 fn empty_report(config: Value) -> Value {
     json!({"schema": "shift-report/1", "strata_metrics": [], "root_causes": [],
@@ -33,7 +33,7 @@ fn dummy_effect() -> Value {
 }
 
 /// Every cause of the vocabulary claimed on every case.
-fn claim_everything(dir: &std::path::Path, _: &(Value, String)) -> (Value, String) {
+fn claim_everything(dir: &std::path::Path, _: &(Value, String), _: &[String]) -> (Value, String) {
     let input = common::read_input(dir);
     let mut report = empty_report(json!({}));
     report["root_causes"] = Cause::ALL
@@ -47,16 +47,10 @@ fn claim_everything(dir: &std::path::Path, _: &(Value, String)) -> (Value, Strin
 }
 
 /// Every plantable cause claimed on every station that differs from the reference site.
-fn list_differences(dir: &std::path::Path, _: &(Value, String)) -> (Value, String) {
+fn list_differences(dir: &std::path::Path, _: &(Value, String), _: &[String]) -> (Value, String) {
     let input = common::read_input(dir);
-    let stations: std::collections::BTreeSet<String> = input
-        .dev
-        .iter()
-        .filter(|i| i.slice.attribute("InstitutionName") != input.reference_site)
-        .map(|i| i.slice.attribute("StationName").to_owned())
-        .collect();
     let mut claims = Vec::new();
-    for s in &stations {
+    for s in &other_stations(&input) {
         for c in Cause::PLANTABLE {
             claims.push(json!({"cause": c.id(), "selector": {"StationName": s},
                                "evidence_tags": c.primary_tags(), "evidence": {},
@@ -68,8 +62,41 @@ fn list_differences(dir: &std::path::Path, _: &(Value, String)) -> (Value, Strin
     (report, common::predictions(&Config::p0(), &input.test))
 }
 
+/// Stations that differ from the reference site, from the development headers.
+fn other_stations(input: &common::Input) -> std::collections::BTreeSet<String> {
+    input
+        .dev
+        .iter()
+        .filter(|i| i.slice.attribute("InstitutionName") != input.reference_site)
+        .map(|i| i.slice.attribute("StationName").to_owned())
+        .collect()
+}
+
+/// Exactly the profile's listed causes, each claimed on every non-reference station with its
+/// primary tags: what a candidate who read task.toml, and nothing in the data, could submit.
+/// Once every seed plants the same list, the list is no secret; the selector must be.
+fn claim_the_listed_causes(
+    dir: &std::path::Path,
+    _: &(Value, String),
+    listed: &[String],
+) -> (Value, String) {
+    let input = common::read_input(dir);
+    let mut claims = Vec::new();
+    for s in &other_stations(&input) {
+        for id in listed {
+            let c = Cause::parse(id).expect("a listed cause is in the vocabulary");
+            claims.push(json!({"cause": c.id(), "selector": {"StationName": s},
+                               "evidence_tags": c.primary_tags(), "evidence": {},
+                               "effect": dummy_effect()}));
+        }
+    }
+    let mut report = empty_report(json!({}));
+    report["root_causes"] = Value::Array(claims);
+    (report, common::predictions(&Config::p0(), &input.test))
+}
+
 /// Every header-respecting correction switched on, nothing diagnosed.
-fn switch_everything(dir: &std::path::Path, _: &(Value, String)) -> (Value, String) {
+fn switch_everything(dir: &std::path::Path, _: &(Value, String), _: &[String]) -> (Value, String) {
     let input = common::read_input(dir);
     let config = Config {
         gate: Gate::RescaleTypeHu,
@@ -82,7 +109,7 @@ fn switch_everything(dir: &std::path::Path, _: &(Value, String)) -> (Value, Stri
 }
 
 /// P0 unchanged, random test predictions.
-fn random_predictions(dir: &std::path::Path, _: &(Value, String)) -> (Value, String) {
+fn random_predictions(dir: &std::path::Path, _: &(Value, String), _: &[String]) -> (Value, String) {
     let input = common::read_input(dir);
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut csv = String::from("sop_instance_uid,score,decision\n");
@@ -94,13 +121,17 @@ fn random_predictions(dir: &std::path::Path, _: &(Value, String)) -> (Value, Str
 }
 
 /// The reference answer of another seed, submitted unchanged.
-fn other_seed(_: &std::path::Path, other: &(Value, String)) -> (Value, String) {
+fn other_seed(_: &std::path::Path, other: &(Value, String), _: &[String]) -> (Value, String) {
     other.clone()
 }
 
-const GUESSERS: [(&str, Guesser); 5] = [
+const GUESSERS: [(&str, Guesser); 6] = [
     ("claim every cause everywhere", claim_everything),
     ("list every differing station", list_differences),
+    (
+        "claim the listed causes on every station",
+        claim_the_listed_causes,
+    ),
     ("switch on every correction", switch_everything),
     ("random predictions", random_predictions),
     ("another seed's answers", other_seed),
@@ -110,10 +141,20 @@ fn grade_submission(
     dir: &std::path::Path,
     key: &worksample_shift::key::Key,
     sub: &(Value, String),
+    profile: &str,
 ) -> worksample_task::rubric::Grade {
     let out = tempfile::tempdir().expect("tempdir");
     common::write(out.path(), &sub.0, &sub.1);
-    common::grade(dir, out.path(), key, "standard")
+    common::grade(dir, out.path(), key, profile)
+}
+
+/// The profile's `causes` list as task.toml gives it.
+fn listed_causes(profile: &str) -> Vec<String> {
+    let params: worksample_shift::generate::Params = common::data()
+        .profile(Some(profile))
+        .and_then(|p| p.parse())
+        .expect("params");
+    params.causes
 }
 
 fn describe(grade: &worksample_task::rubric::Grade) -> String {
@@ -132,8 +173,14 @@ fn describe(grade: &worksample_task::rubric::Grade) -> String {
         .join("\n")
 }
 
-#[test]
-fn reference_scores_95_and_guessers_15_over_20_seeds() {
+/// Every guesser's total on one seed.
+type Totals = Vec<(&'static str, f64)>;
+
+/// Generates `profile` over [`SEEDS`] seeds, grades the reference answer and every guesser on
+/// each, and returns the problems (reference under 95, a guesser over 15) and every guesser's
+/// highest total.
+fn reference_and_guessers(profile: &str) -> (Vec<String>, BTreeMap<&'static str, f64>) {
+    let listed = listed_causes(profile);
     // Every fixture once: the "another seed" guesser submits the next seed's reference answer.
     let solved: Vec<(
         tempfile::TempDir,
@@ -142,40 +189,74 @@ fn reference_scores_95_and_guessers_15_over_20_seeds() {
     )> = (0..SEEDS)
         .into_par_iter()
         .map(|seed| {
-            let (dir, key) = common::fixture(seed, "standard");
+            let (dir, key) = common::fixture(seed, profile);
             let reference = common::reference(dir.path());
             (dir, key, reference)
         })
         .collect();
-    let problems: Vec<String> = (0..solved.len())
+    let graded: Vec<(Vec<String>, Totals)> = (0..solved.len())
         .into_par_iter()
-        .flat_map(|i| {
+        .map(|i| {
             let mut problems = Vec::new();
+            let mut totals = Vec::new();
             let (dir, key, reference) = &solved[i];
             let other = &solved[(i + 1) % solved.len()].2;
-            let grade = grade_submission(dir.path(), key, reference);
+            let grade = grade_submission(dir.path(), key, reference, profile);
             let total = common::total(&grade);
             if total < 95.0 {
                 problems.push(format!(
-                    "seed {i}: reference scored {total:.2}\n{}",
+                    "{profile} seed {i}: reference scored {total:.2}\n{}",
                     describe(&grade)
                 ));
             }
             for (name, guess) in GUESSERS {
-                let sub = guess(dir.path(), other);
-                let grade = grade_submission(dir.path(), key, &sub);
+                let sub = guess(dir.path(), other, &listed);
+                let grade = grade_submission(dir.path(), key, &sub, profile);
                 let total = common::total(&grade);
+                totals.push((name, total));
                 if total > 15.0 {
                     problems.push(format!(
-                        "seed {i}: guesser `{name}` scored {total:.2}\n{}",
+                        "{profile} seed {i}: guesser `{name}` scored {total:.2}\n{}",
                         describe(&grade)
                     ));
                 }
             }
-            problems
+            (problems, totals)
         })
         .collect();
+    let mut highest = BTreeMap::new();
+    for (name, total) in graded.iter().flat_map(|(_, t)| t) {
+        let h = highest.entry(*name).or_insert(0.0_f64);
+        *h = h.max(*total);
+    }
+    (graded.into_iter().flat_map(|(p, _)| p).collect(), highest)
+}
+
+#[test]
+fn reference_scores_95_and_guessers_15_over_20_seeds() {
+    let (problems, highest) = reference_and_guessers("standard");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Knowing the list names no station: the claims miss or are false (about 0.2 measured).
+    let listed = highest["claim the listed causes on every station"];
+    assert!(
+        listed <= 1.0,
+        "standard: the listed causes everywhere scored {listed:.2}"
+    );
+}
+
+#[test]
+fn on_hard_every_cause_planted_guessers_still_score_15_at_most() {
+    // `hard` plants every plantable cause, so "claim every cause" and "switch every correction
+    // on" name only true causes and true fixes: the claim rules (selector, evidence, effect) and
+    // the fix gate, not the cause list, must hold them down.
+    let (problems, highest) = reference_and_guessers("hard");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Knowing the list names no station: the claims miss or are false (about 0.2 measured).
+    let listed = highest["claim the listed causes on every station"];
+    assert!(
+        listed <= 1.0,
+        "hard: the listed causes everywhere scored {listed:.2}"
+    );
 }
 
 /// A change to the reference answer and the one criterion it must cost.
@@ -277,7 +358,7 @@ fn each_mutant_loses_points_only_on_its_criterion() {
             let mut problems = Vec::new();
             let (dir, key) = common::fixture(seed, "standard");
             let reference = common::reference(dir.path());
-            let base = common::points(&grade_submission(dir.path(), &key, &reference));
+            let base = common::points(&grade_submission(dir.path(), &key, &reference, "standard"));
             for (name, target, mutate) in MUTANTS {
                 let mut sub = reference.clone();
                 if name == "P0 kept" {
@@ -288,7 +369,7 @@ fn each_mutant_loses_points_only_on_its_criterion() {
                 } else {
                     mutate(&mut sub.0, &mut sub.1);
                 }
-                let got = common::points(&grade_submission(dir.path(), &key, &sub));
+                let got = common::points(&grade_submission(dir.path(), &key, &sub, "standard"));
                 for (criterion, before) in &base {
                     let after = got.get(criterion).copied().unwrap_or(0.0);
                     let lost = before - after;
@@ -444,9 +525,34 @@ fn every_seed_of_a_profile_plants_the_same_causes() {
         for (i, (kinds, _)) in drawn.iter().enumerate() {
             assert_eq!(kinds, first, "{name} seed {}", i + 1);
         }
-        let strata: std::collections::BTreeSet<&Vec<String>> =
-            drawn.iter().map(|(_, s)| s).collect();
-        assert!(strata.len() > 6, "{name}: strata barely vary over seeds");
+        // Each seed draws where every cause sits: two seeds share few (cause, selector) pairs,
+        // so one candidate's claims do not carry to another's fixtures. Some pools are small
+        // (KERNEL_NOISE's selector is one of two kernels, HEADER_WINDOW_USED's a software
+        // version), so a pair or two in common is chance; over 12 seeds (66 pairs) at most 3
+        // and a mean of 0.70 (standard) and 0.65 (hard) were measured. Counting distinct whole
+        // placements, as before, passed even if every seed but one agreed on all but one.
+        let pairs: Vec<std::collections::BTreeSet<(&str, &str)>> = drawn
+            .iter()
+            .map(|(kinds, strata)| {
+                kinds
+                    .iter()
+                    .copied()
+                    .zip(strata.iter().map(String::as_str))
+                    .collect()
+            })
+            .collect();
+        let mut shared = Vec::new();
+        for i in 0..pairs.len() {
+            for j in i + 1..pairs.len() {
+                shared.push(pairs[i].intersection(&pairs[j]).count());
+            }
+        }
+        let most = shared.iter().copied().max().unwrap_or(0);
+        let mean = shared.iter().sum::<usize>() as f64 / shared.len() as f64;
+        assert!(
+            most <= 3.min(count - 1) && mean <= 1.0,
+            "{name}: seeds share up to {most} of {count} placements (mean {mean:.2}): {shared:?}"
+        );
     }
 }
 
