@@ -19,7 +19,7 @@ use worksample_shift::slice::Slice;
 use worksample_shift::stats::{Confusion, Z95, auc_delong, holm, newcombe_diff, two_proportion_p};
 use worksample_task::rubric::{Grade, Report, ReportContext, RunSummary, SeedInfo, TaskRef};
 use worksample_task::{
-    Figures, FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Task, TaskData,
+    Figures, FolderSink, GenerateContext, GradeContext, NoProgress, Seed, Sink, Task, TaskData,
 };
 
 /// The task data as compiled in.
@@ -29,9 +29,15 @@ pub fn data() -> TaskData {
 
 /// Generates `profile` fixtures for `seed` into a new temporary folder.
 pub fn fixture(seed: u64, profile: &str) -> (tempfile::TempDir, Key) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = generate_into(seed, profile, &FolderSink::new(dir.path()));
+    (dir, key)
+}
+
+/// Generates `profile` fixtures for `seed` into `sink` and returns the key.
+pub fn generate_into(seed: u64, profile: &str, sink: &dyn Sink) -> Key {
     let data = data();
     let profile = data.profile(Some(profile)).expect("profile exists");
-    let dir = tempfile::tempdir().expect("tempdir");
     let ctx = GenerateContext {
         seed: Seed(seed),
         profile: &profile,
@@ -39,10 +45,7 @@ pub fn fixture(seed: u64, profile: &str) -> (tempfile::TempDir, Key) {
         progress: &NoProgress,
         figures: Figures::Skip,
     };
-    let key = ShiftTask
-        .generate(&ctx, &FolderSink::new(dir.path()))
-        .expect("generation succeeds");
-    (dir, key)
+    ShiftTask.generate(&ctx, sink).expect("generation succeeds")
 }
 
 /// Grades the submission folder with the task's own grader.
