@@ -211,12 +211,15 @@ impl Grade {
     /// findings are listed once, under the first criterion rather than repeated under each, and
     /// `note` states the problem above the criteria.
     pub fn unusable(ids: &[&str], output: &str, note: String, findings: Vec<Finding>) -> Self {
-        let first = ids.first().copied().unwrap_or_default();
         let summary = |i: usize| {
             if i == 0 || findings.is_empty() {
                 format!("not graded: {output} is unusable")
             } else {
-                format!("not graded: {output} is unusable (the findings are under `{first}`)")
+                // The title is the rubric's, which a grader does not hold; reports list the
+                // criteria in rubric order, the graders' order too.
+                format!(
+                    "not graded: {output} is unusable (its findings are under the first criterion)"
+                )
             }
         };
         let criteria = ids

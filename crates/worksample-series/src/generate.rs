@@ -140,7 +140,6 @@ enum Number {
 enum TiltTag {
     Keep,
     Value(f64),
-    Absent,
 }
 
 /// What Slice Location (0020,1041) a series carries. PS3.3 C.7.6.2.1.2 defines it only as the
@@ -649,7 +648,10 @@ impl<'a> Planner<'a> {
         // Everything but the clean CT first, so the CT can fill the folder up to min_files.
 
         if on("T3") {
-            let echoes = self.rng.random_range(2..=3u32);
+            // Every seed's series has three echoes; the roll is still drawn so the values
+            // after it are those of task version 6 (fairness: a seed varies values, not counts).
+            let _ = self.rng.random_range(2..=3u32);
+            let echoes = 3u32;
             let n = self.count(24);
             let number = next_mr(&mut mr_number);
             let mut s = self.series(
@@ -716,7 +718,9 @@ impl<'a> Planner<'a> {
             );
         }
         if on("T5") {
-            let phases = self.rng.random_range(3..=5u32);
+            // Four phases on every seed; the roll is drawn as before (see T3).
+            let _ = self.rng.random_range(3..=5u32);
+            let phases = 4u32;
             let n = self.count(16);
             let number = next_mr(&mut mr_number);
             let mut s = self.series(
@@ -895,22 +899,19 @@ impl<'a> Planner<'a> {
             tilted.slice_thickness = step;
             s.geometry = tilted;
             let pos = Self::positions(&s);
-            let tag = match self.rng.random_range(0..4u32) {
-                0 | 1 => TiltTag::Value(tilt),
-                2 => TiltTag::Value(0.0),
-                _ => TiltTag::Absent,
-            };
+            // Gantry/Detector Tilt (0018,1120) is nominal and "not intended for mathematical
+            // computations" (PS3.3 C.8.2.1, Table C.8-3): the tilt is estimated from the geometry. The tag
+            // reads 0 on every seed, so a solution that trusts it fails on every seed alike
+            // instead of on half of them (research/series.md §4.2 drew present, 0 or absent).
+            let _ = self.rng.random_range(0..4u32);
+            let tag = TiltTag::Value(0.0);
             let v = self.volume("ct_tilted", ct_study, &s, &pos, |k| Attrs {
                 tilt: tag,
                 ..Attrs::numbered(k as i64 + 1)
             });
-            let told = match tag {
-                TiltTag::Value(t) if t != 0.0 => "tag present",
-                TiltTag::Keep | TiltTag::Value(_) | TiltTag::Absent => "tag 0 or absent",
-            };
             self.trap(
                 "T10",
-                format!("gantry tilt {tilt}° ({told})"),
+                format!("gantry tilt {tilt}° (the tilt tag reads 0)"),
                 PlanCheck::Volumes(vec![v]),
             );
         }
@@ -1078,11 +1079,10 @@ impl<'a> Planner<'a> {
                 n,
                 number,
             );
-            s.slice_location = if self.rng.random_bool(0.5) {
-                SliceLocationMode::Negated
-            } else {
-                SliceLocationMode::Constant(0.0)
-            };
+            // Negated on every seed: a constant value is spotted by its sameness, a negated
+            // one only against IPP · n, so drawing either made seeds unequally hard.
+            let _ = self.rng.random_bool(0.5);
+            s.slice_location = SliceLocationMode::Negated;
             self.orient(&mut s);
             let pos = Self::positions(&s);
             let v = self.volume("mr_bad_slice_location", mr_study, &s, &pos, |k| {
@@ -1130,7 +1130,9 @@ impl<'a> Planner<'a> {
         self.clean_ct = t1;
 
         if on("T2") {
-            let count = self.rng.random_range(1..=2usize);
+            // Both scouts on every seed; the roll is drawn as before (see T3).
+            let _ = self.rng.random_range(1..=2usize);
+            let count = 2usize;
             let mut vols = Vec::new();
             for (i, (plane, name)) in [
                 (Plane::Coronal, "ct_scout_cor"),
@@ -1259,7 +1261,10 @@ impl<'a> Planner<'a> {
         }
 
         // Junk.
-        let junk = self.rng.random_range(1..=3usize);
+        // Every kind of junk on every seed (a text file, a JPEG, an empty file): a reader that
+        // chokes on one kind would otherwise fail only on the seeds that drew it.
+        let _ = self.rng.random_range(1..=3usize);
+        let junk = 3usize;
         let mut f1 = Vec::new();
         for kind in [Extra::Text("README"), Extra::Jpeg, Extra::Empty]
             .into_iter()
@@ -1510,9 +1515,6 @@ impl<'a> Planner<'a> {
                 VR::DS,
                 text(worksample_dicom::geometry::ds(t)),
             ),
-            TiltTag::Absent => {
-                d.remove_element(tags::GANTRY_DETECTOR_TILT);
-            }
         }
         inst
     }

@@ -134,7 +134,7 @@ fn failed(note: String, findings: Vec<Finding>) -> Grade {
 struct Predicted<'a> {
     /// The candidate's id, for findings.
     id: &'a str,
-    /// Key images in the candidate's order (repeats kept: a repeat is an ordering error).
+    /// Key images in the candidate's order (repeats kept: a repeat costs its share of the order).
     order: Vec<InstanceId>,
     /// The same as a set.
     set: BTreeSet<InstanceId>,
@@ -599,56 +599,87 @@ fn ordering(
             continue;
         };
         let p = &predicted[j];
-        let ranks: Vec<usize> = p
+        // Each slice is judged at its first place in the candidate's list, and a slice listed
+        // again (a kept duplicate file, S5) costs only its share of the list: "true rank 31
+        // after true rank 31" said nothing, and a whole volume's order scored 0.25 for one
+        // triage slip. A volume that lists one instance a million times must not cost O(n²)
+        // time below. `(place in the candidate's volume, 0-based true rank, instance)`.
+        let mut seen = BTreeSet::new();
+        let mut listed = 0usize;
+        let mut repeated: Option<(usize, InstanceId)> = None;
+        let mut firsts: Vec<(usize, usize, InstanceId)> = Vec::new();
+        for (place, id) in p
             .order
             .iter()
             .filter(|id| key.instances[id.0].volume == VolumeId(k))
-            .map(|id| key.instances[id.0].rank)
-            .collect();
+            .enumerate()
+        {
+            listed += 1;
+            let rank = key.instances[id.0].rank;
+            if seen.insert(rank) {
+                firsts.push((place, rank, *id));
+            } else if repeated.is_none() {
+                repeated = Some((place, *id));
+            }
+        }
+        let share = firsts.len() as f64 / listed.max(1) as f64;
+        if let Some((place, id)) = repeated {
+            findings.push(
+                Finding::new(format!(
+                    "volume `{}` (your `{}`): instance {} repeats true rank {} ({} of {} entries are repeats); each slice belongs in its volume once",
+                    v.name,
+                    p.id,
+                    place + 1,
+                    key.instances[id.0].rank + 1,
+                    listed - firsts.len(),
+                    listed
+                ))
+                .in_file(key.label(id).to_owned()),
+            );
+        }
+        let ranks: Vec<usize> = firsts.iter().map(|(_, rank, _)| *rank).collect();
         let ascending = ranks.windows(2).all(|w| w[0] < w[1]);
         let descending = ranks.windows(2).all(|w| w[0] > w[1]);
-        let s = if ascending {
+        let s = if ascending && repeated.is_none() {
             perfect += 1;
             outcomes[k].ordered = true;
             1.0
+        } else if ascending {
+            share
         } else if descending {
             findings.push(Finding::new(format!(
                 "volume `{}` (your `{}`): order is exactly reversed; ascend along row × column cosines",
                 v.name, p.id
             )));
-            0.5
+            0.5 * share
         } else {
-            // τ over first occurrences: a repeat already fails "strictly increasing", and a
-            // volume that lists one instance a million times must not cost O(n²) time.
-            let mut seen = BTreeSet::new();
-            let unique: Vec<usize> = ranks.iter().copied().filter(|r| seen.insert(*r)).collect();
-            let tau = metrics::kendall_tau_a(&unique);
+            let tau = metrics::kendall_tau_a(&ranks);
             let mut shown = 0;
-            for (pos, w) in ranks.windows(2).enumerate() {
-                if w[0] >= w[1] && shown == PER_VOLUME_FINDINGS {
-                    dropped += 1;
-                } else if w[0] >= w[1] {
-                    shown += 1;
-                    let id = p
-                        .order
-                        .iter()
-                        .filter(|id| key.instances[id.0].volume == VolumeId(k))
-                        .nth(pos + 1);
-                    let label = id.map_or("?", |i| key.label(*i));
-                    findings.push(
-                        Finding::new(format!(
-                            "volume `{}` (your `{}`): instance {} is out of order: true rank {} after true rank {}",
-                            v.name,
-                            p.id,
-                            pos + 2,
-                            w[1] + 1,
-                            w[0] + 1
-                        ))
-                        .in_file(label.to_owned()),
-                    );
+            for w in firsts.windows(2) {
+                let [(_, before, _), (place, after, id)] = w else {
+                    continue;
+                };
+                if before < after {
+                    continue;
                 }
+                if shown == PER_VOLUME_FINDINGS {
+                    dropped += 1;
+                    continue;
+                }
+                shown += 1;
+                findings.push(
+                    Finding::new(format!(
+                        "volume `{}` (your `{}`): instance {} is out of order: true rank {} after true rank {}",
+                        v.name,
+                        p.id,
+                        place + 1,
+                        after + 1,
+                        before + 1
+                    ))
+                    .in_file(key.label(*id).to_owned()),
+                );
             }
-            0.25 * tau.max(0.0)
+            0.25 * tau.max(0.0) * share
         };
         total += s;
     }
