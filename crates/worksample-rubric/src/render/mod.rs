@@ -230,28 +230,37 @@ fn finding_text(f: &Finding) -> String {
     parts.join(": ")
 }
 
-/// "3 passed, 1 partial, 1 failed", plus the criteria a closed gate scaled down ("1 capped by
-/// a gate", counted apart from partial and failed ones: their work may have been perfect) and
-/// the hidden criteria when there are any: never "all passed" while some criteria are hidden
+/// "3 passed, 2 partial (1 capped by a gate), 1 failed": the criteria a closed gate scaled
+/// down are named beside their status (their work may have been perfect), then the hidden
+/// criteria when there are any: never "all passed" while some criteria are hidden
 /// (harness research §6.7), and never a capped criterion among the passed.
 fn tally(report: &Report) -> String {
     // Counted by status, as every row shows it; the capped ones (partial or failed because a
     // gate took their points) are named after, so the counts and the rows agree. A report
     // written before gates set the status may say `pass` for a capped criterion: partial.
-    let (mut pass, mut partial, mut fail, mut capped) = (0usize, 0usize, 0usize, 0usize);
+    // Each status's capped share sits beside its own count: "9 failed (10 of those capped)"
+    // after "11 partial" read as more capped criteria than failed ones.
+    let (mut pass, mut partial, mut fail) = (0usize, [0usize; 2], [0usize; 2]);
     for c in &report.criteria {
         let gated = !c.gated_by.is_empty();
         match (c.status, gated) {
             (Status::Pass, false) => pass += 1,
-            (Status::Pass, true) | (Status::Partial, _) => partial += 1,
-            (Status::Fail, _) => fail += 1,
+            (Status::Pass, true) | (Status::Partial, _) => partial[usize::from(gated)] += 1,
+            (Status::Fail, _) => fail[usize::from(gated)] += 1,
         }
-        capped += usize::from(gated);
     }
-    let mut text = format!("{pass} passed, {partial} partial, {fail} failed");
-    if capped > 0 {
-        text.push_str(&format!(" ({capped} of those capped by a gate)"));
-    }
+    let count = |[free, capped]: [usize; 2], word: &str| {
+        if capped == 0 {
+            format!("{} {word}", free + capped)
+        } else {
+            format!("{} {word} ({capped} capped by a gate)", free + capped)
+        }
+    };
+    let mut text = format!(
+        "{pass} passed, {}, {}",
+        count(partial, "partial"),
+        count(fail, "failed")
+    );
     let hidden = report
         .criteria
         .iter()
@@ -457,7 +466,7 @@ mod tests {
             .expect("an uncapped criterion");
         assert_eq!(level_label(open), open.level.as_str());
         let text = tally(&report);
-        assert!(text.contains(" of those capped by a gate)"), "{text}");
+        assert!(text.contains(" capped by a gate)"), "{text}");
         let mut all_pass = report.clone();
         for c in &mut all_pass.criteria {
             c.status = Status::Pass;
@@ -471,6 +480,22 @@ mod tests {
         assert!(
             tally(&all_pass).starts_with(&format!("{} passed,", n - capped)),
             "capped criteria are not passes whatever their status says"
+        );
+        // The capped count sits beside the status the capped criteria have.
+        let mut capped_to_zero = report.clone();
+        for c in &mut capped_to_zero.criteria {
+            c.status = if c.gated_by.is_empty() {
+                Status::Partial
+            } else {
+                Status::Fail
+            };
+        }
+        assert_eq!(
+            tally(&capped_to_zero),
+            format!(
+                "0 passed, {} partial, {capped} failed ({capped} capped by a gate); 1 hidden criterion, findings shown after review",
+                n - capped
+            )
         );
     }
 
