@@ -1,7 +1,8 @@
 //! What a new user's first runs and usual slips print, as tried by a new user would: a report
 //! written to a file still says its total and where it went on stdout, a threshold says which
 //! task fell below it, and a slip (a folder for a file, a misspelt placeholder, `60%`) gets an
-//! error with the next step, or is read as meant.
+//! error with the next step, or is read as meant; a report folder never holds another
+//! candidate's report or a stale one beside the new.
 
 use std::path::Path;
 
@@ -54,6 +55,77 @@ fn a_report_written_to_files_is_announced_on_stdout() {
             dir.display()
         )
     );
+}
+
+/// An assessor's mistyped `--out` never replaces another candidate's report, and a folder
+/// graded again in other formats keeps no report of the earlier run beside the new one.
+#[test]
+fn a_report_folder_holds_one_candidates_one_report() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("reports");
+    let grade = |candidate: &str, formats: &str| {
+        run(ws()
+            .env("WORKSAMPLE_SECRET", "an assessor's secret of some length")
+            .args([
+                "run",
+                "deid",
+                "--hidden",
+                "--candidate",
+                candidate,
+                "--format",
+                formats,
+                "--out",
+                utf8(&dir),
+                "--",
+                BIN,
+                "starter",
+                "deid",
+                "{input}",
+                "{output}",
+            ]))
+    };
+    let whose = || {
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("report.json")).expect("report.json"),
+        )
+        .expect("json");
+        report["candidate"].as_str().map(str::to_owned)
+    };
+    let first = grade("cand-a", "json,markdown,terminal");
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(whose().as_deref(), Some("cand-a"));
+
+    let other = grade("cand-b", "json,html");
+    assert_eq!(other.code, 2, "{other:?}");
+    assert!(
+        other
+            .stderr
+            .contains("holds candidate `cand-a`'s report on `deid`")
+            && other
+                .stderr
+                .contains("this is candidate `cand-b`'s report on `deid`")
+            && other.stderr.contains("choose another --out"),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(whose().as_deref(), Some("cand-a"), "left as it was");
+    assert!(dir.join("report.md").is_file() && !dir.join("report.html").exists());
+
+    let again = grade("cand-a", "json,html");
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(
+        again.stdout.contains(
+            "removed report.txt, report.md left there by an earlier run (they disagree with this report)"
+        ),
+        "{}",
+        again.stdout
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("read reports")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["report.html", "report.json"]);
 }
 
 /// `check --fail-under` names the tasks below it, not only the exit status.

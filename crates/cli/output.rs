@@ -53,13 +53,75 @@ pub(crate) fn file_name(format: Format) -> &'static str {
     }
 }
 
+/// Whose report a command is about to write: the task, and the candidate of a hidden seed
+/// (`None` for a practice seed, which anyone may grade again into the same place).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owner<'a> {
+    pub(crate) task: &'a str,
+    pub(crate) candidate: Option<&'a str>,
+}
+
+/// The fields of an existing JSON report that say whose it is.
+#[derive(serde::Deserialize)]
+struct Whose {
+    task: WhoseTask,
+    candidate: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct WhoseTask {
+    id: String,
+}
+
+/// Refuses to write over another candidate's or another task's JSON report at `path`: an
+/// assessor who mistypes `--out` would otherwise replace one candidate's evidence with
+/// another's and find out only when `cohort` counts one candidate twice. A file that is not a
+/// JSON report is left to [`crate::safe_fs::probe_report`].
+fn not_anothers(path: &Path, owner: Owner<'_>) -> Result<(), CliError> {
+    // Reports are small; one that is not is not ours to judge.
+    const LARGEST: u64 = 64 << 20;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if !meta.is_file() || meta.len() > LARGEST {
+        return Ok(());
+    }
+    let Ok(text) = std::fs::read(path) else {
+        return Ok(());
+    };
+    let Ok(whose) = serde_json::from_slice::<Whose>(&text) else {
+        return Ok(());
+    };
+    if whose.task.id == owner.task && whose.candidate.as_deref() == owner.candidate {
+        return Ok(());
+    }
+    let describe = |task: &str, candidate: Option<&str>| match candidate {
+        Some(c) => format!("candidate `{c}`'s report on `{task}`"),
+        None => format!("a practice report on `{task}`"),
+    };
+    Err(CliError::usage(anyhow::anyhow!(
+        "`{}` holds {}, and this is {}; choose another --out, or remove it first",
+        path.display(),
+        describe(&whose.task.id, whose.candidate.as_deref()),
+        describe(owner.task, owner.candidate)
+    )))
+}
+
 /// Checks, before anything runs, that the report can be written where `write` will put it:
-/// several formats need `--out`, a folder is made now, and each file is probed (left as it
-/// was). A destination found unusable only after the candidate's run would lose the report.
-pub(crate) fn prepare(formats: &[Format], out: Option<&Path>) -> Result<(), CliError> {
+/// several formats need `--out`, a folder is made now, each file is probed (left as it was),
+/// and no JSON report of another candidate or task is in the way (see [`not_anothers`]). A
+/// destination found unusable only after the candidate's run would lose the report.
+pub(crate) fn prepare(
+    formats: &[Format],
+    out: Option<&Path>,
+    owner: Owner<'_>,
+) -> Result<(), CliError> {
     match (formats, out) {
         ([_], None) => Ok(()),
-        ([_], Some(path)) => crate::safe_fs::probe_report(path, true).map_err(CliError::usage),
+        ([_], Some(path)) => {
+            not_anothers(path, owner)?;
+            crate::safe_fs::probe_report(path, true).map_err(CliError::usage)
+        }
         (many, Some(dir)) => {
             if dir.exists() && !dir.is_dir() {
                 return Err(CliError::usage(anyhow::anyhow!(
@@ -68,6 +130,7 @@ pub(crate) fn prepare(formats: &[Format], out: Option<&Path>) -> Result<(), CliE
                     dir.display()
                 )));
             }
+            not_anothers(&dir.join(file_name(Format::Json)), owner)?;
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("failed to create report folder `{}`", dir.display()))
                 .map_err(CliError::usage)?;
@@ -88,19 +151,23 @@ fn several_without_out() -> CliError {
 }
 
 /// Writes the report: one format without `out` goes to stdout; one format with `out` to that
-/// file; several formats into the folder `out` (required then). A report that still cannot be
-/// written (the disk filled up during the run, say) is printed on stdout instead of being lost.
+/// file; several formats into the folder `out` (required then), whose report files of other
+/// formats, left by an earlier run, are removed so the folder never holds two reports that
+/// disagree; their names are returned. A report that still cannot be written (the disk filled
+/// up during the run, say) is printed on stdout instead of being lost.
 pub(crate) fn write(
     report: &Report,
     formats: &[Format],
     out: Option<&Path>,
-) -> Result<(), CliError> {
+) -> Result<Vec<&'static str>, CliError> {
     let color = out.is_none()
         && crate::env::color_allowed()
         && std::io::IsTerminal::is_terminal(&std::io::stdout());
     match (formats, out) {
-        ([one], None) => print_stdout(&render(report, *one, color)),
-        ([one], Some(path)) => write_or_print(path, &render(report, *one, false)),
+        ([one], None) => print_stdout(&render(report, *one, color)).map(|()| Vec::new()),
+        ([one], Some(path)) => {
+            write_or_print(path, &render(report, *one, false)).map(|()| Vec::new())
+        }
         (many, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("failed to create report folder `{}`", dir.display()))
@@ -109,10 +176,27 @@ pub(crate) fn write(
             for f in many {
                 write_or_print(&dir.join(file_name(*f)), &render(report, *f, false))?;
             }
-            Ok(())
+            Ok(remove_stale(dir, many))
         }
         (_, None) => Err(several_without_out()),
     }
+}
+
+/// Removes the report files of the formats not in `written` from `dir`, returning their names.
+/// Only regular files with the names [`write`] gives are touched; one that cannot be removed
+/// stays (the new report is written either way).
+fn remove_stale(dir: &Path, written: &[Format]) -> Vec<&'static str> {
+    <Format as clap::ValueEnum>::value_variants()
+        .iter()
+        .filter(|f| !written.contains(f))
+        .copied()
+        .map(file_name)
+        .filter(|name| {
+            let path = dir.join(name);
+            std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+                && std::fs::remove_file(&path).is_ok()
+        })
+        .collect()
 }
 
 fn write_or_print(path: &Path, text: &str) -> Result<(), CliError> {

@@ -17,13 +17,24 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
             a.submission.display()
         )));
     }
-    crate::output::prepare(&a.report.format, a.report.out.as_deref())?;
-    let progress = Bar::default();
-    let secret = super::secret_from_env()?;
     // The seed's kind settles the report's default audience, and so which figures to draw
     // while regenerating; `regenerate` checks the rest of the manifest.
     let manifest = Manifest::read(&a.fixtures)?;
-    let hidden = matches!(manifest.seed, PublicSeed::Hidden { .. });
+    let candidate = match &manifest.seed {
+        PublicSeed::Hidden { candidate, .. } => Some(candidate.as_str().to_owned()),
+        PublicSeed::Public { .. } => None,
+    };
+    crate::output::prepare(
+        &a.report.format,
+        a.report.out.as_deref(),
+        crate::output::Owner {
+            task: t.data.spec.id.as_str(),
+            candidate: candidate.as_deref(),
+        },
+    )?;
+    let progress = Bar::default();
+    let secret = super::secret_from_env()?;
+    let hidden = candidate.is_some();
     let figures = a.report.figures(hidden);
     let regen = pipeline::regenerate(
         t,

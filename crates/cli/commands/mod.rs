@@ -113,7 +113,7 @@ fn deliver(report: Report, args: &ReportArgs, hidden: bool) -> Result<Outcome, C
         AudienceArg::Assessor => report,
         AudienceArg::Candidate => report.for_candidate(),
     };
-    crate::output::write(&report, &args.format, args.out.as_deref())?;
+    let removed = crate::output::write(&report, &args.format, args.out.as_deref())?;
     // With --out, stdout is free: it says where the report went and what it says.
     if let Some(out) = &args.out {
         let written = match args.format.as_slice() {
@@ -127,8 +127,21 @@ fn deliver(report: Report, args: &ReportArgs, hidden: bool) -> Result<Outcome, C
                 out.display()
             ),
         };
+        let removed = if removed.is_empty() {
+            String::new()
+        } else {
+            let (these, verb) = if removed.len() == 1 {
+                ("it", "disagrees")
+            } else {
+                ("they", "disagree")
+            };
+            format!(
+                "\nremoved {} left there by an earlier run ({these} {verb} with this report)",
+                removed.join(", ")
+            )
+        };
         crate::output::print_stdout(&format!(
-            "{}\nwrote {written}\n",
+            "{}\nwrote {written}{removed}\n",
             crate::output::total_line(&report)
         ))?;
     }

@@ -27,8 +27,19 @@ pub(crate) fn run(t: &LoadedTask, a: RunArgs) -> Result<Outcome, CliError> {
         }
     }
     let seed = super::seed_source(&a.seed)?;
-    crate::output::prepare(&a.report.format, a.report.out.as_deref())?;
-    let hidden = matches!(seed, SeedSource::Hidden { .. });
+    let candidate = match &seed {
+        SeedSource::Hidden { candidate, .. } => Some(candidate.as_str().to_owned()),
+        SeedSource::Public(_) => None,
+    };
+    crate::output::prepare(
+        &a.report.format,
+        a.report.out.as_deref(),
+        crate::output::Owner {
+            task: t.data.spec.id.as_str(),
+            candidate: candidate.as_deref(),
+        },
+    )?;
+    let hidden = candidate.is_some();
     let limits = pipeline::limits(
         &t.data.spec.limits,
         a.timeout.map(Duration::from_secs),
