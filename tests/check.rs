@@ -259,6 +259,21 @@ fn hidden_fixtures_use_the_assessor_s_profile_not_the_repository_s() {
     assert_eq!(report["profile"], "hard");
     assert!(!report["notes"].to_string().contains("asks for profile"));
 
+    // Hidden fixtures report to the assessor unless the job's logs are the candidate's to read.
+    assert_eq!(report["audience"], "assessor");
+    let r = hidden(&["--audience", "candidate"]);
+    let report = graded(&r);
+    assert_eq!(report["audience"], "candidate");
+    assert!(
+        report["criteria"]
+            .as_array()
+            .expect("criteria")
+            .iter()
+            .filter(|c| c["visibility"] == "hidden")
+            .all(|c| c["findings"].as_array().is_none_or(Vec::is_empty)),
+        "{report}"
+    );
+
     let r = hidden(&["--profile", "easy"]);
     assert_refused_before_running(&r, "no profile `easy` (from --profile)");
 

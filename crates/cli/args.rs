@@ -234,6 +234,22 @@ pub(crate) struct CheckArgs {
     /// `profile` entries are ignored: each task's default unless this says otherwise.
     #[arg(long, value_name = "NAME")]
     pub(crate) profile: Option<String>,
+    /// Who the reports, job summary and annotations are for. Default: assessor with
+    /// --candidate (hidden findings shown: keep such a job's logs to assessors), candidate
+    /// otherwise.
+    #[arg(long, value_enum)]
+    pub(crate) audience: Option<AudienceArg>,
+}
+
+impl CheckArgs {
+    /// Who the reports are for: `--audience`, else the assessor on hidden seeds.
+    pub(crate) fn audience(&self) -> AudienceArg {
+        self.audience.unwrap_or(if self.candidate.is_some() {
+            AudienceArg::Assessor
+        } else {
+            AudienceArg::Candidate
+        })
+    }
 }
 
 #[derive(Debug, Args)]

@@ -22,7 +22,7 @@ use worksample_task::{
     runner::{self, EnvPolicy, RunSpec, RunStatus},
 };
 
-use crate::args::CheckArgs;
+use crate::args::{AudienceArg, CheckArgs};
 use crate::exit::{CliError, Outcome};
 use crate::progress::Bar;
 
@@ -60,6 +60,7 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
         assessor: a.profile.as_deref(),
         hidden: hidden.is_some(),
     };
+    let audience = a.audience();
     let planned = plan(registry, &file, &manifest, chooser)?;
     prepare_reports(&a.out, &repo)?;
     let summary = crate::env::get(crate::env::GITHUB_STEP_SUMMARY);
@@ -105,12 +106,10 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
                 harness_version: super::HARNESS_VERSION.to_owned(),
                 keep_output: None,
                 cwd: Some(repo.clone()),
-                // `report.json` carries them; a practice report is the candidate's, which
-                // shows only visible figures.
-                figures: if hidden.is_some() {
-                    Figures::Draw
-                } else {
-                    Figures::Visible
+                // `report.json` carries them; a candidate's report shows only visible figures.
+                figures: match audience {
+                    AudienceArg::Assessor => Figures::Draw,
+                    AudienceArg::Candidate => Figures::Visible,
                 },
             },
             &Bar::default(),
@@ -121,10 +120,9 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
         if let Some(note) = chooser.note(t, &report.profile) {
             report.notes.insert(0, note);
         }
-        reports.push(if hidden.is_some() {
-            report
-        } else {
-            report.for_candidate()
+        reports.push(match audience {
+            AudienceArg::Assessor => report,
+            AudienceArg::Candidate => report.for_candidate(),
         });
     }
 
