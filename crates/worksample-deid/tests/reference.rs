@@ -959,6 +959,43 @@ fn graded(seed: u64, profile: &str, flaws: &Flaws) -> (BTreeMap<String, f64>, Ve
     (scores, findings)
 }
 
+/// Findings say what to fix: a shared pseudonym names both patients and the pseudonym, and a
+/// descriptor's finding says which half of its score was lost.
+#[test]
+fn pseudonym_and_descriptor_findings_name_what_went_wrong() {
+    let (_, shared) = graded(
+        1,
+        "standard",
+        &Flaws {
+            same_pseudonym_for_shared_name: true,
+            ..Flaws::default()
+        },
+    );
+    assert!(
+        shared.iter().any(|f| f.starts_with("pseudonyms: ")
+            && f.contains("patient `")
+            && f.contains("'s too; each patient needs their own")),
+        "{shared:#?}"
+    );
+    let (_, wiped) = graded(
+        1,
+        "standard",
+        &Flaws {
+            wipe_descriptions: true,
+            ..Flaws::default()
+        },
+    );
+    let descriptor = wiped
+        .iter()
+        .find(|f| f.starts_with("descriptors: "))
+        .expect("a descriptor finding");
+    assert!(
+        descriptor.contains("identifying tokens removed, 0 of ")
+            && descriptor.contains(" clinical tokens kept"),
+        "{descriptor}"
+    );
+}
+
 /// Issue 4: the reference scores at least 99 on both profiles over 20 seeds. It is meant to
 /// score 100, so every criterion it loses is listed.
 #[test]

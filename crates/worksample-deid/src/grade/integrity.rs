@@ -690,11 +690,14 @@ fn pseudonyms<'a>(
 ) -> CriterionGrade {
     let mut tally = Tally::global();
     let mut pseudonym_of: BTreeMap<usize, Option<String>> = BTreeMap::new();
-    for (patient, files) in by_patient(key, fold) {
-        let label = key.patients.get(patient).map_or_else(
+    let label_of = |patient: usize| {
+        key.patients.get(patient).map_or_else(
             || format!("patient {patient}"),
             |p| format!("patient `{}`", p.patient_id),
-        );
+        )
+    };
+    for (patient, files) in by_patient(key, fold) {
+        let label = label_of(patient);
         let news = new_patient_ids(fold, &files);
         let original = key.patients.get(patient).map(|p| p.patient_id.as_str());
         let values = news.iter().collect::<Vec<_>>();
@@ -716,15 +719,24 @@ fn pseudonyms<'a>(
         pseudonym_of.insert(patient, single);
     }
     for (patient, p) in &pseudonym_of {
-        let clash = p.as_ref().is_some_and(|p| {
+        let shared_with = p.as_ref().and_then(|p| {
             pseudonym_of
                 .iter()
-                .any(|(other, q)| other != patient && q.as_ref() == Some(p))
+                .find(|(other, q)| *other != patient && q.as_ref() == Some(p))
+                .map(|(other, _)| *other)
         });
-        tally.check(p.is_some() && !clash, || {
-            Finding::new(format!(
-                "patient {patient}: pseudonym missing or shared with another patient"
-            ))
+        tally.check(p.is_some() && shared_with.is_none(), || {
+            Finding::new(match (p, shared_with) {
+                (Some(p), Some(other)) => format!(
+                    "{}: pseudonym `{p}` is {}'s too; each patient needs their own",
+                    label_of(*patient),
+                    label_of(other)
+                ),
+                _ => format!(
+                    "{}: no single pseudonym, so none to keep apart from the others (see above)",
+                    label_of(*patient)
+                ),
+            })
         });
     }
     // Folded once: the per-file check below compares every planted identifier.

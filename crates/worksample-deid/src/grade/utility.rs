@@ -232,17 +232,20 @@ impl FileUtility {
                 return;
             };
             let cleaned = found.and_then(elem_text);
-            let part = if out.is_some() {
-                tokens::score(&original, cleaned.as_deref(), vocabulary).score()
-            } else {
-                0.0
-            };
+            let measured = out.map(|_| tokens::score(&original, cleaned.as_deref(), vocabulary));
+            let part = measured.map_or(0.0, |m| m.score());
             me.descriptors.credit(part, || {
                 pair.finding(
                     path.to_string(),
-                    match &cleaned {
-                        None => "descriptor deleted; clean it token by token".to_owned(),
-                        Some(c) => format!("descriptor cleaned to `{c}` scores {part:.2}"),
+                    match (&cleaned, measured) {
+                        (None, _) => "descriptor deleted; clean it token by token".to_owned(),
+                        // Counts, not the tokens: the value shown already holds them, and the
+                        // counts say which half of the product was lost.
+                        (Some(c), Some(m)) => format!(
+                            "descriptor cleaned to `{c}` scores {part:.2}: {} of {} identifying tokens removed, {} of {} clinical tokens kept",
+                            m.removed, m.remove_total, m.kept, m.keep_total
+                        ),
+                        (Some(c), None) => format!("descriptor cleaned to `{c}` scores {part:.2}"),
                     },
                 )
             });
