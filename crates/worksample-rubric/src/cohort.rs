@@ -328,6 +328,10 @@ pub struct CohortRow {
     pub cpu_s: f64,
     /// Peak resident bytes.
     pub peak_rss_bytes: u64,
+    /// The report's notes (problems with the submission as a whole, such as output that could
+    /// not be used, and harness notes): a run that "completed" with unusable output looked
+    /// like any other row.
+    pub notes: Vec<String>,
 }
 
 /// A checked, ranked cohort.
@@ -421,6 +425,7 @@ impl Cohort {
                 wall_s: e.report.run.wall_s,
                 cpu_s: e.report.run.cpu_s,
                 peak_rss_bytes: e.report.run.peak_rss_bytes,
+                notes: e.report.notes.clone(),
             })
             .collect();
         rows.sort_by(|a, b| {
@@ -588,9 +593,9 @@ mod tests {
     #[test]
     fn ranks_by_total_with_shared_ranks_for_ties() {
         let mut b = fixtures::good();
-        b.candidate = Some("bob".into());
+        b.candidate = Some("cand-b".into());
         let mut c = fixtures::good();
-        c.candidate = Some("carol".into());
+        c.candidate = Some("cand-c".into());
         c.total.points -= 10.0;
         let cohort = Cohort::build(
             vec![
@@ -606,7 +611,7 @@ mod tests {
             .iter()
             .map(|r| (r.rank, r.name.as_str()))
             .collect();
-        assert_eq!(ranks, [(1, "alice"), (1, "bob"), (3, "carol")]);
+        assert_eq!(ranks, [(1, "cand-a"), (1, "cand-b"), (3, "cand-c")]);
         assert!(cohort.warnings.is_empty(), "{:?}", cohort.warnings);
     }
 
@@ -614,7 +619,7 @@ mod tests {
     fn version_mixing_is_an_error_naming_file_and_field_unless_forced() {
         let mut newer = fixtures::good();
         newer.task.version = 2;
-        newer.candidate = Some("bob".into());
+        newer.candidate = Some("cand-b".into());
         let entries = vec![entry("a.json", fixtures::good()), entry("b.json", newer)];
         let err = Cohort::build(entries.clone(), false).expect_err("mixed versions");
         let msg = err.to_string();
@@ -674,7 +679,7 @@ mod tests {
     fn shared_commitments_and_repeated_candidates_warn() {
         let a = fixtures::gated_candidate();
         let mut b = a.clone();
-        b.candidate = Some("carol".into());
+        b.candidate = Some("cand-c".into());
         let cohort = Cohort::build(
             vec![
                 entry("a.json", a.clone()),
@@ -686,7 +691,7 @@ mod tests {
         .expect("comparable");
         let text = cohort.warnings.join("\n");
         assert!(text.contains("share a hidden seed commitment"), "{text}");
-        assert!(text.contains("candidate `bob` appears 2 times"), "{text}");
+        assert!(text.contains("candidate `cand-b` appears 2 times"), "{text}");
     }
 
     #[test]

@@ -190,22 +190,22 @@ mod tests {
             }
             .resolve(&task, version, profile)
         };
-        let base = hidden("alice", &s, 1, "standard");
+        let base = hidden("cand-a", &s, 1, "standard");
         let variants = [
-            hidden("bob", &s, 1, "standard"),
+            hidden("cand-b", &s, 1, "standard"),
             hidden(
-                "alice",
+                "cand-a",
                 &secret("another secret of enough length"),
                 1,
                 "standard",
             ),
-            hidden("alice", &s, 2, "standard"),
-            hidden("alice", &s, 1, "hard"),
+            hidden("cand-a", &s, 2, "standard"),
+            hidden("cand-a", &s, 1, "hard"),
         ];
         for v in &variants {
             assert_ne!(v.seed, base.seed);
         }
-        assert_eq!(hidden("alice", &s, 1, "standard").seed, base.seed, "stable");
+        assert_eq!(hidden("cand-a", &s, 1, "standard").seed, base.seed, "stable");
         let PublicSeed::Hidden { commitment: c, .. } = &base.public else {
             panic!("hidden runs publish a commitment");
         };

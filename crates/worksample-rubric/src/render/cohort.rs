@@ -53,7 +53,7 @@ pub fn cohort_html(cohort: &Cohort) -> String {
             num(c.max_points)
         );
     }
-    out.push_str("<th scope=\"col\">Run</th><th scope=\"col\" class=\"num\">Wall s</th><th scope=\"col\" class=\"num\">CPU s</th><th scope=\"col\" class=\"num\">Peak MiB</th><th scope=\"col\">Seed</th></tr></thead>\n<tbody>\n");
+    out.push_str("<th scope=\"col\">Run</th><th scope=\"col\" class=\"num\">Wall s</th><th scope=\"col\" class=\"num\">CPU s</th><th scope=\"col\" class=\"num\">Peak MiB</th><th scope=\"col\">Seed</th><th scope=\"col\">Notes</th></tr></thead>\n<tbody>\n");
     for r in &cohort.rows {
         let _ = write!(
             out,
@@ -81,12 +81,13 @@ pub fn cohort_html(cohort: &Cohort) -> String {
         }
         let _ = writeln!(
             out,
-            "<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
             text(&run_status_with_code(r.run_status, r.exit_code)),
             num(r.wall_s),
             num(r.cpu_s),
             mib(r.peak_rss_bytes),
-            text(&seed_text(&r.seed))
+            text(&seed_text(&r.seed)),
+            text(&notes_cell(&r.notes))
         );
     }
     out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
@@ -119,6 +120,27 @@ pub fn cohort_html(cohort: &Cohort) -> String {
     page(&title, &out)
 }
 
+/// A row's notes in one short cell: the first, cut at a word near 100 characters, and how many
+/// more there are; the report itself holds them all.
+fn notes_cell(notes: &[String]) -> String {
+    const SHORT: usize = 100;
+    let Some(first) = notes.first() else {
+        return String::new();
+    };
+    let first = super::one_line(first);
+    let mut cell = if first.chars().count() <= SHORT {
+        first
+    } else {
+        let cut: String = first.chars().take(SHORT).collect();
+        let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+        format!("{cut} …")
+    };
+    if notes.len() > 1 {
+        cell.push_str(&format!(" (+{} more)", notes.len() - 1));
+    }
+    cell
+}
+
 /// The cohort as GitHub-flavoured Markdown tables.
 pub fn cohort_markdown(cohort: &Cohort) -> String {
     let mut out = format!(
@@ -140,11 +162,11 @@ pub fn cohort_markdown(cohort: &Cohort) -> String {
     for c in &cohort.criteria {
         let _ = write!(out, " {} /{} |", inline(&c.id), num(c.max_points));
     }
-    out.push_str(" Run | Wall s | CPU s | Peak MiB | Seed |\n| ---: | --- | ---: | ---: |");
+    out.push_str(" Run | Wall s | CPU s | Peak MiB | Seed | Notes |\n| ---: | --- | ---: | ---: |");
     for _ in &cohort.criteria {
         out.push_str(" ---: |");
     }
-    out.push_str(" --- | ---: | ---: | ---: | --- |\n");
+    out.push_str(" --- | ---: | ---: | ---: | --- | --- |\n");
     for r in &cohort.rows {
         let _ = write!(
             out,
@@ -159,12 +181,13 @@ pub fn cohort_markdown(cohort: &Cohort) -> String {
         }
         let _ = writeln!(
             out,
-            " {} | {} | {} | {} | {} |",
+            " {} | {} | {} | {} | {} | {} |",
             inline(&run_status_with_code(r.run_status, r.exit_code)),
             num(r.wall_s),
             num(r.cpu_s),
             mib(r.peak_rss_bytes),
-            inline(&seed_text(&r.seed))
+            inline(&seed_text(&r.seed)),
+            inline(&notes_cell(&r.notes))
         );
     }
     out.push_str("\n### Spread per criterion (points)\n\n| Criterion | Max | Min | Q1 | Median | Q3 | Highest | IQR |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -214,6 +237,7 @@ pub fn cohort_csv(cohort: &Cohort) -> String {
             "wall_s",
             "cpu_s",
             "peak_rss_bytes",
+            "notes",
         ]
         .map(str::to_owned)
         .to_vec(),
@@ -242,6 +266,8 @@ pub fn cohort_csv(cohort: &Cohort) -> String {
             num(r.wall_s),
             num(r.cpu_s),
             r.peak_rss_bytes.to_string(),
+            // Every note, in full: a spreadsheet is where an assessor reads them side by side.
+            r.notes.join(" | "),
         ]);
         out.push_str(&csv_line(&fields));
     }
@@ -283,26 +309,42 @@ mod tests {
         weak.candidate = Some("=HYPERLINK(\"x\")".into());
         let mut middle = fixtures::gated_candidate();
         middle.seed = good.seed.clone();
-        middle.candidate = Some("dave, jr".into());
+        middle.candidate = Some("cand-d, jr".into());
         let mut tie = good.clone();
-        tie.candidate = Some("bea".into());
+        tie.candidate = Some("cand-e".into());
         entries.push(CohortEntry {
             source: "reports/weak.json".into(),
             report: weak,
         });
         entries.push(CohortEntry {
-            source: "reports/alice.json".into(),
+            source: "reports/cand-a.json".into(),
             report: good,
         });
         entries.push(CohortEntry {
-            source: "reports/dave.json".into(),
+            source: "reports/cand-d.json".into(),
             report: middle,
         });
         entries.push(CohortEntry {
-            source: "reports/bea.json".into(),
+            source: "reports/cand-e.json".into(),
             report: tie,
         });
         Cohort::build(entries, false).expect("comparable")
+    }
+
+    /// A row's notes: the first in one line, cut at a word, and how many more.
+    #[test]
+    fn notes_cell_shows_the_first_note_short_and_counts_the_rest() {
+        assert_eq!(notes_cell(&[]), "");
+        assert_eq!(
+            notes_cell(&["no usable volumes.json:\nline 1".into()]),
+            "no usable volumes.json: line 1"
+        );
+        let long = format!("{} tail", "word ".repeat(30));
+        let cell = notes_cell(&[long, "second".into(), "third".into()]);
+        assert!(cell.starts_with("word word"), "{cell}");
+        assert!(cell.ends_with(" … (+2 more)"), "{cell}");
+        assert!(cell.chars().count() <= 100 + " … (+2 more)".len(), "{cell}");
+        assert!(!cell.contains("tail"), "{cell}");
     }
 
     #[test]
@@ -319,10 +361,21 @@ mod tests {
     fn csv_defuses_formulas_and_quotes_commas() {
         let csv = cohort_csv(&cohort());
         assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{csv}");
-        assert!(csv.contains("\"dave, jr\""), "{csv}");
+        assert!(csv.contains("\"cand-d, jr\""), "{csv}");
+        // Fields per line, counting only commas outside quotes (RFC 4180 §2.6).
         let widths: Vec<usize> = csv
             .lines()
-            .map(|l| l.matches(',').count() - l.matches("jr").count())
+            .map(|l| {
+                let mut quoted = false;
+                l.chars()
+                    .filter(|c| {
+                        if *c == '"' {
+                            quoted = !quoted;
+                        }
+                        *c == ',' && !quoted
+                    })
+                    .count()
+            })
             .collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "{widths:?}");
     }
@@ -330,7 +383,7 @@ mod tests {
     #[test]
     fn html_rows_follow_the_ranking() {
         let html = cohort_html(&cohort());
-        let order: Vec<usize> = ["alice.json", "bea.json", "dave.json", "weak.json"]
+        let order: Vec<usize> = ["cand-a.json", "cand-e.json", "cand-d.json", "weak.json"]
             .iter()
             .map(|f| html.find(&format!("reports/{f}</span>")).expect(f))
             .collect();

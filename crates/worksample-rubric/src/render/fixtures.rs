@@ -280,7 +280,7 @@ fn score_good(grade: Grade) -> Report {
         grade,
         ctx(
             SeedInfo::Public { value: 42 },
-            Some("alice"),
+            Some("cand-a"),
             run,
             Some(70.0),
         ),
@@ -378,7 +378,7 @@ pub(crate) fn gated_candidate() -> Report {
                 commitment: "9f2c4e1a7b3d5f60c8e2a4b6d8f0e1c3a5b7d9f1e3c5a7b9d1f3e5c7a9b1d3f5"
                     .into(),
             },
-            Some("bob"),
+            Some("cand-b"),
             run,
             Some(70.0),
         ),
