@@ -56,13 +56,38 @@ pub fn grade_submission(
     submission: &Path,
     shown: Figures,
 ) -> Result<Grade, String> {
+    match grade_usable(schema, key, fixtures, submission, shown)? {
+        Ok(grade) => Ok(grade),
+        // Unusable output still gets the figures the fixtures alone can draw (P0's bars and
+        // the per-scanner histograms), as series does: the debrief can start from them.
+        Err(mut unusable) => {
+            if shown.draws(Visibility::Hidden) {
+                let test: Vec<&Case> = key.split(Split::Test).collect();
+                let sampled = figures::sample(&test);
+                let intensities = figures::read_intensities(&test, &sampled, fixtures);
+                unusable.figures = figures::figures(&test, None, sampled.len(), &intensities);
+            }
+            Ok(unusable)
+        }
+    }
+}
+
+/// [`grade_submission`] of a report that can be measured (`Ok`), or the grade of one that
+/// cannot (`Err`), without figures.
+fn grade_usable(
+    schema: &Value,
+    key: &Key,
+    fixtures: &Path,
+    submission: &Path,
+    shown: Figures,
+) -> Result<Result<Grade, Grade>, String> {
     let mut doc: Value = match read_report(submission) {
         Ok(v) => v,
         Err(problem) => {
-            return Ok(failed(
+            return Ok(Err(failed(
                 format!("no usable {REPORT_FILE}: {problem}"),
                 vec![Finding::new(problem).in_file(REPORT_FILE)],
-            ));
+            )));
         }
     };
     // The configuration has a schema of its own (config.schema.json, which output.schema.json
@@ -92,7 +117,7 @@ pub fn grade_submission(
         if let Some(first) = grade.criteria.first_mut() {
             first.findings_dropped += more;
         }
-        return Ok(grade);
+        return Ok(Err(grade));
     }
     // JSON Schema's `integer` admits any number with a zero fraction (`20.0`, `1e308`); the
     // typed counts are u64, which refuse them. Exact ones are read as the integers the schema
@@ -102,10 +127,10 @@ pub fn grade_submission(
         Ok(r) => r,
         Err(e) => {
             let problem = format!("passed the schema, but a value does not fit its field: {e}");
-            return Ok(failed(
+            return Ok(Err(failed(
                 format!("{REPORT_FILE} is unusable: {problem}; every criterion scores 0"),
                 vec![Finding::new(problem).in_file(REPORT_FILE)],
-            ));
+            )));
         }
     };
     if let Some(mut config) = pipeline_config {
@@ -151,12 +176,12 @@ pub fn grade_submission(
     } else {
         Vec::new()
     };
-    Ok(Grade {
+    Ok(Ok(Grade {
         criteria,
         cards: card.into_iter().collect(),
         notes: predictions.note.into_iter().collect(),
         figures,
-    })
+    }))
 }
 
 /// Reads report.json within the caps (a leading byte-order mark is skipped, as for every task).

@@ -394,6 +394,25 @@ fn each_mutant_loses_points_only_on_its_criterion() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Output that cannot be used scores 0 and still shows the figures the fixtures alone draw
+/// (P0's sensitivity and specificity bars, the intensity histograms), the same four a usable
+/// report without a replay shows.
+#[test]
+fn unusable_output_keeps_the_fixtures_figures() {
+    let (dir, key) = common::fixture(3, "standard");
+    let out = tempfile::tempdir().expect("tempdir");
+    std::fs::write(out.path().join("report.json"), "{ not json").expect("write");
+    let grade = common::grade(dir.path(), out.path(), &key, "standard");
+    assert_eq!(common::total(&grade), 0.0);
+    assert!(
+        grade.notes[0].starts_with("no usable report.json"),
+        "{:?}",
+        grade.notes
+    );
+    let titles: Vec<&str> = grade.figures.iter().map(|f| f.title.as_str()).collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+}
+
 #[test]
 fn the_starter_runs_and_scores_low() {
     let (dir, key) = common::fixture(3, "standard");
