@@ -7,9 +7,10 @@
 //!   each leak sits, sequence steps nested (PS3.5 §7.5), the leaked element marked with its
 //!   identifier class.
 //!
-//! A report must not re-publish what the candidate was asked to remove, so every identifier the
-//! set planted is masked to its first two characters wherever it would appear in a figure (file
-//! names included: the generator plants identifiers in those too). Figures never fail grading:
+//! A picture of the data must not re-publish what the candidate was asked to remove, so every
+//! identifier the set planted is masked to its first two characters wherever it would appear in
+//! a figure (file names included: the generator plants identifiers in those too); the findings
+//! name each leaked value in full, since that is the evidence, and the caption says so. Figures never fail grading:
 //! an image that cannot be previewed is left out and the caption says so.
 
 use std::collections::BTreeSet;
@@ -357,7 +358,7 @@ fn leak_figure(registry: &Registry, leaks: &LeakTally) -> Option<Figure> {
         })
         .collect();
     let mut caption = format!(
-        "Where planted identifiers survive in each output file, most serious first: attribute paths with each sequence item one level deeper (the path notation of the findings), the leaked element marked with its identifier class; identifiers found only in the raw bytes (binary or undecodable elements) or in the file's path are listed as such. Every planted identifier is masked to its first {KEPT_CHARS} characters, here and in file names."
+        "Where planted identifiers survive in each output file, most serious first: attribute paths with each sequence item one level deeper (the path notation of the findings), the leaked element marked with its identifier class; identifiers found only in the raw bytes (binary or undecodable elements) or in the file's path are listed as such. Every planted identifier is masked to its first {KEPT_CHARS} characters in this figure, file names included; the findings name them in full, as the evidence of each leak."
     );
     if total_files > LEAK_FILES_SHOWN {
         caption.push_str(&format!(
