@@ -691,7 +691,10 @@ mod tests {
         .expect("comparable");
         let text = cohort.warnings.join("\n");
         assert!(text.contains("share a hidden seed commitment"), "{text}");
-        assert!(text.contains("candidate `cand-b` appears 2 times"), "{text}");
+        assert!(
+            text.contains("candidate `cand-b` appears 2 times"),
+            "{text}"
+        );
     }
 
     #[test]

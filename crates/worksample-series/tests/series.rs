@@ -821,7 +821,11 @@ fn a_repeated_slice_costs_its_share_of_the_order() {
     let before = ordering(&reference);
     let after = ordering(&out);
     assert_eq!(before.score.get(), 1.0);
-    let counted = key.volumes.iter().filter(|v| v.instances.len() >= 2).count() as f64;
+    let counted = key
+        .volumes
+        .iter()
+        .filter(|v| v.instances.len() >= 2)
+        .count() as f64;
     let expected = 1.0 - (1.0 - n as f64 / (n + 1) as f64) / counted;
     assert!(
         (after.score.get() - expected).abs() < 1e-12,

@@ -205,7 +205,11 @@ mod tests {
         for v in &variants {
             assert_ne!(v.seed, base.seed);
         }
-        assert_eq!(hidden("cand-a", &s, 1, "standard").seed, base.seed, "stable");
+        assert_eq!(
+            hidden("cand-a", &s, 1, "standard").seed,
+            base.seed,
+            "stable"
+        );
         let PublicSeed::Hidden { commitment: c, .. } = &base.public else {
             panic!("hidden runs publish a commitment");
         };
