@@ -250,9 +250,18 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = tmp.path().join("afile");
     std::fs::write(&file, "x").expect("write");
+    // Links a candidate could plant where reports go: one inside a report folder, and a named
+    // report file that links to a regular file (written as root, it would replace the target).
+    let planted = tmp.path().join("planted");
+    std::fs::create_dir(&planted).expect("mkdir");
+    std::os::unix::fs::symlink(&file, planted.join("report.md")).expect("symlink");
+    let linked = tmp.path().join("linked.json");
+    std::os::unix::fs::symlink(&file, &linked).expect("symlink");
     let file = file.to_str().expect("utf-8");
     let folder = tmp.path().to_str().expect("utf-8");
-    let cases: [(&[&str], &str); 4] = [
+    let planted = planted.to_str().expect("utf-8");
+    let linked = linked.to_str().expect("utf-8");
+    let cases: [(&[&str], &str); 6] = [
         (
             &["--out", "/nonexistent/dir/report.txt"],
             "/nonexistent/dir/report.txt",
@@ -260,6 +269,14 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
         (&["--format", "json,markdown", "--out", file], file),
         (&["--format", "json", "--out", folder], folder),
         (&["--format", "json,markdown"], "--out"),
+        (
+            &["--format", "json,markdown", "--out", planted],
+            "report.md`: it is a symbolic link",
+        ),
+        (
+            &["--format", "json", "--out", linked],
+            "it is a symbolic link",
+        ),
     ];
     for (flags, named) in cases {
         let mut args = vec!["run", "series", "--seed", "1"];
@@ -279,4 +296,25 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
         "x",
         "left as it was"
     );
+}
+
+/// The one report file an assessor names may still be a device such as `/dev/stdout` (itself
+/// a link to `/proc/self/fd/1`).
+#[test]
+fn a_report_named_dev_stdout_is_written_there() {
+    let r = ws_run(&[
+        "run",
+        "deid",
+        "--seed",
+        "1",
+        "--format",
+        "json",
+        "--out",
+        "/dev/stdout",
+        "--",
+        "true",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("{\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("\nwrote /dev/stdout\n"), "{}", r.stdout);
 }

@@ -11,6 +11,7 @@ use worksample_rubric::{
 
 use crate::args::Format;
 use crate::exit::CliError;
+use crate::safe_fs::Links;
 
 /// The text of one format.
 pub(crate) fn render(report: &Report, format: Format, color: bool) -> String {
@@ -120,7 +121,7 @@ pub(crate) fn prepare(
         ([_], None) => Ok(()),
         ([_], Some(path)) => {
             not_anothers(path, owner)?;
-            crate::safe_fs::probe_report(path, true).map_err(CliError::usage)
+            crate::safe_fs::probe_report(path, Links::ToDevicesOnly).map_err(CliError::usage)
         }
         (many, Some(dir)) => {
             if dir.exists() && !dir.is_dir() {
@@ -135,7 +136,7 @@ pub(crate) fn prepare(
                 .with_context(|| format!("failed to create report folder `{}`", dir.display()))
                 .map_err(CliError::usage)?;
             for f in many {
-                crate::safe_fs::probe_report(&dir.join(file_name(*f)), true)
+                crate::safe_fs::probe_report(&dir.join(file_name(*f)), Links::Refuse)
                     .map_err(CliError::usage)?;
             }
             Ok(())
@@ -166,20 +167,50 @@ pub(crate) fn write(
     match (formats, out) {
         ([one], None) => print_stdout(&render(report, *one, color)).map(|()| Vec::new()),
         ([one], Some(path)) => {
-            write_or_print(path, &render(report, *one, false)).map(|()| Vec::new())
+            write_or_print(path, &render(report, *one, false), Links::ToDevicesOnly)
+                .map(|()| Vec::new())
         }
         (many, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("failed to create report folder `{}`", dir.display()))
                 .map_err(CliError::usage)
-                .map_err(|e| print_instead(e, &render(report, many[0], false)))?;
+                .map_err(|e| print_all_instead(e, report, many))?;
+            // Every format is attempted: one that cannot be written (the disk filled up) is
+            // printed on stdout and the next is still written, so none is lost.
+            let mut first_error = None;
+            let mut failed = 0usize;
             for f in many {
-                write_or_print(&dir.join(file_name(*f)), &render(report, *f, false))?;
+                let path = dir.join(file_name(*f));
+                if let Err(e) = write_or_print(&path, &render(report, *f, false), Links::Refuse) {
+                    failed += 1;
+                    first_error.get_or_insert(e);
+                }
             }
-            Ok(remove_stale(dir, many))
+            match first_error {
+                None => Ok(remove_stale(dir, many)),
+                Some(e) if failed == 1 => Err(e),
+                Some(e) => Err(CliError {
+                    code: e.code,
+                    error: anyhow::anyhow!(
+                        "{:#}; {failed} of {} report files could not be written, each is printed on stdout instead",
+                        e.error,
+                        many.len()
+                    ),
+                }),
+            }
         }
         (_, None) => Err(several_without_out()),
     }
+}
+
+/// Every format on stdout when the report folder itself cannot be made.
+fn print_all_instead(e: CliError, report: &Report, formats: &[Format]) -> CliError {
+    let text: String = formats
+        .iter()
+        .map(|f| render(report, *f, false))
+        .collect::<Vec<_>>()
+        .join("\n");
+    print_instead(e, &text)
 }
 
 /// Removes the report files of the formats not in `written` from `dir`, returning their names.
@@ -199,8 +230,8 @@ fn remove_stale(dir: &Path, written: &[Format]) -> Vec<&'static str> {
         .collect()
 }
 
-fn write_or_print(path: &Path, text: &str) -> Result<(), CliError> {
-    crate::safe_fs::write_report(path, text, true)
+fn write_or_print(path: &Path, text: &str, links: Links) -> Result<(), CliError> {
+    crate::safe_fs::write_report(path, text, links)
         .map_err(CliError::usage)
         .map_err(|e| print_instead(e, text))
 }

@@ -3,14 +3,16 @@
 //! `worksample check` runs in the candidate's repository, often as root on the assessor's side:
 //! a `worksample-reports/junit.xml` committed as a link to `/etc/passwd`, or a `worksample.toml`
 //! linked to a root-readable secret, must not make the harness write or print through the
-//! link. So report files are opened with `O_NOFOLLOW` and written only when they are regular
-//! files, report folders are made one component at a time refusing links below the repository,
-//! and the manifest is read only when it is itself a regular file.
+//! link; nor may `report.json` planted as a link in a submission folder an assessor reuses as
+//! `run --out`. So report files are never written through a link (the one file an assessor
+//! names may be a link to a device, `/dev/stdout`), regular files are replaced whole through a
+//! temporary file and a rename (a full disk leaves the earlier file, never a cut-off one),
+//! report folders are made one component at a time refusing links below the repository, and the
+//! manifest is read only when it is itself a regular file.
 //!
 //! Every destination is also probed before anything runs, so a report that cannot be written
 //! is found out before a candidate's command spends its time limit, not after.
 
-use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Component, Path, PathBuf};
@@ -121,65 +123,128 @@ pub(crate) fn create_dir_guarded(dir: &Path, guarded: &Path) -> anyhow::Result<(
     Ok(())
 }
 
-/// Opens `path` for writing: created when absent, truncated only when it is a regular file,
-/// never through a symbolic link (`follow_links` false) nor into a FIFO or device.
-fn open_for_report(path: &Path, follow_links: bool, truncate: bool) -> anyhow::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true);
-    if !follow_links {
-        options.custom_flags(NO_LINKS);
-    }
-    let file = options.open(path).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            anyhow!(
-                "refusing to write report `{}`: it is a symbolic link (remove it)",
-                path.display()
-            )
-        } else {
-            anyhow!("cannot write report `{}`: {e}", path.display())
-        }
-    })?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot write report `{}`", path.display()))?;
-    // An assessor may name a device (`/dev/stdout`) on purpose; a candidate's folder may not.
-    let writable = meta.is_file() || (follow_links && !meta.is_dir());
-    if !writable {
-        bail!(
-            "refusing to write report `{}`: it is not a regular file",
-            path.display()
-        );
-    }
-    if truncate && meta.is_file() {
-        file.set_len(0)
-            .with_context(|| format!("cannot write report `{}`", path.display()))?;
-    }
-    Ok(file)
+/// Which symbolic links a report destination may be. A candidate can plant a link wherever
+/// they control a folder the harness writes into (a repository for `check`, a submission folder
+/// an assessor reuses as `--out`): `report.json → ~/.bashrc`, written as root, would replace
+/// the assessor's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Links {
+    /// No link at all (`check`'s reports, and every file inside a report folder).
+    Refuse,
+    /// The one file an assessor names with `--out`: a link is followed only to a device or a
+    /// FIFO (`/dev/stdout` is a link to `/proc/self/fd/1`); a link to a file or a folder is
+    /// refused like any other.
+    ToDevicesOnly,
 }
 
-/// Checks that `path` could be written as a report, leaving it as it was: an existing file is
-/// opened without truncating it, a new one is created and removed again.
-pub(crate) fn probe_report(path: &Path, follow_links: bool) -> anyhow::Result<()> {
-    let existed = std::fs::symlink_metadata(path).is_ok();
-    if path.is_dir() {
-        bail!(
+/// What a report destination is, once its links are judged.
+enum Destination {
+    /// A regular file or nothing yet: written to a temporary file beside it and renamed over
+    /// it, so a failed write (a full disk) leaves the earlier file whole and no cut-off one.
+    Replace,
+    /// A device or FIFO the assessor named: written in place.
+    Stream,
+}
+
+fn destination(path: &Path, links: Links) -> anyhow::Result<Destination> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Destination::Replace),
+        Err(e) => return Err(anyhow!("cannot write report `{}`: {e}", path.display())),
+    };
+    let folder = || {
+        anyhow!(
             "cannot write report `{}`: it is a folder (several --format values write into a \
              folder; one writes a file)",
             path.display()
-        );
+        )
+    };
+    let link = || {
+        anyhow!(
+            "refusing to write report `{}`: it is a symbolic link (remove it, or name the file \
+             it points to)",
+            path.display()
+        )
+    };
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        if links == Links::Refuse {
+            return Err(link());
+        }
+        return match std::fs::metadata(path) {
+            Ok(target) if target.is_file() || target.is_dir() => Err(link()),
+            Ok(_) => Ok(Destination::Stream),
+            // A dangling link would be created through: refused like any link to a file.
+            Err(_) => Err(link()),
+        };
     }
-    drop(open_for_report(path, follow_links, false)?);
-    if !existed {
-        std::fs::remove_file(path)
-            .with_context(|| format!("cannot remove the probe of `{}`", path.display()))?;
+    if kind.is_dir() {
+        return Err(folder());
     }
-    Ok(())
+    if kind.is_file() {
+        return Ok(Destination::Replace);
+    }
+    match links {
+        Links::ToDevicesOnly => Ok(Destination::Stream),
+        Links::Refuse => bail!(
+            "refusing to write report `{}`: it is not a regular file",
+            path.display()
+        ),
+    }
 }
 
-/// Writes `text` to the report file `path` (see [`probe_report`] for `follow_links`).
-pub(crate) fn write_report(path: &Path, text: &str, follow_links: bool) -> anyhow::Result<()> {
-    let mut file = open_for_report(path, follow_links, true)?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.flush())
-        .with_context(|| format!("failed to write report `{}`", path.display()))
+/// The folder a report file is written in, and a temporary file there to write it into.
+fn temporary_beside(path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".to_owned(), |n| n.to_string_lossy().into_owned());
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        // As a plain create would make it (0666 less the umask), not tempfile's 0600.
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(folder)
+        .with_context(|| format!("cannot write report `{}`", path.display()))
+}
+
+/// Checks that `path` could be written as a report, leaving it as it was: its links and kind
+/// are judged as [`write_report`] judges them, and a file is created beside it and removed.
+pub(crate) fn probe_report(path: &Path, links: Links) -> anyhow::Result<()> {
+    match destination(path, links)? {
+        Destination::Replace => temporary_beside(path).map(drop),
+        Destination::Stream => Ok(()),
+    }
+}
+
+/// Writes `text` to the report file `path`: a regular file (or a new one) is replaced whole
+/// through a temporary file and a rename, which never follows a link planted meanwhile; a
+/// device the assessor named is written in place.
+pub(crate) fn write_report(path: &Path, text: &str, links: Links) -> anyhow::Result<()> {
+    let failed = || format!("failed to write report `{}`", path.display());
+    match destination(path, links)? {
+        Destination::Replace => {
+            let mut file = temporary_beside(path)?;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.flush())
+                .with_context(failed)?;
+            file.persist(path)
+                .map_err(|e| anyhow!(e.error))
+                .with_context(failed)?;
+            Ok(())
+        }
+        Destination::Stream => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(failed)?;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.flush())
+                .with_context(failed)
+        }
+    }
 }

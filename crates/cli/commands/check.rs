@@ -25,6 +25,7 @@ use worksample_task::{
 use crate::args::{AudienceArg, CheckArgs};
 use crate::exit::{CliError, Outcome};
 use crate::progress::Bar;
+use crate::safe_fs::Links;
 
 /// GitHub refuses step summaries over 1 MiB; stay clear of it with what earlier steps wrote.
 const SUMMARY_BUDGET: usize = 900 * 1024;
@@ -376,7 +377,7 @@ fn plan<'r>(
 fn prepare_reports(dir: &Path, repo: &Path) -> Result<(), CliError> {
     crate::safe_fs::create_dir_guarded(dir, repo).map_err(CliError::usage)?;
     for name in REPORT_FILES {
-        crate::safe_fs::probe_report(&dir.join(name), false).map_err(CliError::usage)?;
+        crate::safe_fs::probe_report(&dir.join(name), Links::Refuse).map_err(CliError::usage)?;
     }
     Ok(())
 }
@@ -395,12 +396,16 @@ fn write_reports(reports: &[Report], dir: &Path, repo: &Path) -> Result<(), CliE
         markdown(reports, usize::MAX),
         render::junit_many(reports),
     ];
+    // Every file is attempted; the first failure prints the JSON (every report) on stdout, so a
+    // full disk loses no task's report, and the error is returned once all were tried.
+    let mut first_error = None;
     for (name, text) in REPORT_FILES.into_iter().zip(&texts) {
-        crate::safe_fs::write_report(&dir.join(name), text, false)
-            .map_err(CliError::usage)
-            .map_err(|e| crate::output::print_instead(e, &json))?;
+        if let Err(e) = crate::safe_fs::write_report(&dir.join(name), text, Links::Refuse) {
+            let e = CliError::usage(e);
+            first_error.get_or_insert_with(|| crate::output::print_instead(e, &json));
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 /// An argument vector as one line, each argument escaped. Candidate-controlled text (a command,

@@ -68,9 +68,9 @@ pub(crate) fn run(a: &CohortArgs) -> Result<Outcome, CliError> {
     match &a.out {
         None => crate::output::print_stdout(&text)?,
         Some(path) => {
-            std::fs::write(path, text)
-                .with_context(|| format!("failed to write `{}`", path.display()))
-                .map_err(CliError::usage)?;
+            crate::safe_fs::write_report(path, &text, crate::safe_fs::Links::ToDevicesOnly)
+                .map_err(CliError::usage)
+                .map_err(|e| crate::output::print_instead(e, &text))?;
             crate::output::print_stdout(&format!(
                 "wrote the cohort of {} report(s) to {}\n",
                 cohort.rows.len(),
