@@ -318,3 +318,70 @@ fn a_report_named_dev_stdout_is_written_there() {
     assert!(r.stdout.starts_with("{\n"), "{}", r.stdout);
     assert!(r.stdout.ends_with("\nwrote /dev/stdout\n"), "{}", r.stdout);
 }
+
+/// A FIFO or a device where the harness reads a small text file (task data under
+/// `--tasks-dir`, a fixtures manifest, a report for `cohort`) is refused by name, exit 2: it
+/// used to hang on the FIFO or fill memory from `/dev/zero`.
+#[test]
+fn a_fifo_or_device_in_place_of_a_file_is_refused_by_name() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fifo = |path: &std::path::Path| {
+        let made = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+    };
+    let tasks = tmp.path().join("tasks");
+    std::fs::create_dir(&tasks).expect("mkdir");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tasks/deid"))
+        .arg(&tasks)
+        .status()
+        .expect("cp runs");
+    assert!(copied.success());
+    let deid = tasks.join("deid");
+    std::fs::remove_file(deid.join("rubric.toml")).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", deid.join("rubric.toml")).expect("symlink");
+    std::fs::remove_file(deid.join("brief.md")).expect("rm");
+    fifo(&deid.join("brief.md"));
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir(&fixtures).expect("mkdir");
+    fifo(&fixtures.join("worksample.json"));
+    let report = tmp.path().join("report.json");
+    fifo(&report);
+    let tasks = tasks.to_str().expect("utf-8");
+    let fixtures = fixtures.to_str().expect("utf-8");
+    let folder = tmp.path().to_str().expect("utf-8");
+    let report = report.to_str().expect("utf-8");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--tasks-dir", tasks, "show", "deid"], "rubric.toml"),
+        (
+            &[
+                "grade",
+                "deid",
+                "--fixtures",
+                fixtures,
+                "--submission",
+                folder,
+            ],
+            "worksample.json",
+        ),
+        (&["cohort", report], "report.json"),
+    ];
+    for (args, named) in cases {
+        let start = std::time::Instant::now();
+        let r = ws_run(args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(
+            r.stderr.contains(named) && r.stderr.contains("not a regular file"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "{args:?}"
+        );
+    }
+}

@@ -3,10 +3,9 @@
 //! writes the ranking, per-criterion matrix and spread as HTML, Markdown or CSV.
 
 use std::collections::BTreeSet;
-use std::io::Read as _;
 use std::path::PathBuf;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use worksample_rubric::cohort::{Cohort, CohortEntry};
 use worksample_rubric::render;
@@ -121,18 +120,6 @@ fn read_capped(path: &std::path::Path) -> anyhow::Result<String> {
             path.display()
         ));
     }
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("failed to open report `{}`", path.display()))?;
-    let mut text = String::new();
-    file.take(MAX_REPORT_BYTES + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("failed to read report `{}` as UTF-8", path.display()))?;
-    if text.len() as u64 > MAX_REPORT_BYTES {
-        return Err(anyhow!(
-            "report `{}` is over {} MiB",
-            path.display(),
-            MAX_REPORT_BYTES >> 20
-        ));
-    }
-    Ok(text)
+    worksample_task::textfile::read_text(path, MAX_REPORT_BYTES)
+        .map_err(|p| anyhow!("cannot read report `{}`: {p}", path.display()))
 }

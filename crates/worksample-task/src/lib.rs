@@ -17,6 +17,7 @@ mod sink;
 mod spec;
 pub mod submission;
 mod task;
+pub mod textfile;
 
 pub use checkfile::{CheckFile, CheckTask, CommandProblem, MAX_CHECKFILE_BYTES, check_command};
 pub use error::{Blame, TaskError, error_chain};

@@ -69,19 +69,15 @@ impl Manifest {
             path: path.clone(),
             message,
         };
-        let file = std::fs::File::open(&path).map_err(|e| {
-            bad(format!(
+        let text = crate::textfile::read_text(&path, MAX_MANIFEST_BYTES).map_err(|p| match p {
+            crate::textfile::TextProblem::Open(e) => bad(format!(
                 "cannot open it ({e}); is `{}` a folder made by `worksample generate`?",
                 dir.display()
-            ))
+            )),
+            crate::textfile::TextProblem::TooLarge(cap) => bad(format!("larger than {cap} bytes")),
+            p @ (crate::textfile::TextProblem::NotRegular
+            | crate::textfile::TextProblem::Read(_)) => bad(p.to_string()),
         })?;
-        let mut text = String::new();
-        file.take(MAX_MANIFEST_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| bad(format!("cannot read it: {e}")))?;
-        if text.len() as u64 > MAX_MANIFEST_BYTES {
-            return Err(bad(format!("larger than {MAX_MANIFEST_BYTES} bytes")));
-        }
         let m: Manifest =
             serde_json::from_str(&text).map_err(|e| bad(format!("not a valid manifest: {e}")))?;
         if m.schema != MANIFEST_SCHEMA {

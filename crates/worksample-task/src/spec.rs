@@ -185,11 +185,14 @@ impl TaskData {
         embedded: &EmbeddedTask,
     ) -> Result<Self, TaskError> {
         let dir = tasks_dir.join(id);
+        // Far above any brief or schema; a link to `/dev/zero` or a FIFO in an assessor's copy
+        // is an error naming the file, not exhausted memory or a hang.
+        const MAX_TASK_FILE_BYTES: u64 = 4 << 20;
         let read = |name: &str| -> Result<String, TaskError> {
             let path: PathBuf = dir.join(name);
-            std::fs::read_to_string(&path).map_err(|e| TaskError::Spec {
+            crate::textfile::read_text(&path, MAX_TASK_FILE_BYTES).map_err(|p| TaskError::Spec {
                 origin: path.display().to_string(),
-                message: format!("cannot read it: {e}"),
+                message: p.to_string(),
             })
         };
         let task_toml = read("task.toml")?;
