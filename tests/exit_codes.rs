@@ -40,6 +40,27 @@ fn usage_errors_exit_2_and_say_why() {
     ]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("worksample.json"), "{}", r.stderr);
+    // The fixtures graded as their own output (a slip) are refused, naming the folder.
+    let fixtures = tempfile::tempdir().expect("tempdir");
+    let f = fixtures.path().to_str().expect("utf-8");
+    let r = ws_run(&["generate", "deid", "--out", f]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = ws_run(&["grade", "deid", "--fixtures", f, "--submission", f]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("are the same folder"), "{}", r.stderr);
+    // Sizes past one machine's reach are refused before anything is planned or rendered.
+    let out = tempfile::tempdir().expect("tempdir");
+    let out = out.path().to_str().expect("utf-8");
+    for (flags, says) in [
+        (["--slices", "4294967295"], "at most 100000 in one run"),
+        (["--rows", "65535"], "at most 4096 (got 65535 × 64)"),
+    ] {
+        let mut args = vec!["synth", "--out", out];
+        args.extend(flags);
+        let r = ws_run(&args);
+        assert_eq!(r.code, 2, "{flags:?}: {r:?}");
+        assert!(r.stderr.contains(says), "{flags:?}: {}", r.stderr);
+    }
 }
 
 /// A folder the user names that cannot be one is the user's to fix: exit 2, the path named, the

@@ -17,6 +17,16 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
             a.submission.display()
         )));
     }
+    // Grading the fixtures as their own output scores a copy of the input: a slip, refused.
+    if let (Ok(f), Ok(s)) = (a.fixtures.canonicalize(), a.submission.canonicalize())
+        && f == s
+    {
+        return Err(CliError::usage(anyhow!(
+            "--fixtures and --submission are the same folder `{}`; --submission is the \
+             candidate's output folder",
+            a.submission.display()
+        )));
+    }
     // The seed's kind settles the report's default audience, and so which figures to draw
     // while regenerating; `regenerate` checks the rest of the manifest.
     let manifest = Manifest::read(&a.fixtures)?;

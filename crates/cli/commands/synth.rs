@@ -157,6 +157,23 @@ fn resolve(args: &SynthArgs) -> anyhow::Result<SynthSpec> {
     if args.rows == 0 || args.columns == 0 {
         bail!("--rows and --columns must be at least 1");
     }
+    // Within one machine's reach: the plan holds an entry per file and each image is rendered
+    // in memory (4,294,967,295 slices aborted on a 68 GB allocation; a 65,535² image took 24 GB).
+    const MAX_FILES: u64 = 100_000;
+    const MAX_SIDE: u16 = 4096;
+    if spec.file_count() > MAX_FILES {
+        bail!(
+            "--patients × --studies × --series × --slices makes {} files; at most {MAX_FILES} in one run",
+            spec.file_count()
+        );
+    }
+    if args.rows > MAX_SIDE || args.columns > MAX_SIDE {
+        bail!(
+            "--rows and --columns must be at most {MAX_SIDE} (got {} × {})",
+            args.rows,
+            args.columns
+        );
+    }
     for quirk in &args.quirks {
         let (key, value) = quirk
             .split_once('=')
