@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{CriterionId, Level, RubricError};
 
+/// The most points one criterion may weigh.
+pub const MAX_WEIGHT: f64 = 1000.0;
 /// A whole rubric, as written in `tasks/<id>/rubric.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +173,8 @@ impl RubricSpec {
     }
 
     /// Checks what the schema cannot: unique ids, weights, thresholds and gate references.
+    ///
+    /// A criterion's weight is its points; [`MAX_WEIGHT`] bounds it.
     pub fn validate(&self, origin: &str) -> Result<(), RubricError> {
         let invalid = |message: String| RubricError::Invalid {
             origin: origin.to_owned(),
@@ -184,9 +188,12 @@ impl RubricSpec {
             if !ids.insert(c.id.as_str()) {
                 return Err(invalid(format!("criterion id `{}` appears twice", c.id)));
             }
-            if !(c.weight.is_finite() && c.weight > 0.0) {
+            // Bounded above too: reports round points to two decimals, so a weight of 1e17
+            // showed 93.65 % as 100.00 %, and 1e308 made the total infinite.
+            if !(c.weight.is_finite() && c.weight > 0.0 && c.weight <= MAX_WEIGHT) {
                 return Err(invalid(format!(
-                    "criterion `{}`: weight must be a positive number, got {}",
+                    "criterion `{}`: weight must be a positive number of points, at most \
+                     {MAX_WEIGHT}, got {}",
                     c.id, c.weight
                 )));
             }
@@ -278,6 +285,14 @@ anchors = { poor = "p", mixed = "m", good = "g", excellent = "e" }
     fn rejects_rules_serde_cannot_express() {
         let cases = [
             (MINIMAL.replace("weight = 10", "weight = 0"), "positive"),
+            (
+                MINIMAL.replace("weight = 10", "weight = 1e308"),
+                "at most 1000",
+            ),
+            (
+                MINIMAL.replace("weight = 10", "weight = 1000.5"),
+                "at most 1000",
+            ),
             (format!("{MINIMAL}{MINIMAL}"), "appears twice"),
             (
                 format!(
