@@ -4,7 +4,7 @@
 
 use anyhow::anyhow;
 use worksample_rubric::RunSummary;
-use worksample_task::{LoadedTask, Manifest, PublicSeed, pipeline};
+use worksample_task::{LoadedTask, Manifest, pipeline};
 
 use crate::args::GradeArgs;
 use crate::exit::{CliError, Outcome};
@@ -30,21 +30,10 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
     // The seed's kind settles the report's default audience, and so which figures to draw
     // while regenerating; `regenerate` checks the rest of the manifest.
     let manifest = Manifest::read(&a.fixtures)?;
-    let candidate = match &manifest.seed {
-        PublicSeed::Hidden { candidate, .. } => Some(candidate.as_str().to_owned()),
-        PublicSeed::Public { .. } => None,
-    };
-    crate::output::prepare(
-        &a.report.format,
-        a.report.out.as_deref(),
-        crate::output::Owner {
-            task: t.data.spec.id.as_str(),
-            candidate: candidate.as_deref(),
-        },
-    )?;
+    super::prepare_reports(t, &a.report, manifest.seed.candidate())?;
     let progress = Bar::default();
     let secret = super::secret_from_env()?;
-    let hidden = candidate.is_some();
+    let hidden = manifest.seed.candidate().is_some();
     let figures = a.report.figures(hidden);
     let regen = pipeline::regenerate(
         t,

@@ -108,6 +108,23 @@ fn seed_source(a: &SeedArgs) -> Result<SeedSource, CliError> {
 
 /// Applies the audience (candidate reports hide hidden findings) and writes the report; the
 /// outcome carries the verdict.
+/// Checks, before anything runs, that `t`'s report for `candidate` (a hidden seed's, else
+/// `None`) can be written where `args` says ([`crate::output::prepare`]).
+fn prepare_reports(
+    t: &LoadedTask,
+    args: &ReportArgs,
+    candidate: Option<&CandidateId>,
+) -> Result<(), CliError> {
+    crate::output::prepare(
+        &args.format,
+        args.out.as_deref(),
+        crate::output::Owner {
+            task: t.data.spec.id.as_str(),
+            candidate: candidate.map(CandidateId::as_str),
+        },
+    )
+}
+
 fn deliver(report: Report, args: &ReportArgs, hidden: bool) -> Result<Outcome, CliError> {
     let report = match args.audience(hidden) {
         AudienceArg::Assessor => report,

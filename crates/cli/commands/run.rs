@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use worksample_task::{CommandProblem, LoadedTask, SeedSource, pipeline, runner::EnvPolicy};
+use worksample_task::{CommandProblem, LoadedTask, pipeline, runner::EnvPolicy};
 
 use crate::args::RunArgs;
 use crate::exit::{CliError, Outcome};
@@ -27,19 +27,8 @@ pub(crate) fn run(t: &LoadedTask, a: RunArgs) -> Result<Outcome, CliError> {
         }
     }
     let seed = super::seed_source(&a.seed)?;
-    let candidate = match &seed {
-        SeedSource::Hidden { candidate, .. } => Some(candidate.as_str().to_owned()),
-        SeedSource::Public(_) => None,
-    };
-    crate::output::prepare(
-        &a.report.format,
-        a.report.out.as_deref(),
-        crate::output::Owner {
-            task: t.data.spec.id.as_str(),
-            candidate: candidate.as_deref(),
-        },
-    )?;
-    let hidden = candidate.is_some();
+    super::prepare_reports(t, &a.report, seed.candidate())?;
+    let hidden = seed.candidate().is_some();
     let limits = pipeline::limits(
         &t.data.spec.limits,
         a.timeout.map(Duration::from_secs),

@@ -135,7 +135,25 @@ pub enum PublicSeed {
     },
 }
 
+impl PublicSeed {
+    /// The candidate of a hidden seed; `None` for a practice seed.
+    pub fn candidate(&self) -> Option<&CandidateId> {
+        match self {
+            PublicSeed::Hidden { candidate, .. } => Some(candidate),
+            PublicSeed::Public { .. } => None,
+        }
+    }
+}
+
 impl SeedSource {
+    /// The candidate of a hidden seed; `None` for a practice seed.
+    pub fn candidate(&self) -> Option<&CandidateId> {
+        match self {
+            SeedSource::Hidden { candidate, .. } => Some(candidate),
+            SeedSource::Public(_) => None,
+        }
+    }
+
     /// Resolves the seed for one task version and profile.
     pub fn resolve(&self, task: &TaskId, version: u32, profile: &str) -> ResolvedSeed {
         match self {
