@@ -149,7 +149,7 @@ for ((i = 1; i <= rounds; i++)); do
         exit 1
     fi
     for t in $tasks; do
-        timed "grade|$t|ws" "$ws" grade "$t" --fixtures "$ref/$t" --submission "$(submission "$t")" --format json --audience assessor --out "$scratch/report.json"
+        timed "grade|$t|ws" "$ws" grade "$t" --fixtures "$ref/$t" --submission "$(submission "$t")" --format json --audience assessor --out "$scratch/report-$t.json"
         timed "grade|$t|rs" "$dread" "$ref/$t"
         if [[ "$t" == series ]]; then
             mkdir -p "$scratch/py-out"
@@ -221,7 +221,7 @@ for n in $rss_files; do
         mkdir -p "$scratch/sub"
         "$PYTHON" tests/python/series_reference.py "$scratch/out" "$scratch/sub" >/dev/null
         N["sgrade|$n"]="${N["sgen|$n"]}"
-        peak "sgrade|$n" "$ws" --tasks-dir "$scratch/tasks" grade series --fixtures "$scratch/out" --submission "$scratch/sub" --format json --audience assessor --out "$scratch/report.json"
+        peak "sgrade|$n" "$ws" --tasks-dir "$scratch/tasks" grade series --fixtures "$scratch/out" --submission "$scratch/sub" --format json --audience assessor --out "$scratch/report-memory.json"
     fi
 done
 rm -rf "$scratch/out" "$scratch/sub"
