@@ -51,10 +51,23 @@ fn usage_errors_exit_2_and_say_why() {
     // Sizes past one machine's reach are refused before anything is planned or rendered.
     let out = tempfile::tempdir().expect("tempdir");
     let out = out.path().to_str().expect("utf-8");
-    for (flags, says) in [
-        (["--slices", "4294967295"], "at most 100000 in one run"),
-        (["--rows", "65535"], "at most 4096 (got 65535 × 64)"),
-    ] {
+    // 65,536⁴ files is 2⁶⁴, which wrapped to 0 in an unchecked product.
+    let wraps: &[&str] = &[
+        "--patients",
+        "65536",
+        "--studies",
+        "65536",
+        "--series",
+        "65536",
+        "--slices",
+        "65536",
+    ];
+    let cases: [(&[&str], &str); 3] = [
+        (&["--slices", "4294967295"], "at most 100000 in one run"),
+        (wraps, "at most 100000 in one run"),
+        (&["--rows", "65535"], "at most 4096 (got 65535 × 64)"),
+    ];
+    for (flags, says) in cases {
         let mut args = vec!["synth", "--out", out];
         args.extend(flags);
         let r = ws_run(&args);
@@ -338,6 +351,59 @@ fn a_report_named_dev_stdout_is_written_there() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.starts_with("{\n"), "{}", r.stdout);
     assert!(r.stdout.ends_with("\nwrote /dev/stdout\n"), "{}", r.stdout);
+
+    // Stdout redirected to a file: `/dev/stdout` then links to that file, and the report still
+    // goes through the descriptor (appended, not written over what is there).
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let captured = tmp.path().join("stdout.txt");
+    std::fs::write(&captured, "before\n").expect("write");
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&captured)
+        .expect("open");
+    let status = crate::support::ws()
+        .args([
+            "run",
+            "deid",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            "--out",
+            "/dev/stdout",
+            "--",
+            "true",
+        ])
+        .stdout(file)
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    let text = std::fs::read_to_string(&captured).expect("read");
+    assert!(text.starts_with("before\n{\n"), "{text}");
+
+    // A link to a FIFO nobody reads fails at once instead of waiting forever.
+    let fifo = tmp.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let link = tmp.path().join("report.json");
+    std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
+    let start = std::time::Instant::now();
+    let r = ws_run(&[
+        "run",
+        "deid",
+        "--format",
+        "json",
+        "--out",
+        link.to_str().expect("utf-8"),
+        "--",
+        "true",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("cannot write report"), "{}", r.stderr);
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
 }
 
 /// A FIFO or a device where the harness reads a small text file (task data under

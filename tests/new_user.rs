@@ -126,6 +126,73 @@ fn a_report_folder_holds_one_candidates_one_report() {
         .collect();
     names.sort();
     assert_eq!(names, ["report.html", "report.json"]);
+
+    // A report file the assessor locked down stays locked down when it is replaced.
+    use std::os::unix::fs::PermissionsExt as _;
+    let json = dir.join("report.json");
+    std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let locked = grade("cand-a", "json,html");
+    assert_eq!(locked.code, 0, "{locked:?}");
+    let mode = std::fs::metadata(&json).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // Files named like reports that are not this candidate's earlier report (a candidate's own
+    // report.json, another tool's report.txt) are never removed.
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("report.json"), "{\"schema\": \"not ours\"}").expect("write");
+    std::fs::write(foreign.join("report.txt"), "notes").expect("write");
+    let r = run(ws().args([
+        "run",
+        "deid",
+        "--format",
+        "markdown,html",
+        "--out",
+        utf8(&foreign),
+        "--",
+        "true",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains("removed"), "{}", r.stdout);
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("report.txt")).expect("kept"),
+        "notes"
+    );
+    assert!(foreign.join("report.json").is_file());
+}
+
+/// `grade --out` inside the submission or the fixtures would replace a deliverable of the same
+/// name (shift's report.json) or change the fixtures' digest: refused before grading.
+#[test]
+fn grade_reports_never_go_among_the_graded_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixtures = tmp.path().join("fixtures");
+    let submission = tmp.path().join("out");
+    std::fs::create_dir(&submission).expect("mkdir");
+    let r = ws_run(&["generate", "deid", "--out", utf8(&fixtures)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    for (inside, flag) in [(&submission, "--submission"), (&fixtures, "--fixtures")] {
+        let out = inside.join("reports");
+        let r = ws_run(&[
+            "grade",
+            "deid",
+            "--fixtures",
+            utf8(&fixtures),
+            "--submission",
+            utf8(&submission),
+            "--format",
+            "json,markdown",
+            "--out",
+            utf8(&out),
+        ]);
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(
+            r.stderr.contains(&format!("is inside the {flag} folder")),
+            "{}",
+            r.stderr
+        );
+        assert!(!out.exists(), "nothing written");
+    }
 }
 
 /// `check --fail-under` names the tasks below it, not only the exit status.

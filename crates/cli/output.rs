@@ -79,33 +79,35 @@ struct WhoseTask {
 /// another's and find out only when `cohort` counts one candidate twice. A file that is not a
 /// JSON report is left to [`crate::safe_fs::probe_report`].
 fn not_anothers(path: &Path, owner: Owner<'_>) -> Result<(), CliError> {
+    match whose(path) {
+        Some(whose) if !whose.is(owner) => {
+            let describe = |task: &str, candidate: Option<&str>| match candidate {
+                Some(c) => format!("candidate `{c}`'s report on `{task}`"),
+                None => format!("a practice report on `{task}`"),
+            };
+            Err(CliError::usage(anyhow::anyhow!(
+                "`{}` holds {}, and this is {}; choose another --out, or remove it first",
+                path.display(),
+                describe(&whose.task.id, whose.candidate.as_deref()),
+                describe(owner.task, owner.candidate)
+            )))
+        }
+        Some(_) | None => Ok(()),
+    }
+}
+
+/// Whose JSON report `path` holds, when it is a regular file that reads as one.
+fn whose(path: &Path) -> Option<Whose> {
     // Reports are small; one that is not is not ours to judge.
     const LARGEST: u64 = 64 << 20;
-    let Ok(meta) = std::fs::metadata(path) else {
-        return Ok(());
-    };
-    if !meta.is_file() || meta.len() > LARGEST {
-        return Ok(());
+    let text = worksample_task::textfile::read_text(path, LARGEST).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+impl Whose {
+    fn is(&self, owner: Owner<'_>) -> bool {
+        self.task.id == owner.task && self.candidate.as_deref() == owner.candidate
     }
-    let Ok(text) = std::fs::read(path) else {
-        return Ok(());
-    };
-    let Ok(whose) = serde_json::from_slice::<Whose>(&text) else {
-        return Ok(());
-    };
-    if whose.task.id == owner.task && whose.candidate.as_deref() == owner.candidate {
-        return Ok(());
-    }
-    let describe = |task: &str, candidate: Option<&str>| match candidate {
-        Some(c) => format!("candidate `{c}`'s report on `{task}`"),
-        None => format!("a practice report on `{task}`"),
-    };
-    Err(CliError::usage(anyhow::anyhow!(
-        "`{}` holds {}, and this is {}; choose another --out, or remove it first",
-        path.display(),
-        describe(&whose.task.id, whose.candidate.as_deref()),
-        describe(owner.task, owner.candidate)
-    )))
 }
 
 /// Checks, before anything runs, that the report can be written where `write` will put it:
@@ -152,9 +154,10 @@ fn several_without_out() -> CliError {
 }
 
 /// Writes the report: one format without `out` goes to stdout; one format with `out` to that
-/// file; several formats into the folder `out` (required then), whose report files of other
-/// formats, left by an earlier run, are removed so the folder never holds two reports that
-/// disagree; their names are returned. A report that still cannot be written (the disk filled
+/// file; several formats into the folder `out` (required then). When that folder held this
+/// task's and candidate's `report.json` before, its report files of other formats, left by the
+/// earlier run, are removed so it never holds two reports that disagree; their names are
+/// returned. A report that still cannot be written (the disk filled
 /// up during the run, say) is printed on stdout instead of being lost.
 pub(crate) fn write(
     report: &Report,
@@ -175,6 +178,15 @@ pub(crate) fn write(
                 .with_context(|| format!("failed to create report folder `{}`", dir.display()))
                 .map_err(CliError::usage)
                 .map_err(|e| print_all_instead(e, report, many))?;
+            // Only a folder that held this task's and candidate's report before is this run's
+            // to tidy: another file named like a report (a candidate's own report.json in a
+            // submission folder, another task's report.md) is never removed.
+            let ours = whose(&dir.join(file_name(Format::Json))).is_some_and(|w| {
+                w.is(Owner {
+                    task: &report.task.id,
+                    candidate: report.candidate.as_deref(),
+                })
+            });
             // Every format is attempted: one that cannot be written (the disk filled up) is
             // printed on stdout and the next is still written, so none is lost.
             let mut first_error = None;
@@ -187,7 +199,8 @@ pub(crate) fn write(
                 }
             }
             match first_error {
-                None => Ok(remove_stale(dir, many)),
+                None if ours => Ok(remove_stale(dir, many)),
+                None => Ok(Vec::new()),
                 Some(e) if failed == 1 => Err(e),
                 Some(e) => Err(CliError {
                     code: e.code,

@@ -141,15 +141,46 @@ pub(crate) enum Links {
 enum Destination {
     /// A regular file or nothing yet: written to a temporary file beside it and renamed over
     /// it, so a failed write (a full disk) leaves the earlier file whole and no cut-off one.
-    Replace,
-    /// A device or FIFO the assessor named: written in place.
+    /// `mode`: the permission bits of the file replaced, which the new one keeps (an assessor
+    /// may have made a hidden report readable by nobody else).
+    Replace {
+        mode: Option<u32>,
+    },
+    /// A character device or FIFO the assessor named: written in place.
     Stream,
+    /// The process's own standard output or error, whatever it is (`/dev/stdout` with stdout
+    /// redirected to a file names that file): written through the descriptor.
+    Stdout,
+    Stderr,
+}
+
+/// Whether `meta` is the file open as descriptor `fd` of this process.
+fn is_descriptor(meta: &std::fs::Metadata, fd: libc::c_int) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a `struct stat` into memory this function owns; on success it is
+    // fully initialised.
+    if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstat returned 0, so `st` is initialised.
+    let st = unsafe { st.assume_init() };
+    st.st_dev == meta.dev() && st.st_ino == meta.ino()
+}
+
+/// A character device or FIFO: what an assessor may name as a report file besides a file.
+fn is_stream(kind: std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    kind.is_char_device() || kind.is_fifo()
 }
 
 fn destination(path: &Path, links: Links) -> anyhow::Result<Destination> {
+    use std::os::unix::fs::MetadataExt as _;
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Destination::Replace),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Destination::Replace { mode: None });
+        }
         Err(e) => return Err(anyhow!("cannot write report `{}`: {e}", path.display())),
     };
     let folder = || {
@@ -166,31 +197,78 @@ fn destination(path: &Path, links: Links) -> anyhow::Result<Destination> {
             path.display()
         )
     };
+    let not_regular = || {
+        anyhow!(
+            "refusing to write report `{}`: it is not a regular file",
+            path.display()
+        )
+    };
     let kind = meta.file_type();
-    if kind.is_symlink() {
-        if links == Links::Refuse {
-            return Err(link());
-        }
-        return match std::fs::metadata(path) {
-            Ok(target) if target.is_file() || target.is_dir() => Err(link()),
-            Ok(_) => Ok(Destination::Stream),
-            // A dangling link would be created through: refused like any link to a file.
-            Err(_) => Err(link()),
-        };
-    }
     if kind.is_dir() {
         return Err(folder());
     }
     if kind.is_file() {
-        return Ok(Destination::Replace);
+        return Ok(Destination::Replace {
+            mode: Some(meta.mode() & 0o7777),
+        });
     }
-    match links {
-        Links::ToDevicesOnly => Ok(Destination::Stream),
-        Links::Refuse => bail!(
-            "refusing to write report `{}`: it is not a regular file",
+    if links == Links::Refuse {
+        return Err(if kind.is_symlink() {
+            link()
+        } else {
+            not_regular()
+        });
+    }
+    // The one file an assessor names: its target, links followed.
+    let Ok(target) = std::fs::metadata(path) else {
+        // A dangling link would be created through: refused like any link to a file.
+        return Err(link());
+    };
+    if is_descriptor(&target, libc::STDOUT_FILENO) {
+        return Ok(Destination::Stdout);
+    }
+    if is_descriptor(&target, libc::STDERR_FILENO) {
+        return Ok(Destination::Stderr);
+    }
+    if is_stream(target.file_type()) {
+        return Ok(Destination::Stream);
+    }
+    // A link to a file, a folder or a block device (a disk), or a socket.
+    Err(if kind.is_symlink() {
+        link()
+    } else {
+        not_regular()
+    })
+}
+
+/// Opens a character device or FIFO for writing, judging what was opened (the name may have
+/// been swapped since [`destination`]): `O_NONBLOCK` so a FIFO nobody reads fails instead of
+/// waiting forever, cleared again before writing.
+fn open_stream(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd as _;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("cannot write report `{}`", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot write report `{}`", path.display()))?;
+    if !is_stream(meta.file_type()) {
+        bail!(
+            "refusing to write report `{}`: it changed into something other than a device or FIFO",
             path.display()
-        ),
+        );
     }
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor `file` keeps open; F_GETFL/F_SETFL touch only its flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(anyhow!(std::io::Error::last_os_error()))
+            .with_context(|| format!("cannot write report `{}`", path.display()));
+    }
+    Ok(file)
 }
 
 /// The folder a report file is written in, and a temporary file there to write it into.
@@ -216,8 +294,8 @@ fn temporary_beside(path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
 /// are judged as [`write_report`] judges them, and a file is created beside it and removed.
 pub(crate) fn probe_report(path: &Path, links: Links) -> anyhow::Result<()> {
     match destination(path, links)? {
-        Destination::Replace => temporary_beside(path).map(drop),
-        Destination::Stream => Ok(()),
+        Destination::Replace { .. } => temporary_beside(path).map(drop),
+        Destination::Stream | Destination::Stdout | Destination::Stderr => Ok(()),
     }
 }
 
@@ -225,26 +303,30 @@ pub(crate) fn probe_report(path: &Path, links: Links) -> anyhow::Result<()> {
 /// through a temporary file and a rename, which never follows a link planted meanwhile; a
 /// device the assessor named is written in place.
 pub(crate) fn write_report(path: &Path, text: &str, links: Links) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
     let failed = || format!("failed to write report `{}`", path.display());
-    match destination(path, links)? {
-        Destination::Replace => {
+    let mut stream: Box<dyn std::io::Write> = match destination(path, links)? {
+        Destination::Replace { mode } => {
             let mut file = temporary_beside(path)?;
             file.write_all(text.as_bytes())
                 .and_then(|()| file.flush())
                 .with_context(failed)?;
+            if let Some(mode) = mode {
+                file.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(mode))
+                    .with_context(failed)?;
+            }
             file.persist(path)
                 .map_err(|e| anyhow!(e.error))
                 .with_context(failed)?;
-            Ok(())
+            return Ok(());
         }
-        Destination::Stream => {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .with_context(failed)?;
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.flush())
-                .with_context(failed)
-        }
-    }
+        Destination::Stream => Box::new(open_stream(path)?),
+        Destination::Stdout => Box::new(std::io::stdout().lock()),
+        Destination::Stderr => Box::new(std::io::stderr().lock()),
+    };
+    stream
+        .write_all(text.as_bytes())
+        .and_then(|()| stream.flush())
+        .with_context(failed)
 }

@@ -27,6 +27,20 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
             a.submission.display()
         )));
     }
+    // Reports written among the candidate's files would replace a deliverable of the same name
+    // (shift's own report.json) and be graded as output next time; among the fixtures they
+    // would change the digest the manifest records.
+    if let Some(out) = &a.report.out {
+        for (flag, folder) in [("--submission", &a.submission), ("--fixtures", &a.fixtures)] {
+            if lies_within(out, folder) {
+                return Err(CliError::usage(anyhow!(
+                    "--out `{}` is inside the {flag} folder `{}`; write reports elsewhere",
+                    out.display(),
+                    folder.display()
+                )));
+            }
+        }
+    }
     // The seed's kind settles the report's default audience, and so which figures to draw
     // while regenerating; `regenerate` checks the rest of the manifest.
     let manifest = Manifest::read(&a.fixtures)?;
@@ -59,4 +73,31 @@ pub(crate) fn run(t: &LoadedTask, a: GradeArgs) -> Result<Outcome, CliError> {
     )?;
     report.notes.extend(regen.note);
     super::deliver(report, &a.report, hidden)
+}
+
+/// Whether `path` (which may not exist yet) is `folder` or lies inside it, links resolved as
+/// far as `path` exists.
+fn lies_within(path: &std::path::Path, folder: &std::path::Path) -> bool {
+    let Ok(folder) = folder.canonicalize() else {
+        return false;
+    };
+    let Ok(absolute) = std::path::absolute(path) else {
+        return false;
+    };
+    // The longest existing ancestor, resolved, and the rest as written.
+    let mut rest = Vec::new();
+    let mut at = absolute.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            let full = rest.iter().rev().fold(real, |p, c| p.join(c));
+            return full.starts_with(&folder);
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                at = parent;
+            }
+            _ => return false,
+        }
+    }
 }
