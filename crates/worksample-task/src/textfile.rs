@@ -3,49 +3,47 @@
 //! waits on a FIFO, and at most a cap of bytes is taken, so a FIFO or `/dev/zero` where a file
 //! should be is an error naming it, never a hang or exhausted memory.
 
-use std::fmt;
 use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 /// Why a text file could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum TextProblem {
     /// It could not be opened (absent, no permission).
+    #[error("cannot open it: {0}")]
     Open(std::io::Error),
     /// It is a folder, FIFO, socket or device.
+    #[error("it is not a regular file")]
     NotRegular,
     /// It holds more than the cap, in bytes.
+    #[error("it is larger than {0} bytes")]
     TooLarge(u64),
     /// Reading failed, or it is not UTF-8.
+    #[error("cannot read it as UTF-8 text: {0}")]
     Read(std::io::Error),
-}
-
-impl fmt::Display for TextProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TextProblem::Open(e) => write!(f, "cannot open it: {e}"),
-            TextProblem::NotRegular => f.write_str("it is not a regular file"),
-            TextProblem::TooLarge(cap) => write!(f, "it is larger than {cap} bytes"),
-            TextProblem::Read(e) => write!(f, "cannot read it as UTF-8 text: {e}"),
-        }
-    }
 }
 
 /// Reads `path` as UTF-8 when it is a regular file (links followed) of at most `max_bytes`.
 pub fn read_text(path: &Path, max_bytes: u64) -> Result<String, TextProblem> {
-    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; reads
-    // of a regular file ignore the flag.
+    use std::os::unix::fs::MetadataExt as _;
+    // Judged before opening: opening some devices has effects of its own.
+    let named = std::fs::metadata(path).map_err(TextProblem::Open)?;
+    if !named.is_file() {
+        return Err(TextProblem::NotRegular);
+    }
+    // O_NONBLOCK: should the name be swapped for a FIFO after the check, the open does not wait
+    // for a writer; it is cleared again before reading (a FUSE file system may honour it).
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(TextProblem::Open)?;
-    // Judged on what was opened, not on a name that could change in between.
     let meta = file.metadata().map_err(TextProblem::Open)?;
-    if !meta.is_file() {
+    if !meta.is_file() || (meta.dev(), meta.ino()) != (named.dev(), named.ino()) {
         return Err(TextProblem::NotRegular);
     }
+    blocking(&file).map_err(TextProblem::Open)?;
     if meta.len() > max_bytes {
         return Err(TextProblem::TooLarge(max_bytes));
     }
@@ -57,6 +55,23 @@ pub fn read_text(path: &Path, max_bytes: u64) -> Result<String, TextProblem> {
         return Err(TextProblem::TooLarge(max_bytes));
     }
     Ok(text)
+}
+
+/// Clears `O_NONBLOCK` on an open file.
+fn blocking(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this function borrows open; F_GETFL/F_SETFL touch only its
+    // status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
