@@ -94,10 +94,17 @@ impl SynthSpec {
 
     /// Number of files this spec writes.
     pub fn file_count(&self) -> u64 {
-        u64::from(self.patients)
-            * u64::from(self.studies_per_patient)
-            * u64::from(self.series_per_study)
-            * u64::from(self.images_per_series)
+        // Saturating: four u32 counts can exceed u64 (65,536⁴ = 2⁶⁴ wrapped to 0 and passed a
+        // size check).
+        [
+            self.studies_per_patient,
+            self.series_per_study,
+            self.images_per_series,
+        ]
+        .into_iter()
+        .fold(u64::from(self.patients), |n, k| {
+            n.saturating_mul(u64::from(k))
+        })
     }
 }
 
