@@ -648,8 +648,9 @@ impl<'a> Planner<'a> {
         // Everything but the clean CT first, so the CT can fill the folder up to min_files.
 
         if on("T3") {
-            // Every seed's series has three echoes; the roll is still drawn so the values
-            // after it are those of task version 6 (fairness: a seed varies values, not counts).
+            // Every seed's series has three echoes (fairness: a seed varies values, not counts).
+            // The roll is still drawn, so a seed whose version-6 roll gave three draws the same
+            // values after it; any other seed's later values move with the extra volume.
             let _ = self.rng.random_range(2..=3u32);
             let echoes = 3u32;
             let n = self.count(24);
