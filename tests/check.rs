@@ -259,21 +259,6 @@ fn hidden_fixtures_use_the_assessor_s_profile_not_the_repository_s() {
     assert_eq!(report["profile"], "hard");
     assert!(!report["notes"].to_string().contains("asks for profile"));
 
-    // Hidden fixtures report to the assessor unless the job's logs are the candidate's to read.
-    assert_eq!(report["audience"], "assessor");
-    let r = hidden(&["--audience", "candidate"]);
-    let report = graded(&r);
-    assert_eq!(report["audience"], "candidate");
-    assert!(
-        report["criteria"]
-            .as_array()
-            .expect("criteria")
-            .iter()
-            .filter(|c| c["visibility"] == "hidden")
-            .all(|c| c["findings"].as_array().is_none_or(Vec::is_empty)),
-        "{report}"
-    );
-
     let r = hidden(&["--profile", "easy"]);
     assert_refused_before_running(&r, "no profile `easy` (from --profile)");
 
@@ -281,4 +266,57 @@ fn hidden_fixtures_use_the_assessor_s_profile_not_the_repository_s() {
     let r = check(&repo, "reports");
     let report = graded(&r);
     assert_eq!(report["profile"], "hard");
+}
+
+/// On hidden fixtures `check` reports to the assessor (findings that name the answer key
+/// included, in report.json and the annotations); `--audience candidate` drops those for a job
+/// whose logs candidates can read.
+#[test]
+fn a_hidden_check_for_candidates_drops_the_assessor_only_findings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_worksample");
+    let repo = repo(
+        tmp.path(),
+        &format!(
+            "[[task]]\nid = \"shift\"\ncommand = [\"{bin}\", \"starter\", \"shift\", \"{{input}}\", \"{{output}}\"]\n"
+        ),
+    );
+    let hidden = |extra: &[&str]| {
+        let r = run(ws()
+            .current_dir(&repo)
+            .env("WORKSAMPLE_SECRET", "an assessor's secret of some length")
+            .args(["check", "--out", "reports", "--candidate", "cand-7"])
+            .args(extra));
+        assert_eq!(r.code, 0, "{r:?}");
+        let text = std::fs::read_to_string(repo.join("reports/report.json")).expect("report");
+        let reports: serde_json::Value = serde_json::from_str(&text).expect("json");
+        (r, reports[0].clone())
+    };
+    let assessor_only = |report: &serde_json::Value| -> Vec<String> {
+        report["criteria"]
+            .as_array()
+            .expect("criteria")
+            .iter()
+            .flat_map(|c| c["findings"].as_array().cloned().unwrap_or_default())
+            .filter(|f| f["visibility"] == "hidden")
+            .map(|f| f["message"].as_str().expect("message").to_owned())
+            .collect()
+    };
+    let (_, report) = hidden(&[]);
+    assert_eq!(report["audience"], "assessor");
+    let held = assessor_only(&report);
+    assert!(
+        !held.is_empty(),
+        "the shift starter's grade names planted causes"
+    );
+    let (r, report) = hidden(&["--audience", "candidate"]);
+    assert_eq!(report["audience"], "candidate");
+    assert!(assessor_only(&report).is_empty(), "{report}");
+    for message in &held {
+        assert!(
+            !r.stdout.contains(message.as_str()),
+            "{message} in {}",
+            r.stdout
+        );
+    }
 }
