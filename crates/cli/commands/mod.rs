@@ -106,8 +106,6 @@ fn seed_source(a: &SeedArgs) -> Result<SeedSource, CliError> {
     }
 }
 
-/// Applies the audience (candidate reports hide hidden findings) and writes the report; the
-/// outcome carries the verdict.
 /// Checks, before anything runs, that `t`'s report for `candidate` (a hidden seed's, else
 /// `None`) can be written where `args` says ([`crate::output::prepare`]).
 fn prepare_reports(
@@ -125,6 +123,8 @@ fn prepare_reports(
     )
 }
 
+/// Applies the audience (candidate reports hide hidden findings) and writes the report; the
+/// outcome carries the verdict.
 fn deliver(report: Report, args: &ReportArgs, hidden: bool) -> Result<Outcome, CliError> {
     let report = match args.audience(hidden) {
         AudienceArg::Assessor => report,

@@ -57,10 +57,10 @@ pub fn grade_submission(
     shown: Figures,
 ) -> Result<Grade, String> {
     match grade_usable(schema, key, fixtures, submission, shown)? {
-        Ok(grade) => Ok(grade),
+        Measured::Usable(grade) => Ok(grade),
         // Unusable output still gets the figures the fixtures alone can draw (P0's bars and
         // the per-scanner histograms), as series does: the debrief can start from them.
-        Err(mut unusable) => {
+        Measured::Unusable(mut unusable) => {
             if shown.draws(Visibility::Hidden) {
                 let test: Vec<&Case> = key.split(Split::Test).collect();
                 let sampled = figures::sample(&test);
@@ -72,19 +72,26 @@ pub fn grade_submission(
     }
 }
 
-/// [`grade_submission`] of a report that can be measured (`Ok`), or the grade of one that
-/// cannot (`Err`), without figures.
+/// What [`grade_usable`] made of a submission.
+enum Measured {
+    /// The report was read and measured, figures drawn as asked.
+    Usable(Grade),
+    /// The report could not be used: every criterion 0, without figures.
+    Unusable(Grade),
+}
+
+/// [`grade_submission`] of a report that can be measured, or the grade of one that cannot.
 fn grade_usable(
     schema: &Value,
     key: &Key,
     fixtures: &Path,
     submission: &Path,
     shown: Figures,
-) -> Result<Result<Grade, Grade>, String> {
+) -> Result<Measured, String> {
     let mut doc: Value = match read_report(submission) {
         Ok(v) => v,
         Err(problem) => {
-            return Ok(Err(failed(
+            return Ok(Measured::Unusable(failed(
                 format!("no usable {REPORT_FILE}: {problem}"),
                 vec![Finding::new(problem).in_file(REPORT_FILE)],
             )));
@@ -117,7 +124,7 @@ fn grade_usable(
         if let Some(first) = grade.criteria.first_mut() {
             first.findings_dropped += more;
         }
-        return Ok(Err(grade));
+        return Ok(Measured::Unusable(grade));
     }
     // JSON Schema's `integer` admits any number with a zero fraction (`20.0`, `1e308`); the
     // typed counts are u64, which refuse them. Exact ones are read as the integers the schema
@@ -127,7 +134,7 @@ fn grade_usable(
         Ok(r) => r,
         Err(e) => {
             let problem = format!("passed the schema, but a value does not fit its field: {e}");
-            return Ok(Err(failed(
+            return Ok(Measured::Unusable(failed(
                 format!("{REPORT_FILE} is unusable: {problem}; every criterion scores 0"),
                 vec![Finding::new(problem).in_file(REPORT_FILE)],
             )));
@@ -176,7 +183,7 @@ fn grade_usable(
     } else {
         Vec::new()
     };
-    Ok(Ok(Grade {
+    Ok(Measured::Usable(Grade {
         criteria,
         cards: card.into_iter().collect(),
         notes: predictions.note.into_iter().collect(),
