@@ -361,7 +361,7 @@ fn a_report_named_dev_stdout_is_written_there() {
         .append(true)
         .open(&captured)
         .expect("open");
-    let status = crate::support::ws()
+    let status = ws()
         .args([
             "run",
             "deid",
