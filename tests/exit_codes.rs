@@ -30,6 +30,17 @@ fn usage_errors_exit_2_and_say_why() {
     );
     let r = ws_run(&["run", "series", "--fail-under", "150", "--", "true"]);
     assert_eq!(r.code, 2, "{r:?}");
+    // A memory limit past what its bytes can hold was clamped without a word.
+    let r = ws_run(&[
+        "run",
+        "deid",
+        "--memory",
+        "18446744073709551615",
+        "--",
+        "true",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--memory"), "{}", r.stderr);
     let r = ws_run(&[
         "grade",
         "series",

@@ -201,7 +201,8 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) timeout: Option<u64>,
     /// Memory limit of the whole process tree in MiB (default: the task's; looser is noted).
-    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    /// At most 16 TiB, so the limit in bytes is exactly what was asked.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=16 << 20))]
     pub(crate) memory: Option<u64>,
     /// Keep the candidate's output in this new or empty folder.
     #[arg(long, value_name = "DIR")]
