@@ -157,8 +157,8 @@ fn several_without_out() -> CliError {
 /// file; several formats into the folder `out` (required then). When that folder held this
 /// task's and candidate's `report.json` before, its report files of other formats, left by the
 /// earlier run, are removed so it never holds two reports that disagree; their names are
-/// returned. A report that still cannot be written (the disk filled
-/// up during the run, say) is printed on stdout instead of being lost.
+/// returned. A report that still cannot be written (the disk filled up during the run, say) is
+/// printed on stdout instead of being lost, and every other format is still written.
 pub(crate) fn write(
     report: &Report,
     formats: &[Format],

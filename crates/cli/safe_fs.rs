@@ -143,14 +143,13 @@ enum Destination {
     /// it, so a failed write (a full disk) leaves the earlier file whole and no cut-off one.
     /// `mode`: the permission bits of the file replaced, which the new one keeps (an assessor
     /// may have made a hidden report readable by nobody else).
-    Replace {
-        mode: Option<u32>,
-    },
+    Replace { mode: Option<u32> },
     /// A character device or FIFO the assessor named: written in place.
     Stream,
     /// The process's own standard output or error, whatever it is (`/dev/stdout` with stdout
     /// redirected to a file names that file): written through the descriptor.
     Stdout,
+    /// The same for standard error (`/dev/stderr`).
     Stderr,
 }
 
