@@ -347,7 +347,7 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
 /// a link to `/proc/self/fd/1`).
 #[test]
 fn a_report_named_dev_stdout_is_written_there() {
-    let r = ws_run(&[
+    const TO_STDOUT: [&str; 10] = [
         "run",
         "deid",
         "--seed",
@@ -358,7 +358,8 @@ fn a_report_named_dev_stdout_is_written_there() {
         "/dev/stdout",
         "--",
         "true",
-    ]);
+    ];
+    let r = ws_run(&TO_STDOUT);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.starts_with("{\n"), "{}", r.stdout);
     assert!(r.stdout.ends_with("\nwrote /dev/stdout\n"), "{}", r.stdout);
@@ -372,22 +373,7 @@ fn a_report_named_dev_stdout_is_written_there() {
         .append(true)
         .open(&captured)
         .expect("open");
-    let status = ws()
-        .args([
-            "run",
-            "deid",
-            "--seed",
-            "1",
-            "--format",
-            "json",
-            "--out",
-            "/dev/stdout",
-            "--",
-            "true",
-        ])
-        .stdout(file)
-        .status()
-        .expect("runs");
+    let status = ws().args(TO_STDOUT).stdout(file).status().expect("runs");
     assert!(status.success());
     let text = std::fs::read_to_string(&captured).expect("read");
     assert!(text.starts_with("before\n{\n"), "{text}");
