@@ -244,7 +244,6 @@ fn destination(path: &Path, links: Links) -> anyhow::Result<Destination> {
 /// been swapped since [`destination`]): `O_NONBLOCK` so a FIFO nobody reads fails instead of
 /// waiting forever, cleared again before writing.
 fn open_stream(path: &Path) -> anyhow::Result<std::fs::File> {
-    use std::os::fd::AsRawFd as _;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -259,14 +258,8 @@ fn open_stream(path: &Path) -> anyhow::Result<std::fs::File> {
             path.display()
         );
     }
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor `file` keeps open; F_GETFL/F_SETFL touch only its flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    // SAFETY: as above.
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
-        return Err(anyhow!(std::io::Error::last_os_error()))
-            .with_context(|| format!("cannot write report `{}`", path.display()));
-    }
+    worksample_task::textfile::blocking(&file)
+        .with_context(|| format!("cannot write report `{}`", path.display()))?;
     Ok(file)
 }
 

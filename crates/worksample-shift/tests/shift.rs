@@ -51,10 +51,19 @@ fn claim_everything(dir: &std::path::Path, _: &(Value, String), _: &[String]) ->
 
 /// Every plantable cause claimed on every station that differs from the reference site.
 fn list_differences(dir: &std::path::Path, _: &(Value, String), _: &[String]) -> (Value, String) {
+    claim_on_other_stations(dir, Cause::PLANTABLE)
+}
+
+/// `causes`, each claimed on every non-reference station with its primary tags and a dummy
+/// effect, with P0's predictions.
+fn claim_on_other_stations(
+    dir: &std::path::Path,
+    causes: impl IntoIterator<Item = Cause> + Clone,
+) -> (Value, String) {
     let input = common::read_input(dir);
     let mut claims = Vec::new();
     for s in &other_stations(&input) {
-        for c in Cause::PLANTABLE {
+        for c in causes.clone() {
             claims.push(json!({"cause": c.id(), "selector": {"StationName": s},
                                "evidence_tags": c.primary_tags(), "evidence": {},
                                "effect": dummy_effect()}));
@@ -83,19 +92,11 @@ fn claim_the_listed_causes(
     _: &(Value, String),
     listed: &[String],
 ) -> (Value, String) {
-    let input = common::read_input(dir);
-    let mut claims = Vec::new();
-    for s in &other_stations(&input) {
-        for id in listed {
-            let c = Cause::parse(id).expect("a listed cause is in the vocabulary");
-            claims.push(json!({"cause": c.id(), "selector": {"StationName": s},
-                               "evidence_tags": c.primary_tags(), "evidence": {},
-                               "effect": dummy_effect()}));
-        }
-    }
-    let mut report = empty_report(json!({}));
-    report["root_causes"] = Value::Array(claims);
-    (report, common::predictions(&Config::p0(), &input.test))
+    let causes: Vec<Cause> = listed
+        .iter()
+        .map(|id| Cause::parse(id).expect("a listed cause is in the vocabulary"))
+        .collect();
+    claim_on_other_stations(dir, causes)
 }
 
 /// Every header-respecting correction switched on, nothing diagnosed.

@@ -57,8 +57,8 @@ pub fn read_text(path: &Path, max_bytes: u64) -> Result<String, TextProblem> {
     Ok(text)
 }
 
-/// Clears `O_NONBLOCK` on an open file.
-fn blocking(file: &std::fs::File) -> std::io::Result<()> {
+/// Clears `O_NONBLOCK` on an open file (opened with it so a FIFO could not block the open).
+pub fn blocking(file: &std::fs::File) -> std::io::Result<()> {
     use std::os::fd::AsRawFd as _;
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor this function borrows open; F_GETFL/F_SETFL touch only its
