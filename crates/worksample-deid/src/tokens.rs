@@ -1,7 +1,9 @@
 //! The token rules of Clean Descriptors as the task publishes them (tasks/deid/brief.md,
 //! question 8), so "cleaned, not wiped" is graded without argument: a descriptor is split into
 //! tokens; a token is identifying when it is a date in one of four forms, a name component of a
-//! person in the set, or an ID from the set; a `DR`/`Dr` prefix goes with the name it precedes.
+//! person in the set, an ID from the set, or the whole value of any other identifier the set
+//! plants when that is one token (a station name, a device serial number); a `DR`/`Dr` prefix
+//! goes with the name it precedes.
 //! A cleaned descriptor scores (non-identifying tokens kept) × (identifying tokens removed),
 //! after MIDI-B's `text_retained`/`text_removed` checks (research/deid.md §2.3).
 

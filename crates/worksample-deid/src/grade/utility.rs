@@ -92,8 +92,9 @@ pub(crate) struct FileUtility {
     pub file: String,
 }
 
-/// The token vocabulary of the set: every planted identifier and every patient's name
-/// components, IDs and accession numbers (brief question 8).
+/// The token vocabulary of the set: every planted identifier whole (a multi-word one, such as an
+/// institution name, then never equals one token) and every patient's name components, IDs and
+/// accession numbers (brief question 8, (a) to (d)).
 pub(crate) fn vocabulary(key: &Key) -> Vocabulary {
     let mut v = Vocabulary::new();
     for p in key.registry.iter() {
