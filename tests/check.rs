@@ -320,3 +320,49 @@ fn a_hidden_check_for_candidates_drops_the_assessor_only_findings() {
         );
     }
 }
+
+/// The job summary is appended after what earlier steps wrote; an append that fails part way (a
+/// full disk, here the file-size limit) is cut back to where it began, so the earlier steps'
+/// summaries stay whole and no broken-off table follows them.
+#[test]
+fn a_failed_summary_append_leaves_the_earlier_summaries_whole() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(tmp.path(), ONE_TASK);
+    let summary = tmp.path().join("summary.md");
+    // 600 KiB of an earlier step's summary: the reports stay under the limit, the append does not.
+    let earlier = "| an earlier step | its row |\n".repeat(600 * 1024 / 28);
+    std::fs::write(&summary, &earlier).expect("write");
+
+    let appended = run(ws()
+        .current_dir(&repo)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["check", "--out", "reports"]));
+    assert!(appended.code != 2, "{appended:?}");
+    let text = std::fs::read_to_string(&summary).expect("read");
+    assert!(text.starts_with(&earlier) && text[earlier.len()..].contains("series"));
+
+    std::fs::write(&summary, &earlier).expect("write");
+    let limit_kib = earlier.len() / 1024 + 1;
+    let cut = run(std::process::Command::new("bash")
+        .current_dir(&repo)
+        .env("NO_COLOR", "1")
+        .env_remove("WORKSAMPLE_SECRET")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args([
+            "-c",
+            // Ignored, SIGXFSZ turns the write past the limit into an EFBIG error, as ENOSPC is.
+            &format!("ulimit -f {limit_kib}; trap '' XFSZ; exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_worksample"),
+            "check",
+            "--out",
+            "reports",
+        ]));
+    assert_eq!(cut.code, 2, "{cut:?}");
+    assert!(
+        cut.stderr.contains("failed to append the job summary")
+            && cut.stderr.contains("the part written was removed"),
+        "{}",
+        cut.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&summary).expect("read"), earlier);
+}

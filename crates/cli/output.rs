@@ -11,7 +11,7 @@ use worksample_rubric::{
 
 use crate::args::Format;
 use crate::exit::CliError;
-use crate::safe_fs::Links;
+use crate::safe_fs::Folder;
 
 /// The text of one format.
 pub(crate) fn render(report: &Report, format: Format, color: bool) -> String {
@@ -123,7 +123,7 @@ pub(crate) fn prepare(
         ([_], None) => Ok(()),
         ([_], Some(path)) => {
             not_anothers(path, owner)?;
-            crate::safe_fs::probe_report(path, Links::ToDevicesOnly).map_err(CliError::usage)
+            crate::safe_fs::probe_report(path).map_err(CliError::usage)
         }
         (many, Some(dir)) => {
             if dir.exists() && !dir.is_dir() {
@@ -134,12 +134,9 @@ pub(crate) fn prepare(
                 )));
             }
             not_anothers(&dir.join(file_name(Format::Json)), owner)?;
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("failed to create report folder `{}`", dir.display()))
-                .map_err(CliError::usage)?;
+            let folder = make_folder(dir).map_err(CliError::usage)?;
             for f in many {
-                crate::safe_fs::probe_report(&dir.join(file_name(*f)), Links::Refuse)
-                    .map_err(CliError::usage)?;
+                folder.probe(file_name(*f)).map_err(CliError::usage)?;
             }
             Ok(())
         }
@@ -170,12 +167,13 @@ pub(crate) fn write(
     match (formats, out) {
         ([one], None) => print_stdout(&render(report, *one, color)).map(|()| Vec::new()),
         ([one], Some(path)) => {
-            write_or_print(path, &render(report, *one, false), Links::ToDevicesOnly)
+            let text = render(report, *one, false);
+            crate::safe_fs::write_report(path, &text)
+                .map_err(|e| print_instead(CliError::usage(e), &text))
                 .map(|()| Vec::new())
         }
         (many, Some(dir)) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("failed to create report folder `{}`", dir.display()))
+            let folder = make_folder(dir)
                 .map_err(CliError::usage)
                 .map_err(|e| print_all_instead(e, report, many))?;
             // Only a folder that held this task's and candidate's report before is this run's
@@ -192,14 +190,14 @@ pub(crate) fn write(
             let mut first_error = None;
             let mut failed = 0usize;
             for f in many {
-                let path = dir.join(file_name(*f));
-                if let Err(e) = write_or_print(&path, &render(report, *f, false), Links::Refuse) {
+                let text = render(report, *f, false);
+                if let Err(e) = folder.write(file_name(*f), &text) {
                     failed += 1;
-                    first_error.get_or_insert(e);
+                    first_error.get_or_insert(print_instead(CliError::usage(e), &text));
                 }
             }
             match first_error {
-                None if ours => Ok(remove_stale(dir, many)),
+                None if ours => Ok(remove_stale(&folder, many)),
                 None => Ok(Vec::new()),
                 Some(e) if failed == 1 => Err(e),
                 Some(e) => Err(CliError {
@@ -226,27 +224,25 @@ fn print_all_instead(e: CliError, report: &Report, formats: &[Format]) -> CliErr
     print_instead(e, &text)
 }
 
-/// Removes the report files of the formats not in `written` from `dir`, returning their names.
-/// Only regular files with the names [`write`] gives are touched; one that cannot be removed
-/// stays (the new report is written either way).
-fn remove_stale(dir: &Path, written: &[Format]) -> Vec<&'static str> {
+/// Removes the report files of the formats not in `written` from `folder`, returning their
+/// names. Only regular files with the names [`write`] gives are touched; one that cannot be
+/// removed stays (the new report is written either way).
+fn remove_stale(folder: &Folder, written: &[Format]) -> Vec<&'static str> {
     <Format as clap::ValueEnum>::value_variants()
         .iter()
         .filter(|f| !written.contains(f))
         .copied()
         .map(file_name)
-        .filter(|name| {
-            let path = dir.join(name);
-            std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
-                && std::fs::remove_file(&path).is_ok()
-        })
+        .filter(|name| folder.remove_file(name))
         .collect()
 }
 
-fn write_or_print(path: &Path, text: &str, links: Links) -> Result<(), CliError> {
-    crate::safe_fs::write_report(path, text, links)
-        .map_err(CliError::usage)
-        .map_err(|e| print_instead(e, text))
+/// Makes the report folder an assessor named (links in its path are theirs, and followed) and
+/// opens it.
+fn make_folder(dir: &Path) -> anyhow::Result<Folder> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create report folder `{}`", dir.display()))?;
+    Folder::open(dir)
 }
 
 /// The report on stdout, and the error saying so: a graded run is not thrown away because its

@@ -25,7 +25,7 @@ use worksample_task::{
 use crate::args::{AudienceArg, CheckArgs};
 use crate::exit::{CliError, Outcome};
 use crate::progress::Bar;
-use crate::safe_fs::Links;
+use crate::safe_fs::Folder;
 
 /// GitHub refuses step summaries over 1 MiB; stay clear of it with what earlier steps wrote.
 const SUMMARY_BUDGET: usize = 900 * 1024;
@@ -375,9 +375,9 @@ fn plan<'r>(
 
 /// Makes the report folder (refusing links in the repository) and probes each report file.
 fn prepare_reports(dir: &Path, repo: &Path) -> Result<(), CliError> {
-    crate::safe_fs::create_dir_guarded(dir, repo).map_err(CliError::usage)?;
+    let folder = Folder::create_guarded(dir, repo).map_err(CliError::usage)?;
     for name in REPORT_FILES {
-        crate::safe_fs::probe_report(&dir.join(name), Links::Refuse).map_err(CliError::usage)?;
+        folder.probe(name).map_err(CliError::usage)?;
     }
     Ok(())
 }
@@ -387,8 +387,9 @@ fn write_reports(reports: &[Report], dir: &Path, repo: &Path) -> Result<(), CliE
         .context("failed to serialise the reports")
         .map_err(CliError::internal)?;
     let json = format!("{json}\n");
-    // The folder is checked again: the run came between the first check and these writes.
-    crate::safe_fs::create_dir_guarded(dir, repo)
+    // The folder is checked again, the run having come between the first check and these
+    // writes, and held open while they are made.
+    let folder = Folder::create_guarded(dir, repo)
         .map_err(CliError::usage)
         .map_err(|e| crate::output::print_instead(e, &json))?;
     let texts = [
@@ -400,7 +401,7 @@ fn write_reports(reports: &[Report], dir: &Path, repo: &Path) -> Result<(), CliE
     // full disk loses no task's report, and the error is returned once all were tried.
     let mut first_error = None;
     for (name, text) in REPORT_FILES.into_iter().zip(&texts) {
-        if let Err(e) = crate::safe_fs::write_report(&dir.join(name), text, Links::Refuse) {
+        if let Err(e) = folder.write(name, text) {
             let e = CliError::usage(e);
             first_error.get_or_insert_with(|| crate::output::print_instead(e, &json));
         }
@@ -442,22 +443,31 @@ fn open_summary(path: &Path) -> Result<(), CliError> {
         .map_err(CliError::usage)
 }
 
+/// Appends the reports' Markdown to the job summary. Earlier steps' summaries share the file, so
+/// an append that fails part way (a full disk) is cut back to where it began: GitHub then shows
+/// theirs and none of this step's, rather than a table broken off mid-row.
 fn append_summary(path: &Path, reports: &[Report]) -> Result<(), CliError> {
-    let used = std::fs::metadata(path)
-        .map(|m| m.len() as usize)
-        .unwrap_or(0);
-    let budget = SUMMARY_BUDGET.saturating_sub(used);
-    let text = markdown(reports, budget);
+    let failed = || format!("failed to append the job summary to `{}`", path.display());
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()).map(|()| f))
-        .with_context(|| format!("failed to append the job summary to `{}`", path.display()))
+        .with_context(failed)
         .map_err(CliError::usage)?;
-    f.flush()
-        .with_context(|| format!("failed to flush `{}`", path.display()))
-        .map_err(CliError::usage)
+    let used = f.metadata().map_or(0, |m| m.len());
+    let budget = SUMMARY_BUDGET.saturating_sub(usize::try_from(used).unwrap_or(usize::MAX));
+    let text = markdown(reports, budget);
+    if let Err(e) = f.write_all(text.as_bytes()).and_then(|()| f.flush()) {
+        // Only a regular file can be cut back; a device or FIFO keeps what it was sent.
+        let restored = f.set_len(used).is_ok();
+        let what = if restored {
+            "; the part written was removed"
+        } else {
+            ""
+        };
+        return Err(CliError::usage(anyhow!("{}: {e}{what}", failed())));
+    }
+    Ok(())
 }
 
 /// GitHub workflow-command annotations for the criteria that lost the most points: `::error`

@@ -67,7 +67,7 @@ pub(crate) fn run(a: &CohortArgs) -> Result<Outcome, CliError> {
     match &a.out {
         None => crate::output::print_stdout(&text)?,
         Some(path) => {
-            crate::safe_fs::write_report(path, &text, crate::safe_fs::Links::ToDevicesOnly)
+            crate::safe_fs::write_report(path, &text)
                 .map_err(CliError::usage)
                 .map_err(|e| crate::output::print_instead(e, &text))?;
             crate::output::print_stdout(&format!(
