@@ -22,7 +22,7 @@ use dicom_object::InMemDicomObject;
 use dicom_object::mem::InMemElement;
 
 use crate::paths::{AttrPath, ElementKey, walk};
-use crate::planted::{IdentifierClass, Planted, Registry, fold};
+use crate::planted::{IdentifierClass, Planted, Registry, Site, fold};
 
 /// Where a leak was found.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,6 +41,8 @@ pub enum LeakSite {
     },
     /// In the file's relative path.
     Path,
+    /// Burned into the pixels, in a text band the output left as it was (brief question 7).
+    Pixels,
 }
 
 /// One planted identifier found in the output.
@@ -54,6 +56,25 @@ pub struct Leak {
     pub file: String,
     /// Where in it.
     pub site: LeakSite,
+}
+
+/// The identifiers the generator burned into the pixels of the input `input`, as leaks from the
+/// output `output` that kept its text band.
+pub fn burned_into(registry: &Registry, input: &str, output: &str) -> Vec<Leak> {
+    registry
+        .iter()
+        .filter(|p| {
+            p.sites
+                .iter()
+                .any(|s| matches!(s, Site::Pixels { file } if file == input))
+        })
+        .map(|p| Leak {
+            value: p.value.clone(),
+            class: p.class,
+            file: output.to_owned(),
+            site: LeakSite::Pixels,
+        })
+        .collect()
 }
 
 /// Searches the decoded string values of `obj` (and of `meta`, the file meta elements, when
@@ -361,9 +382,10 @@ mod tests {
             .iter()
             .map(|l| match &l.site {
                 LeakSite::Value(path) => format!("{} {} at {path}", l.class, l.value),
-                LeakSite::Bytes { .. } | LeakSite::Inflated { .. } | LeakSite::Path => {
-                    unreachable!("value scan")
-                }
+                LeakSite::Bytes { .. }
+                | LeakSite::Inflated { .. }
+                | LeakSite::Path
+                | LeakSite::Pixels => unreachable!("value scan"),
             })
             .collect();
         // The OB private element is binary: left to the byte scan.

@@ -261,6 +261,17 @@ fn fixture() -> Fixture {
     for n in [1, 2, 11, 12, 21, 22, 23, 24, 31] {
         plant(&uid(n), IdentifierClass::Uid, "uid");
     }
+    // The patients' shared family name is burned into the secondary capture's band.
+    registry
+        .plant(
+            "QXVORAK",
+            IdentifierClass::Direct,
+            "patient family name",
+            Site::Pixels {
+                file: "PIDBRAVO02/sc.dcm".to_owned(),
+            },
+        )
+        .expect("plant");
 
     let mut files = Vec::new();
     // Patient A: CT series of three images in a folder named after the patient.
@@ -752,7 +763,8 @@ fn each_mutant_loses_points_on_exactly_its_criteria() {
                 keep_burned_in: true,
                 ..Flaws::default()
             },
-            &["burned_in"],
+            // The name in the band leaked as surely as one in a value.
+            &["burned_in", "direct_leaks"],
         ),
         (
             "offset per file",

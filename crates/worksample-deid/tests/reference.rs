@@ -1163,7 +1163,8 @@ fn flaw_table() -> Vec<(&'static str, &'static [&'static str], Flaws)> {
         ),
         (
             "keep_burned_in",
-            &["burned_in"],
+            // The names in the band leaked as surely as names in values.
+            &["burned_in", "direct_leaks"],
             Flaws {
                 keep_burned_in: true,
                 ..d()

@@ -390,6 +390,7 @@ fn file_tree(registry: &Registry, file: &str, leaks: &[&Leak]) -> TreeNode {
             LeakSite::Bytes { offset } => (1, format!("{offset:020}"), *l),
             LeakSite::Inflated { offset } => (1, format!("i{offset:020}"), *l),
             LeakSite::Path => (2, String::new(), *l),
+            LeakSite::Pixels => (3, String::new(), *l),
         })
         .collect();
     sorted.sort_by(|a, b| (a.0, &a.1, &a.2.value).cmp(&(b.0, &b.1, &b.2.value)));
@@ -422,7 +423,10 @@ fn file_tree(registry: &Registry, file: &str, leaks: &[&Leak]) -> TreeNode {
                 }
                 let bytes = match l.site {
                     LeakSite::Inflated { .. } => "inflated data set",
-                    LeakSite::Value(_) | LeakSite::Bytes { .. } | LeakSite::Path => "raw bytes",
+                    LeakSite::Value(_)
+                    | LeakSite::Bytes { .. }
+                    | LeakSite::Path
+                    | LeakSite::Pixels => "raw bytes",
                 };
                 mark(
                     child(&mut root, format!("{bytes} at offset {offset}")),
@@ -430,6 +434,8 @@ fn file_tree(registry: &Registry, file: &str, leaks: &[&Leak]) -> TreeNode {
                 );
             }
             LeakSite::Path => mark(child(&mut root, "file path".to_owned()), describe(l)),
+            // Never among the pictured files: the burned-in band figures show these.
+            LeakSite::Pixels => {}
         }
     }
     let distinct: BTreeSet<&str> = leaks.iter().map(|l| l.value.as_str()).collect();

@@ -124,6 +124,8 @@ pub(crate) enum SiteKind {
     Bytes,
     /// In a deflated data set's inflated bytes, where no decoded value of the file holds it.
     Inflated,
+    /// Burned into the pixels, the text band not blanked.
+    Pixels,
 }
 
 impl SiteKind {
@@ -133,6 +135,7 @@ impl SiteKind {
             LeakSite::Path => SiteKind::Path,
             LeakSite::Bytes { .. } => SiteKind::Bytes,
             LeakSite::Inflated { .. } => SiteKind::Inflated,
+            LeakSite::Pixels => SiteKind::Pixels,
         }
     }
 }
@@ -209,16 +212,13 @@ impl LeakTally {
             let seen_decoded = kinds.contains_key(&(value, SiteKind::Value));
             match kind {
                 SiteKind::Bytes | SiteKind::Inflated if seen_decoded => continue,
-                SiteKind::Value | SiteKind::Path | SiteKind::Bytes | SiteKind::Inflated => {}
+                SiteKind::Value
+                | SiteKind::Path
+                | SiteKind::Bytes
+                | SiteKind::Inflated
+                | SiteKind::Pixels => {}
             }
-            let group = &mut self.groups[LeakGroup::of(l.class).slot()];
-            let spread = group.spread.entry((value.to_owned(), kind)).or_default();
-            spread.files += 1;
-            let at = spread.first.partition_point(|f| f.file.as_str() < file);
-            if at < FILES_NAMED {
-                spread.first.insert(at, (*l).clone());
-                spread.first.truncate(FILES_NAMED);
-            }
+            self.spread(file, kind, l);
         }
         let classes: BTreeMap<&str, IdentifierClass> =
             first_here.iter().map(|(v, l)| (*v, l.class)).collect();
@@ -240,6 +240,34 @@ impl LeakTally {
                 },
             );
             self.worst.truncate(super::figures::LEAK_FILES_SHOWN);
+        }
+    }
+
+    /// Folds in the identifiers burned into the pixels of the output `file`, whose text band was
+    /// left: leaked like any other and named in findings, but not among the leak figure's
+    /// files, since the burned-in band figures picture them.
+    pub(crate) fn add_pixels(&mut self, file: &str, leaks: &[Leak]) {
+        for l in leaks {
+            if !self.distinct.contains_key(&l.value) {
+                self.distinct.insert(l.value.clone(), l.class);
+            }
+            self.spread(file, SiteKind::Pixels, l);
+        }
+    }
+
+    /// Counts `leak`, found in `file` in the way `kind`, in its identifier's spread, keeping it
+    /// among the first files named when it sorts there.
+    fn spread(&mut self, file: &str, kind: SiteKind, leak: &Leak) {
+        let group = &mut self.groups[LeakGroup::of(leak.class).slot()];
+        let spread = group
+            .spread
+            .entry((leak.value.clone(), kind))
+            .or_default();
+        spread.files += 1;
+        let at = spread.first.partition_point(|f| f.file.as_str() < file);
+        if at < FILES_NAMED {
+            spread.first.insert(at, leak.clone());
+            spread.first.truncate(FILES_NAMED);
         }
     }
 
@@ -564,6 +592,7 @@ fn thin(leaks: Vec<Leak>) -> Vec<Leak> {
                 LeakSite::Value(_) => 0,
                 LeakSite::Bytes { .. } | LeakSite::Inflated { .. } => 1,
                 LeakSite::Path => 2,
+                LeakSite::Pixels => 3,
             };
             let n = seen.entry((l.value.clone(), kind)).or_default();
             *n += 1;

@@ -87,7 +87,7 @@ pub fn grade_submission(
     shown: Figures,
 ) -> Result<Grade, GradeError> {
     let mut notes = Vec::new();
-    let inventory = inventory::take(key, submission, progress, &mut notes);
+    let mut inventory = inventory::take(key, submission, progress, &mut notes);
     let matched = matching::match_outputs(key, fixtures, &inventory.outputs, &mut notes);
     notes.extend(unmatched_note(key, &matched));
 
@@ -126,6 +126,14 @@ pub fn grade_submission(
         }
     }
     progress.finish();
+    // A name burned into the pixels is as much a leak as one in a value: once the files are
+    // compared, the identifiers burned into each input whose band was left count as leaked
+    // from its output (PS3.15 §E.3.1, Clean Pixel Data: burned-in identification is removed).
+    for (output, input) in &folded.privacy.bands_left {
+        inventory
+            .leaks
+            .add_pixels(output, &crate::leak::burned_into(&key.registry, input, output));
+    }
 
     let mut criteria = Vec::new();
     criteria.extend(privacy::criteria(

@@ -42,6 +42,10 @@ pub(crate) struct FilePrivacy {
     pub private: Tally,
     /// Band blanked; overlays and icons removed.
     pub burned: Tally,
+    /// The output's and the input's paths when this burned-in input's text band was left in its
+    /// output (under 99 % blanked, which the band check does not credit in full): the
+    /// identifiers burned into the input leaked.
+    pub band_left: Option<(String, String)>,
     /// Offset in days of every shiftable date (None: missing or unreadable), with its path.
     pub offsets: Vec<(Option<i64>, String)>,
     /// Birth date emptied.
@@ -285,6 +289,9 @@ impl FilePrivacy {
                 None => (0.0, "no output".to_owned()),
             };
             let credit = if fraction >= 0.99 { 1.0 } else { fraction };
+            if let (Some((rel, _)), true) = (pair.output, credit < 1.0) {
+                me.band_left = Some((rel.to_owned(), pair.input_file().to_owned()));
+            }
             me.burned.credit(credit, || {
                 pair.finding(
                     "(7FE0,0010)",
@@ -541,7 +548,8 @@ fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f
     (
         fraction,
         format!(
-            "{:.1}% of the band's non-background pixels are 0",
+            "rows 0 to {} (the top eighth) must be 0; {:.1}% of the text pixels there are",
+            band.saturating_sub(1),
             fraction * 100.0
         ),
     )
@@ -627,6 +635,8 @@ pub(crate) struct PrivacyFold {
     action: Tally,
     private: Tally,
     burned: Tally,
+    /// [`FilePrivacy::band_left`] of every file, in file order: bounded by the burned-in inputs.
+    pub(crate) bands_left: Vec<(String, String)>,
     /// Dates by patient index.
     dates: BTreeMap<usize, PatientDates>,
 }
@@ -637,6 +647,7 @@ impl PrivacyFold {
         self.action.absorb(&file.action);
         self.private.absorb(&file.private);
         self.burned.absorb(&file.burned);
+        self.bands_left.extend(file.band_left);
         let dates = self.dates.entry(patient).or_default();
         for (offset, location) in file.offsets {
             dates.add(offset, &file.file, location);
@@ -753,6 +764,7 @@ fn leak_finding(key: &Key, value: &str, kind: SiteKind, spread: &LeakSpread) -> 
         LeakSite::Bytes { offset } => format!("byte {offset}"),
         LeakSite::Inflated { offset } => format!("byte {offset} of the inflated data set"),
         LeakSite::Path => "path".to_owned(),
+        LeakSite::Pixels => "the text band".to_owned(),
     };
     let head = format!("{} `{value}` ({what})", first.class);
     if spread.files == 1 {
@@ -761,6 +773,7 @@ fn leak_finding(key: &Key, value: &str, kind: SiteKind, spread: &LeakSpread) -> 
             SiteKind::Path => "in the file's path",
             SiteKind::Bytes => "in the raw bytes",
             SiteKind::Inflated => "in the deflated data set's bytes",
+            SiteKind::Pixels => "burned into the pixels (the text band was not blanked)",
         };
         return Finding::new(format!("{head} found {place}"))
             .in_file(first.file.clone())
@@ -771,12 +784,13 @@ fn leak_finding(key: &Key, value: &str, kind: SiteKind, spread: &LeakSpread) -> 
         SiteKind::Path => "in the path of",
         SiteKind::Bytes => "in the raw bytes of",
         SiteKind::Inflated => "in the deflated data set's bytes of",
+        SiteKind::Pixels => "burned into the pixels (text band not blanked) of",
     };
     let mut named: Vec<String> = spread
         .first
         .iter()
         .map(|l| match kind {
-            SiteKind::Path => l.file.clone(),
+            SiteKind::Path | SiteKind::Pixels => l.file.clone(),
             SiteKind::Value | SiteKind::Bytes | SiteKind::Inflated => {
                 format!("{} at {}", l.file, location(l))
             }
