@@ -262,7 +262,16 @@ fn hidden_fixtures_use_the_assessor_s_profile_not_the_repository_s() {
     let r = hidden(&["--profile", "easy"]);
     assert_refused_before_running(&r, "no profile `easy` (from --profile)");
 
-    // Practice keeps the repository's choice.
+    // Practice keeps the repository's choice (in a folder of its own: `reports` holds the
+    // candidate's, which a practice check does not replace).
+    let r = check(&repo, "reports");
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("and this is a practice check"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_dir_all(repo.join("reports")).expect("rm");
     let r = check(&repo, "reports");
     let report = graded(&r);
     assert_eq!(report["profile"], "hard");
@@ -365,4 +374,84 @@ fn a_failed_summary_append_leaves_the_earlier_summaries_whole() {
         cut.stderr
     );
     assert_eq!(std::fs::read_to_string(&summary).expect("read"), earlier);
+}
+
+/// `check` never replaces another candidate's reports (an assessor checking a cohort into one
+/// folder would keep only the last), and `run` never replaces `check`'s.
+#[test]
+fn check_never_replaces_another_candidate_s_reports() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(tmp.path(), ONE_TASK);
+    let secret = "an assessor's secret of some length";
+    let hidden = |candidate: &str| {
+        run(ws()
+            .current_dir(&repo)
+            .env("WORKSAMPLE_SECRET", secret)
+            .args(["check", "--out", "../shared", "--candidate", candidate]))
+    };
+    let report = tmp.path().join("shared/report.json");
+    let whose = || -> serde_json::Value {
+        let text = std::fs::read_to_string(&report).expect("report");
+        serde_json::from_str::<serde_json::Value>(&text).expect("json")[0]["candidate"].clone()
+    };
+
+    let a = hidden("cand-a");
+    assert_eq!(a.code, 0, "{a:?}");
+    let b = hidden("cand-b");
+    assert_refused_before_running(
+        &b,
+        "holds `worksample check`'s candidate `cand-a`'s reports on `series`, and this is \
+         candidate `cand-b`'s check",
+    );
+    assert_eq!(whose(), "cand-a", "left as it was");
+    let again = hidden("cand-a");
+    assert_eq!(
+        again.code, 0,
+        "the same candidate's reports are replaced: {again:?}"
+    );
+
+    let r = run(ws().env("WORKSAMPLE_SECRET", secret).args([
+        "run",
+        "series",
+        "--hidden",
+        "--candidate",
+        "cand-c",
+        "--out",
+        tmp.path().join("shared").to_str().expect("utf-8"),
+        "--format",
+        "json,markdown",
+        "--",
+        "true",
+        "{output}",
+    ]));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("holds `worksample check`'s candidate `cand-a`'s reports"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(whose(), "cand-a");
+}
+
+/// A job summary that is a FIFO is refused before any task runs: opening it would wait for a
+/// reader for ever.
+#[test]
+fn a_summary_that_is_a_fifo_is_refused_at_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(tmp.path(), ONE_TASK);
+    let fifo = tmp.path().join("summary");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let start = Instant::now();
+    let r = run(ws()
+        .current_dir(&repo)
+        .env("GITHUB_STEP_SUMMARY", &fifo)
+        .args(["check", "--out", "reports"]));
+    assert_refused_before_running(&r, "cannot append the job summary");
+    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    assert!(start.elapsed() < Duration::from_secs(20));
 }

@@ -302,11 +302,16 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
     std::os::unix::fs::symlink(&file, planted.join("report.md")).expect("symlink");
     let linked = tmp.path().join("linked.json");
     std::os::unix::fs::symlink(&file, &linked).expect("symlink");
+    // A device reached through a planted link, not one this process holds (another user's
+    // terminal would be one).
+    let device = tmp.path().join("device.json");
+    std::os::unix::fs::symlink("/dev/zero", &device).expect("symlink");
     let file = file.to_str().expect("utf-8");
     let folder = tmp.path().to_str().expect("utf-8");
     let planted = planted.to_str().expect("utf-8");
     let linked = linked.to_str().expect("utf-8");
-    let cases: [(&[&str], &str); 6] = [
+    let device = device.to_str().expect("utf-8");
+    let cases: [(&[&str], &str); 7] = [
         (
             &["--out", "/nonexistent/dir/report.txt"],
             "/nonexistent/dir/report.txt",
@@ -321,6 +326,10 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
         (
             &["--format", "json", "--out", linked],
             "it is a symbolic link",
+        ),
+        (
+            &["--format", "json", "--out", device],
+            "device.json`: it is a symbolic link",
         ),
     ];
     for (flags, named) in cases {
@@ -378,7 +387,8 @@ fn a_report_named_dev_stdout_is_written_there() {
     let text = std::fs::read_to_string(&captured).expect("read");
     assert!(text.starts_with("before\n{\n"), "{text}");
 
-    // A link to a FIFO nobody reads fails at once instead of waiting forever.
+    // A FIFO nobody reads fails at once instead of waiting forever; reached through a link
+    // (which a candidate could plant), a FIFO this process does not hold is refused outright.
     let fifo = tmp.path().join("fifo");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -387,20 +397,25 @@ fn a_report_named_dev_stdout_is_written_there() {
     assert!(made.success());
     let link = tmp.path().join("report.json");
     std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
-    let start = std::time::Instant::now();
-    let r = ws_run(&[
-        "run",
-        "deid",
-        "--format",
-        "json",
-        "--out",
-        link.to_str().expect("utf-8"),
-        "--",
-        "true",
-    ]);
-    assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("cannot write report"), "{}", r.stderr);
-    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    for (out, says) in [
+        (&fifo, "cannot write report"),
+        (&link, "report.json`: it is a symbolic link"),
+    ] {
+        let start = std::time::Instant::now();
+        let r = ws_run(&[
+            "run",
+            "deid",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--",
+            "true",
+        ]);
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    }
 }
 
 /// A FIFO or a device where the harness reads a small text file (task data under

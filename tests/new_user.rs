@@ -184,8 +184,19 @@ fn grade_reports_never_go_among_the_graded_files() {
     std::fs::create_dir(&submission).expect("mkdir");
     let r = ws_run(&["generate", "deid", "--out", utf8(&fixtures)]);
     assert_eq!(r.code, 0, "{r:?}");
-    for (inside, flag) in [(&submission, "--submission"), (&fixtures, "--fixtures")] {
-        let out = inside.join("reports");
+    // Also by way of a folder not made yet and `..`, which create_dir_all walks back out of.
+    let around = |inside: &Path| {
+        tmp.path()
+            .join("not-yet/..")
+            .join(inside.file_name().expect("named"))
+            .join("reports")
+    };
+    let cases = [
+        (submission.join("reports"), "--submission"),
+        (fixtures.join("reports"), "--fixtures"),
+        (around(&submission), "--submission"),
+    ];
+    for (out, flag) in &cases {
         let r = ws_run(&[
             "grade",
             "deid",
@@ -196,7 +207,7 @@ fn grade_reports_never_go_among_the_graded_files() {
             "--format",
             "json,markdown",
             "--out",
-            utf8(&out),
+            utf8(out),
         ]);
         assert_eq!(r.code, 2, "{r:?}");
         assert!(
@@ -206,6 +217,24 @@ fn grade_reports_never_go_among_the_graded_files() {
         );
         assert!(!out.exists(), "nothing written");
     }
+}
+
+/// A stdout that cannot be written (a full disk, `> /dev/full`) is the environment's problem,
+/// exit 2, not a fault of the harness.
+#[test]
+fn a_full_stdout_is_an_environment_error() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let r = run(ws().arg("list").stdout(full));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("failed to write to stdout"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("fault of worksample"), "{}", r.stderr);
 }
 
 /// `check --fail-under` names the tasks below it, not only the exit status.

@@ -74,32 +74,91 @@ struct WhoseTask {
     id: String,
 }
 
-/// Refuses to write over another candidate's or another task's JSON report at `path`: an
-/// assessor who mistypes `--out` would otherwise replace one candidate's evidence with
-/// another's and find out only when `cohort` counts one candidate twice. A file that is not a
-/// JSON report is left to [`crate::safe_fs::probe_report`].
-fn not_anothers(path: &Path, owner: Owner<'_>) -> Result<(), CliError> {
-    match whose(path) {
-        Some(whose) if !whose.is(owner) => {
-            let describe = |task: &str, candidate: Option<&str>| match candidate {
-                Some(c) => format!("candidate `{c}`'s report on `{task}`"),
-                None => format!("a practice report on `{task}`"),
-            };
-            Err(CliError::usage(anyhow::anyhow!(
-                "`{}` holds {}, and this is {}; choose another --out, or remove it first",
-                path.display(),
-                describe(&whose.task.id, whose.candidate.as_deref()),
-                describe(owner.task, owner.candidate)
-            )))
-        }
-        Some(_) | None => Ok(()),
+/// What an existing `report.json` holds: one report (`run`, `grade`) or `check`'s list of one
+/// report per task.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Held {
+    One(Whose),
+    Many(Vec<Whose>),
+}
+
+/// How a report's owner reads in a refusal.
+fn describe(task: &str, candidate: Option<&str>) -> String {
+    match candidate {
+        Some(c) => format!("candidate `{c}`'s report on `{task}`"),
+        None => format!("a practice report on `{task}`"),
     }
 }
 
-/// Whose JSON report `path` holds, when it is a regular file that reads as one.
-fn whose(path: &Path) -> Option<Whose> {
+/// How `check`'s reports read in a refusal.
+fn describe_check(reports: &[Whose]) -> String {
+    let tasks: Vec<String> = reports.iter().map(|w| format!("`{}`", w.task.id)).collect();
+    let whose = match reports.iter().find_map(|w| w.candidate.as_deref()) {
+        Some(c) => format!("candidate `{c}`'s"),
+        None => "practice".to_owned(),
+    };
+    format!(
+        "`worksample check`'s {whose} reports on {}",
+        tasks.join(", ")
+    )
+}
+
+/// Refuses to write over another candidate's or another task's JSON report at `path`, or
+/// `check`'s: an assessor who mistypes `--out` would otherwise replace one candidate's evidence
+/// with another's and find out only when `cohort` counts one candidate twice. A file that is
+/// not a JSON report is left to [`crate::safe_fs::probe_report`].
+fn not_anothers(path: &Path, owner: Owner<'_>) -> Result<(), CliError> {
+    let held = match held(path) {
+        Some(Held::One(whose)) if whose.is(owner) => return Ok(()),
+        Some(Held::One(whose)) => describe(&whose.task.id, whose.candidate.as_deref()),
+        Some(Held::Many(reports)) => describe_check(&reports),
+        None => return Ok(()),
+    };
+    Err(CliError::usage(anyhow::anyhow!(
+        "`{}` holds {held}, and this is {}; choose another --out, or remove it first",
+        path.display(),
+        describe(owner.task, owner.candidate)
+    )))
+}
+
+/// `check`'s counterpart of [`not_anothers`]: its `report.json` may replace reports of the same
+/// candidate (or practice reports, for a practice check) on any tasks, since `worksample.toml`
+/// changes between pushes, but never another candidate's.
+pub(crate) fn not_another_candidates(path: &Path, candidate: Option<&str>) -> Result<(), CliError> {
+    let (other, held) = match held(path) {
+        Some(Held::One(w)) => (
+            w.candidate.as_deref() != candidate,
+            describe(&w.task.id, w.candidate.as_deref()),
+        ),
+        Some(Held::Many(reports)) => (
+            reports.iter().any(|w| w.candidate.as_deref() != candidate),
+            describe_check(&reports),
+        ),
+        None => return Ok(()),
+    };
+    if !other {
+        return Ok(());
+    }
+    let this = match candidate {
+        Some(c) => format!("candidate `{c}`'s check"),
+        None => "a practice check".to_owned(),
+    };
+    Err(CliError::usage(anyhow::anyhow!(
+        "`{}` holds {held}, and this is {this}; choose another --out, or remove it first",
+        path.display()
+    )))
+}
+
+/// What JSON report `path` holds, when it is a regular file that reads as one. A link is never
+/// read: one planted in place of a report would have root read its target (and print what it
+/// names), and the writing refuses it anyway.
+fn held(path: &Path) -> Option<Held> {
     // Reports are small; one that is not is not ours to judge.
     const LARGEST: u64 = 64 << 20;
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let text = worksample_task::textfile::read_text(path, LARGEST).ok()?;
     serde_json::from_str(&text).ok()
 }
@@ -179,12 +238,10 @@ pub(crate) fn write(
             // Only a folder that held this task's and candidate's report before is this run's
             // to tidy: another file named like a report (a candidate's own report.json in a
             // submission folder, another task's report.md) is never removed.
-            let ours = whose(&dir.join(file_name(Format::Json))).is_some_and(|w| {
-                w.is(Owner {
-                    task: &report.task.id,
-                    candidate: report.candidate.as_deref(),
-                })
-            });
+            let ours = matches!(held(&dir.join(file_name(Format::Json))), Some(Held::One(w)) if w.is(Owner {
+                task: &report.task.id,
+                candidate: report.candidate.as_deref(),
+            }));
             // Every format is attempted: one that cannot be written (the disk filled up) is
             // printed on stdout and the next is still written, so none is lost.
             let mut first_error = None;
@@ -263,7 +320,9 @@ pub(crate) fn print_stdout(text: &str) -> Result<(), CliError> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::internal(
+        // Where stdout goes is the environment's (a full disk, `> /dev/full`), not a fault of
+        // the harness.
+        Err(e) => Err(CliError::usage(
             anyhow::Error::new(e).context("failed to write to stdout"),
         )),
     }

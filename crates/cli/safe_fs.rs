@@ -345,6 +345,23 @@ fn is_descriptor(meta: &std::fs::Metadata, fd: impl AsFd) -> bool {
     rustix::fs::fstat(fd).is_ok_and(|st| st.st_dev == meta.dev() && st.st_ino == meta.ino())
 }
 
+/// Whether `meta` is a file this process holds open as one of its descriptors other than
+/// `besides` (one just opened to it, which would always match).
+fn held_open(meta: &std::fs::Metadata, besides: Option<&std::fs::File>) -> bool {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return false;
+    };
+    let besides = besides.map(|f| f.as_raw_fd().to_string());
+    fds.flatten()
+        .filter(|fd| besides.as_deref() != fd.file_name().to_str())
+        .any(|fd| {
+            std::fs::metadata(fd.path())
+                .is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
+        })
+}
+
 /// A character device or FIFO: what an assessor may name as a report file besides a file.
 fn is_stream(kind: std::fs::FileType) -> bool {
     use std::os::unix::fs::FileTypeExt as _;
@@ -382,7 +399,11 @@ fn destination(path: &Path) -> anyhow::Result<Destination> {
     if is_descriptor(&target, std::io::stderr()) {
         return Ok(Destination::Stderr);
     }
-    if is_stream(target.file_type()) {
+    // A device or FIFO named directly is the assessor's choice. Through a link, only one this
+    // process already holds (`/dev/fd/3` of a shell redirection, `>(…)`): a candidate can plant
+    // `report.json → /dev/pts/1` (another user's terminal) or a link to a device node in a
+    // folder an assessor reuses, and root would write there.
+    if is_stream(target.file_type()) && (!kind.is_symlink() || held_open(&target, None)) {
         return Ok(Destination::Stream);
     }
     // A link to a file, a folder or a block device (a disk), or a socket.
@@ -405,9 +426,11 @@ fn open_stream(path: &Path) -> anyhow::Result<std::fs::File> {
     let meta = file
         .metadata()
         .with_context(|| format!("cannot write report `{}`", path.display()))?;
-    if !is_stream(meta.file_type()) {
+    let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_stream(meta.file_type()) || (linked && !held_open(&meta, Some(&file))) {
         bail!(
-            "refusing to write report `{}`: it changed into something other than a device or FIFO",
+            "refusing to write report `{}`: it changed into something other than a device or FIFO \
+             this process holds",
             path.display()
         );
     }

@@ -63,7 +63,7 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
     };
     let audience = a.audience();
     let planned = plan(registry, &file, &manifest, chooser)?;
-    prepare_reports(&a.out, &repo)?;
+    prepare_reports(&a.out, &repo, a.candidate.as_deref())?;
     let summary = crate::env::get(crate::env::GITHUB_STEP_SUMMARY);
     if let Some(path) = &summary {
         open_summary(Path::new(path))?;
@@ -128,9 +128,6 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
     }
 
     write_reports(&reports, &a.out, &repo)?;
-    if let Some(path) = summary {
-        append_summary(Path::new(&path), &reports)?;
-    }
     let mut stdout = String::new();
     for line in annotations(&reports) {
         stdout.push_str(&line);
@@ -154,6 +151,11 @@ pub(crate) fn run(registry: &Registry, a: CheckArgs) -> Result<Outcome, CliError
         ));
     }
     crate::output::print_stdout(&stdout)?;
+    // After the results are printed: a summary that cannot be appended (a full disk) still
+    // leaves the log its annotations and totals.
+    if let Some(path) = summary {
+        append_summary(Path::new(&path), &reports)?;
+    }
     Ok(if !below.is_empty() {
         Outcome::BelowThreshold
     } else {
@@ -373,9 +375,11 @@ fn plan<'r>(
         .collect()
 }
 
-/// Makes the report folder (refusing links in the repository) and probes each report file.
-fn prepare_reports(dir: &Path, repo: &Path) -> Result<(), CliError> {
+/// Makes the report folder (refusing links in the repository), refuses to replace another
+/// candidate's reports there, and probes each report file.
+fn prepare_reports(dir: &Path, repo: &Path, candidate: Option<&str>) -> Result<(), CliError> {
     let folder = Folder::create_guarded(dir, repo).map_err(CliError::usage)?;
+    crate::output::not_another_candidates(&dir.join(REPORT_FILES[0]), candidate)?;
     for name in REPORT_FILES {
         folder.probe(name).map_err(CliError::usage)?;
     }
@@ -434,13 +438,29 @@ fn markdown(reports: &[Report], budget: usize) -> String {
 /// Opens the job summary for appending (creating it, as GitHub does), to learn before any
 /// task runs that it can be written.
 fn open_summary(path: &Path) -> Result<(), CliError> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    summary_file(path)
         .map(drop)
         .with_context(|| format!("cannot append the job summary to `{}`", path.display()))
         .map_err(CliError::usage)
+}
+
+/// The job summary opened for appending. GitHub makes it a regular file; a FIFO would block
+/// the open until a reader came (and that reader would see the early check's close as the
+/// end), so only a file (created when missing) or a character device such as `/dev/null` is
+/// taken.
+fn summary_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::FileTypeExt as _;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() || m.file_type().is_char_device() => {}
+        Ok(m) if m.is_dir() => anyhow::bail!("it is a folder"),
+        Ok(_) => anyhow::bail!("it is not a regular file"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?)
 }
 
 /// Appends the reports' Markdown to the job summary. Earlier steps' summaries share the file, so
@@ -448,14 +468,20 @@ fn open_summary(path: &Path) -> Result<(), CliError> {
 /// theirs and none of this step's, rather than a table broken off mid-row.
 fn append_summary(path: &Path, reports: &[Report]) -> Result<(), CliError> {
     let failed = || format!("failed to append the job summary to `{}`", path.display());
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    let mut f = summary_file(path)
         .with_context(failed)
         .map_err(CliError::usage)?;
     let used = f.metadata().map_or(0, |m| m.len());
     let budget = SUMMARY_BUDGET.saturating_sub(usize::try_from(used).unwrap_or(usize::MAX));
+    if budget == 0 {
+        // Earlier steps filled GitHub's cap: anything more would have the whole summary refused.
+        eprintln!(
+            "the job summary `{}` already holds {used} bytes, near GitHub's 1 MiB limit; this \
+             step's summary is left out (its reports are in --out)",
+            path.display()
+        );
+        return Ok(());
+    }
     let text = markdown(reports, budget);
     if let Err(e) = f.write_all(text.as_bytes()).and_then(|()| f.flush()) {
         // Only a regular file can be cut back; a device or FIFO keeps what it was sent.

@@ -84,20 +84,26 @@ fn lies_within(path: &std::path::Path, folder: &std::path::Path) -> bool {
     let Ok(absolute) = std::path::absolute(path) else {
         return false;
     };
-    // The longest existing ancestor, resolved, and the rest as written.
-    let mut rest = Vec::new();
-    let mut at = absolute.as_path();
-    loop {
-        if let Ok(real) = at.canonicalize() {
-            let full = rest.iter().rev().fold(real, |p, c| p.join(c));
-            return full.starts_with(&folder);
-        }
-        match (at.parent(), at.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                at = parent;
+    // Component by component, as the kernel will walk it once the folders are made: what
+    // exists is resolved (its links followed), `..` goes up from where the walk is, so
+    // `missing/../submission/reports` is found inside the submission.
+    let mut at = std::path::PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                at.pop();
             }
-            _ => return false,
+            std::path::Component::CurDir => {}
+            std::path::Component::Normal(name) => {
+                at.push(name);
+                if let Ok(real) = at.canonicalize() {
+                    at = real;
+                }
+            }
+            std::path::Component::RootDir | std::path::Component::Prefix(_) => {
+                at.push(component);
+            }
         }
     }
+    at.starts_with(&folder)
 }

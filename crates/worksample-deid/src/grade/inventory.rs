@@ -259,10 +259,7 @@ impl LeakTally {
     /// among the first files named when it sorts there.
     fn spread(&mut self, file: &str, kind: SiteKind, leak: &Leak) {
         let group = &mut self.groups[LeakGroup::of(leak.class).slot()];
-        let spread = group
-            .spread
-            .entry((leak.value.clone(), kind))
-            .or_default();
+        let spread = group.spread.entry((leak.value.clone(), kind)).or_default();
         spread.files += 1;
         let at = spread.first.partition_point(|f| f.file.as_str() < file);
         if at < FILES_NAMED {

@@ -130,9 +130,10 @@ pub fn grade_submission(
     // compared, the identifiers burned into each input whose band was left count as leaked
     // from its output (PS3.15 §E.3.1, Clean Pixel Data: burned-in identification is removed).
     for (output, input) in &folded.privacy.bands_left {
-        inventory
-            .leaks
-            .add_pixels(output, &crate::leak::burned_into(&key.registry, input, output));
+        inventory.leaks.add_pixels(
+            output,
+            &crate::leak::burned_into(&key.registry, input, output),
+        );
     }
 
     let mut criteria = Vec::new();
