@@ -718,8 +718,12 @@ fn geometry(
         let t = &v.geometry;
         let mut s = 0.0;
         let mut wrong = Vec::new();
+        // A distance: gaps taken down a reversed listing are negative, and the reversal already
+        // costs half the ordering (the brief reads a negative spacing as its size).
         match (g.slice_spacing_mm, t.slice_spacing) {
-            (Some(got), Some(want)) if (got - want).abs() <= (0.01f64).max(0.01 * want) => s += 0.5,
+            (Some(got), Some(want)) if (got.abs() - want).abs() <= (0.01f64).max(0.01 * want) => {
+                s += 0.5;
+            }
             (got, want) => wrong.push(format!(
                 "slice_spacing_mm {} (expected {})",
                 got.map_or("null".into(), |x| format!("{x}")),
@@ -802,6 +806,17 @@ fn geometry(
     .with_findings(findings)
 }
 
+/// Why a flag matched nothing, as its finding says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Spurious {
+    /// The volume it is on expects no flag of its type.
+    Kind,
+    /// The volume expects flags of its type, but none at this locator (a gap, an angle).
+    Locator,
+    /// The volume it is on matched no true volume.
+    Volume,
+}
+
 fn anomalies(
     key: &Key,
     out: &Output,
@@ -823,6 +838,9 @@ fn anomalies(
         .map(|v| vec![false; v.flags.len()])
         .collect();
     let mut fp_on: Vec<usize> = vec![0; key.volumes.len()];
+    // Spurious flags per volume, type and reason: counted, so twenty of one kind on one volume
+    // are one finding and the missing flags (listed first) are not pushed out.
+    let mut spurious: BTreeMap<(usize, &str, Spurious), usize> = BTreeMap::new();
     for (j, v) in out.volumes.iter().enumerate() {
         for a in &v.anomalies {
             if a.kind == AnomalyKind::Other {
@@ -835,9 +853,11 @@ fn anomalies(
                         && f.kind == a.kind
                         && match f.locator {
                             Locator::None => true,
-                            Locator::Angle(want) => a
-                                .angle_deg
-                                .is_some_and(|got| (got.abs() - want).abs() <= 1.0),
+                            // The angle between two lines: a volume listed reversed has its
+                            // stacking direction at 180° − θ from n, the same line (brief).
+                            Locator::Angle(want) => a.angle_deg.is_some_and(|got| {
+                                (got.abs().min(180.0 - got.abs()) - want).abs() <= 1.0
+                            }),
                             // Both instances must be in the volume that carries the flag: a
                             // gap between instances it left out is not a gap it found.
                             Locator::Between(x, y) => a.between.as_ref().is_some_and(|[p, q]| {
@@ -858,14 +878,18 @@ fn anomalies(
                 }
                 None => {
                     counts.fp += 1;
-                    if let Some(&k) = owner.get(&j) {
-                        fp_on[k] += 1;
-                    }
-                    findings.push(Finding::new(format!(
-                        "your volume `{}`: flag `{}` matches no expected anomaly (wrong type, locator or volume)",
-                        v.id,
-                        a.kind.name()
-                    )));
+                    let why = match owner.get(&j) {
+                        Some(&k) => {
+                            fp_on[k] += 1;
+                            if key.volumes[k].flags.iter().any(|f| f.kind == a.kind) {
+                                Spurious::Locator
+                            } else {
+                                Spurious::Kind
+                            }
+                        }
+                        None => Spurious::Volume,
+                    };
+                    *spurious.entry((j, a.kind.name(), why)).or_default() += 1;
                 }
             }
         }
@@ -890,6 +914,24 @@ fn anomalies(
         }
         outcomes[k].flags_exact =
             outcomes[k].matched.is_some() && found[k].iter().all(|b| *b) && fp_on[k] == 0;
+    }
+    for ((j, kind, why), n) in spurious {
+        let flags = if n == 1 {
+            format!("flag `{kind}`")
+        } else {
+            format!("{n} flags `{kind}`")
+        };
+        let because = match why {
+            Spurious::Kind => "no such anomaly is expected on this volume",
+            Spurious::Locator => "its locator matches none of this type expected on this volume",
+            Spurious::Volume => {
+                "this volume matches no true volume, so none of its flags can count"
+            }
+        };
+        findings.push(Finding::new(format!(
+            "your volume `{}`: {flags} spurious: {because}",
+            out.volumes[j].id
+        )));
     }
     let pr = counts.precision_recall();
     CriterionGrade::new(

@@ -481,6 +481,20 @@ const MUTANTS: &[(&str, &[&str], Mutation)] = &[
                 *v.geometry.positions.last().expect("slices");
         },
     ),
+    // The brief: the spacing is a distance, so one reversal costs only the order's half.
+    (
+        "the CT reversed, its gaps taken in its own order (negative spacing)",
+        &["ordering"],
+        |o, k| {
+            let ct = find(o, k, "ct_axial");
+            o.volumes[ct].instances.reverse();
+            let v = k.volumes.iter().find(|v| v.name == "ct_axial").expect("T1");
+            o.volumes[ct].geometry.first_position_mm =
+                *v.geometry.positions.last().expect("slices");
+            let spacing = o.volumes[ct].geometry.slice_spacing_mm.expect("spacing");
+            o.volumes[ct].geometry.slice_spacing_mm = Some(-spacing);
+        },
+    ),
     (
         "the CT listed twice",
         &["coverage", "volumes_exact", "ordering", "geometry"],
@@ -802,6 +816,51 @@ fn coverage_names_an_invented_entry_before_the_missing_files() {
 /// A slice listed twice in an otherwise ascending volume costs that volume only the repeat's
 /// share of its order, and the finding names the repeat; it used to read "true rank 31 after
 /// true rank 31" and score the volume ¼·τ.
+/// Spurious flags are one finding per volume, type and reason, after the missing ones: twenty of
+/// one kind once pushed the missing flag the candidate needed to see out of the findings.
+#[test]
+fn spurious_flags_are_counted_after_the_missing_ones() {
+    let (dir, key) = common::fixture(2, "standard");
+    let mut out = common::reference(dir.path());
+    let ct = find(&out, &key, "ct_axial");
+    let i = out.volumes[ct].instances.clone();
+    for w in i.windows(2).take(20) {
+        out.volumes[ct].anomalies.push(Anomaly {
+            between: Some([w[0].clone(), w[1].clone()]),
+            ..Anomaly::plain(AnomalyKind::IrregularSpacing)
+        });
+    }
+    let gap = find(&out, &key, "ct_missing_slice");
+    out.volumes[gap]
+        .anomalies
+        .retain(|a| a.kind != AnomalyKind::MissingSlice);
+    let anomalies = grade_output(&key, &out)
+        .criteria
+        .into_iter()
+        .find(|c| c.id.as_str() == "anomalies")
+        .expect("anomalies");
+    let messages: Vec<&str> = anomalies
+        .findings
+        .iter()
+        .map(|f| f.message.as_str())
+        .collect();
+    let [missing, spurious] = messages.as_slice() else {
+        panic!("two findings: {messages:?}");
+    };
+    assert!(
+        missing.starts_with("volume `ct_missing_slice`: missing flag `missing_slice` between"),
+        "{missing}"
+    );
+    assert_eq!(
+        *spurious,
+        format!(
+            "your volume `{}`: 20 flags `irregular_spacing` spurious: no such anomaly is \
+             expected on this volume",
+            out.volumes[ct].id
+        )
+    );
+}
+
 #[test]
 fn a_repeated_slice_costs_its_share_of_the_order() {
     let (dir, key) = common::fixture(2, "standard");
