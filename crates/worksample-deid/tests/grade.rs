@@ -385,6 +385,7 @@ struct Flaws {
     shift_birth: bool,
     no_markers: bool,
     wipe_descriptions: bool,
+    keep_descriptions: bool,
     zero_whole_image: bool,
     keep_burned_in: bool,
     offset_per_file: bool,
@@ -467,6 +468,8 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
         }
         if flaws.wipe_descriptions {
             remove(&mut o, tags::STUDY_DESCRIPTION);
+        } else if flaws.keep_descriptions {
+            // Left as the input has it.
         } else {
             put(&mut o, tags::STUDY_DESCRIPTION, VR::LO, "CT CHEST for");
         }
@@ -1082,5 +1085,31 @@ fn an_identifier_in_a_deflated_data_set_is_found_in_the_inflated_bytes() {
             .as_deref()
             .is_some_and(|l| l.contains("inflated"))),
         "{direct:#?}"
+    );
+}
+
+/// A descriptor left as it was is called that, with how many identifying tokens it holds, not
+/// "cleaned to" its own value.
+#[test]
+fn a_descriptor_kept_verbatim_is_named_so() {
+    let fx = fixture();
+    let g = grade(
+        &fx,
+        Flaws {
+            keep_descriptions: true,
+            ..Flaws::default()
+        },
+    );
+    let descriptors = g
+        .criteria
+        .iter()
+        .find(|c| c.id.as_str() == "descriptors")
+        .expect("descriptors");
+    assert!(
+        descriptors.findings.iter().any(|f| f.message.contains(
+            "descriptor kept verbatim scores 0.00: its 3 identifying tokens must be removed"
+        )),
+        "{:#?}",
+        descriptors.findings
     );
 }

@@ -449,7 +449,12 @@ fn triage(
         "triage",
         Score::new(score),
         format!(
-            "{credit:.1} of {denominator} exclusions right; {false_exclusions} images wrongly excluded"
+            "{credit:.1} of {denominator} exclusions right; {false_exclusions} {} wrongly excluded",
+            if false_exclusions == 1 {
+                "image"
+            } else {
+                "images"
+            }
         ),
     )
     .with_findings(findings)

@@ -240,6 +240,10 @@ impl FileUtility {
                     path.to_string(),
                     match (&cleaned, measured) {
                         (None, _) => "descriptor deleted; clean it token by token".to_owned(),
+                        (Some(c), Some(m)) if *c == original => format!(
+                            "descriptor kept verbatim scores {part:.2}: its {} identifying tokens must be removed",
+                            m.remove_total
+                        ),
                         // Counts, not the tokens: the value shown already holds them, and the
                         // counts say which half of the product was lost.
                         (Some(c), Some(m)) => format!(
