@@ -244,6 +244,9 @@ pub(crate) struct Tally {
     pub total: usize,
     /// Findings kept.
     pub findings: Vec<Finding>,
+    /// Per kept finding, how many other files had the same finding at the same place (the birth
+    /// date left in every file is one finding naming the first file, not twenty).
+    pub repeats: Vec<usize>,
     /// Findings dropped by the cap.
     pub omitted: usize,
     /// Whether this tally spans a whole criterion (larger finding cap) rather than one file.
@@ -280,19 +283,33 @@ impl Tally {
 
     /// Keeps a finding unless `cap` are already kept.
     pub fn note(&mut self, finding: Finding, cap: usize) {
+        self.note_repeated(finding, 0, cap);
+    }
+
+    /// [`Tally::note`] of a finding that `repeats` other files share.
+    fn note_repeated(&mut self, finding: Finding, repeats: usize, cap: usize) {
         if self.findings.len() < cap {
             self.findings.push(finding);
+            self.repeats.push(repeats);
         } else {
-            self.omitted += 1;
+            self.omitted += 1 + repeats;
         }
     }
 
-    /// Folds another tally in, under the per-criterion cap.
+    /// Folds another tally in, under the per-criterion cap. A finding a kept one already states
+    /// for another file, at the same place and in the same words, is counted on it instead.
     pub fn absorb(&mut self, other: &Tally) {
         self.credit += other.credit;
         self.total += other.total;
-        for f in &other.findings {
-            self.note(f.clone(), PER_CRITERION_FINDINGS);
+        for (i, f) in other.findings.iter().enumerate() {
+            let repeats = other.repeats.get(i).copied().unwrap_or(0);
+            let same = self.findings.iter().position(|k| {
+                k.file != f.file && k.location == f.location && k.message == f.message
+            });
+            match same {
+                Some(at) => self.repeats[at] += 1 + repeats,
+                None => self.note_repeated(f.clone(), repeats, PER_CRITERION_FINDINGS),
+            }
         }
         self.omitted += other.omitted;
     }
@@ -310,8 +327,23 @@ impl Tally {
     /// report's "… and N more" counts every failed check, not only the kept findings the
     /// rubric's own cap leaves out.
     pub fn onto(self, grade: CriterionGrade) -> CriterionGrade {
+        let findings = self
+            .findings
+            .into_iter()
+            .zip(self.repeats.into_iter().chain(std::iter::repeat(0)))
+            .map(|(mut f, repeats)| {
+                match repeats {
+                    0 => {}
+                    1 => f.message.push_str(" (the same in 1 more file)"),
+                    n => f
+                        .message
+                        .push_str(&format!(" (the same in {n} more files)")),
+                }
+                f
+            })
+            .collect();
         grade
-            .with_findings(self.findings)
+            .with_findings(findings)
             .with_dropped_findings(self.omitted)
     }
 
@@ -405,6 +437,43 @@ pub(crate) fn elem_text(elem: &dicom_object::mem::InMemElement) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same failure at the same place in several files is one finding that counts them; a
+    /// different place or wording stays its own finding.
+    #[test]
+    fn one_failure_in_many_files_is_one_finding() {
+        let birth = |file: &str| {
+            Finding::new("Patient's Birth Date is not empty")
+                .in_file(file)
+                .at("(0010,0030)")
+        };
+        let mut criterion = Tally::global();
+        for file in ["a.dcm", "b.dcm", "c.dcm"] {
+            let mut one = Tally::default();
+            one.check(false, || birth(file));
+            criterion.absorb(&one);
+        }
+        let mut other = Tally::default();
+        other.check(false, || birth("d.dcm").at("(0040,A730)[0]>(0010,0030)"));
+        criterion.absorb(&other);
+        let grade = criterion.grade("action_compliance", "actions");
+        let messages: Vec<(&str, Option<&str>)> = grade
+            .findings
+            .iter()
+            .map(|f| (f.message.as_str(), f.file.as_deref()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    "Patient's Birth Date is not empty (the same in 2 more files)",
+                    Some("a.dcm")
+                ),
+                ("Patient's Birth Date is not empty", Some("d.dcm")),
+            ]
+        );
+        assert_eq!(grade.findings_dropped, 0);
+    }
 
     /// The rubric shows 20 findings and says how many more there are: that count must be every
     /// failed check, not the kept findings beyond the rubric's cap (a tally of 247 failures
