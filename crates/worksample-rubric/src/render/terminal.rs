@@ -222,11 +222,33 @@ fn run_lines(report: &Report, p: &Painter, out: &mut String) {
             ("stderr", &run.stderr_tail, STDERR_LINES),
         ] {
             let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
-            for line in &lines[lines.len().saturating_sub(keep)..] {
+            let from = lines.len().saturating_sub(keep);
+            for line in own_frame(&lines, from).into_iter().flatten() {
+                push_line(out, &format!("  {name}: {}", one_line(line)));
+            }
+            for line in &lines[from..] {
                 push_line(out, &format!("  {name}: {}", one_line(line)));
             }
         }
     }
+}
+
+/// The last frame of a Python traceback in the candidate's own code (not an installed package's
+/// or the interpreter's), with its source line, when the last `from..` lines leave it out: a
+/// crash inside pydicom ends in pydicom's frames, and the line to fix is the candidate's.
+fn own_frame<'a>(lines: &[&'a str], from: usize) -> Option<Vec<&'a str>> {
+    let own = |l: &str| {
+        let t = l.trim_start();
+        t.starts_with("File \"")
+            && !["site-packages", "dist-packages", "/lib/python", "<frozen"]
+                .iter()
+                .any(|lib| t.contains(lib))
+    };
+    if lines[from..].iter().any(|l| own(l)) {
+        return None;
+    }
+    let at = lines[..from].iter().rposition(|l| own(l))?;
+    Some(lines[at..(at + 2).min(from)].to_vec())
 }
 
 fn push_line(out: &mut String, line: &str) {
@@ -238,6 +260,33 @@ fn push_line(out: &mut String, line: &str) {
 mod tests {
     use super::*;
     use crate::render::fixtures;
+
+    /// A Python crash inside pydicom shows the candidate's own frame before pydicom's last lines.
+    #[test]
+    fn a_traceback_shows_the_candidate_s_own_frame() {
+        let tail = [
+            "Traceback (most recent call last):",
+            "  File \"/work/solve.py\", line 40, in <module>",
+            "    main()",
+            "  File \"/work/solve.py\", line 31, in main",
+            "    uid = ds.SeriesInstanceUID",
+            "  File \"/venv/lib/python3.11/site-packages/pydicom/dataset.py\", line 908, in __getattr__",
+            "    return object.__getattribute__(self, name)",
+            "  File \"/venv/lib/python3.11/site-packages/pydicom/dataset.py\", line 918, in __getattr__",
+            "    raise AttributeError(f\"{type(self).__name__!r} object has no attribute {name!r}\")",
+            "AttributeError: 'FileDataset' object has no attribute 'SeriesInstanceUID'",
+        ];
+        assert_eq!(
+            own_frame(&tail, tail.len() - STDERR_LINES),
+            Some(vec![
+                "  File \"/work/solve.py\", line 31, in main",
+                "    uid = ds.SeriesInstanceUID",
+            ])
+        );
+        // Already among the last lines, or no traceback at all: nothing added.
+        assert_eq!(own_frame(&tail[..6], 1), None);
+        assert_eq!(own_frame(&["error: no such file"], 0), None);
+    }
 
     #[test]
     fn plain_has_no_escapes_and_color_has_them() {
