@@ -495,19 +495,88 @@ fn volumes_exact(
         let msg = match outcomes[k].matched {
             Some(j) => {
                 let p = &predicted[j];
-                let missing = truth_sets[k].difference(&p.set).count();
-                let extra = p.set.difference(&truth_sets[k]).count();
+                let missing: Vec<_> = truth_sets[k].difference(&p.set).collect();
+                let extra: Vec<_> = p.set.difference(&truth_sets[k]).collect();
+                let e_g = |ids: &[&InstanceId]| match ids.first() {
+                    Some(i) => format!(" (e.g. `{}`)", key.label(**i)),
+                    None => String::new(),
+                };
                 format!(
-                    "volume `{}` ({size}): your `{}` misses {missing} and adds {extra}",
-                    v.name, p.id
+                    "volume `{}` ({size}): your `{}` misses {}{} and adds {}{}",
+                    v.name,
+                    p.id,
+                    missing.len(),
+                    e_g(&missing),
+                    extra.len(),
+                    e_g(&extra)
                 )
             }
-            None => format!(
-                "volume `{}` ({size}) matches none of your volumes (no volume overlaps it by IoU > 0.5)",
-                v.name
-            ),
+            None => {
+                // Where its instances went: merged into a larger volume, or split over several.
+                let mut holders: Vec<(usize, &str)> = predicted
+                    .iter()
+                    .map(|p| (truth_sets[k].intersection(&p.set).count(), p.id))
+                    .filter(|(n, _)| *n > 0)
+                    .collect();
+                holders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+                let went = match holders.as_slice() {
+                    [] => "none of its instances is in any of your volumes".to_owned(),
+                    [(n, id)] => format!(
+                        "{} in your `{id}`, which holds other volumes' instances too (merged?)",
+                        if *n == v.instances.len() {
+                            format!("all {n} are")
+                        } else {
+                            format!("{n} are")
+                        }
+                    ),
+                    many => {
+                        let named: Vec<String> = many
+                            .iter()
+                            .take(4)
+                            .map(|(n, id)| format!("`{id}` ({n})"))
+                            .collect();
+                        let more = if many.len() > 4 { ", …" } else { "" };
+                        format!("split over your {}{more}", named.join(", "))
+                    }
+                };
+                format!(
+                    "volume `{}` ({size}) matches none of your volumes (none overlaps it by IoU > 0.5): {went}",
+                    v.name
+                )
+            }
         };
         findings.push(Finding::new(msg));
+    }
+    // The candidate's volumes that are not any true volume's match, with where their instances
+    // belong: the pieces of a split, or a mixture.
+    let matched: BTreeSet<usize> = outcomes.iter().filter_map(|o| o.matched).collect();
+    for (j, p) in predicted.iter().enumerate() {
+        if matched.contains(&j) || p.set.is_empty() {
+            continue;
+        }
+        let mut from: Vec<(usize, &str)> = truth_sets
+            .iter()
+            .zip(&key.volumes)
+            .map(|(t, v)| (t.intersection(&p.set).count(), v.name.as_str()))
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        from.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let named: Vec<String> = from
+            .iter()
+            .take(4)
+            .map(|(n, name)| format!("`{name}` ({n})"))
+            .collect();
+        let more = if from.len() > 4 { ", …" } else { "" };
+        let belong = if named.is_empty() {
+            "none of them is an image of a volume".to_owned()
+        } else {
+            format!("they belong to {}{more}", named.join(", "))
+        };
+        findings.push(Finding::new(format!(
+            "your volume `{}` ({}) matches no true volume: {belong}",
+            p.id,
+            instances(p.set.len())
+        )));
     }
     let pr = metrics::PrecisionRecall {
         precision: ratio(exact_p, predicted.len()),

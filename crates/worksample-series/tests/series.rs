@@ -816,6 +816,75 @@ fn coverage_names_an_invented_entry_before_the_missing_files() {
 /// A slice listed twice in an otherwise ascending volume costs that volume only the repeat's
 /// share of its order, and the finding names the repeat; it used to read "true rank 31 after
 /// true rank 31" and score the volume ¼·τ.
+/// A volume no candidate volume matches says where its instances went: merged into one of the
+/// candidate's volumes, or split over several; and each candidate volume matching none says
+/// which true volumes its instances belong to.
+#[test]
+fn unmatched_volumes_say_where_their_instances_went() {
+    let (dir, key) = common::fixture(2, "standard");
+    let mut out = common::reference(dir.path());
+    // Three echoes merged (grouped by Series Instance UID alone).
+    let echoes: Vec<usize> = ["mr_echo1", "mr_echo2", "mr_echo3"]
+        .iter()
+        .map(|n| find(&out, &key, n))
+        .collect();
+    let merged_id = out.volumes[echoes[0]].id.clone();
+    let mut all = Vec::new();
+    for &e in &echoes {
+        all.extend(out.volumes[e].instances.clone());
+    }
+    out.volumes[echoes[0]].instances = all;
+    // The CT split in three.
+    let ct = find(&out, &key, "ct_axial");
+    let ct_all = out.volumes[ct].instances.clone();
+    let third = ct_all.len() / 3;
+    let mut pieces = Vec::new();
+    for (n, part) in ct_all.chunks(third + 1).enumerate() {
+        let mut v = out.volumes[ct].clone();
+        v.id = format!("ct_piece{n}");
+        v.instances = part.to_vec();
+        pieces.push(v);
+    }
+    let mut drop: Vec<usize> = vec![echoes[1], echoes[2], ct];
+    drop.sort_unstable();
+    for i in drop.into_iter().rev() {
+        out.volumes.remove(i);
+    }
+    out.volumes.extend(pieces);
+    let exact = grade_output(&key, &out)
+        .criteria
+        .into_iter()
+        .find(|c| c.id.as_str() == "volumes_exact")
+        .expect("volumes_exact");
+    let messages: Vec<&str> = exact.findings.iter().map(|f| f.message.as_str()).collect();
+    let says = |text: &str| messages.iter().any(|m| m.contains(text));
+    let echo2 = key
+        .volumes
+        .iter()
+        .find(|v| v.name == "mr_echo2")
+        .expect("T3")
+        .instances
+        .len();
+    assert!(
+        says(&format!(
+            "all {echo2} are in your `{merged_id}`, which holds other volumes' instances too \
+             (merged?)"
+        )),
+        "{messages:#?}"
+    );
+    assert!(
+        says(
+            "matches none of your volumes (none overlaps it by IoU > 0.5): split over your `ct_piece0` ("
+        ),
+        "{messages:#?}"
+    );
+    assert!(says("your volume `ct_piece1` ("), "{messages:#?}");
+    assert!(
+        says("matches no true volume: they belong to `ct_axial` ("),
+        "{messages:#?}"
+    );
+}
+
 /// Spurious flags are one finding per volume, type and reason, after the missing ones: twenty of
 /// one kind once pushed the missing flag the candidate needed to see out of the findings.
 #[test]
