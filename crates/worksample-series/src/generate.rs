@@ -1029,14 +1029,16 @@ impl<'a> Planner<'a> {
                     start[1] + z * n[1],
                     start[2] + z * n[2],
                 ]);
-                z += if k + 1 < n1 { 2.5 } else { 4.0 };
+                // The wider gaps come first, so the spacing of the first two slices is not the
+                // nominal one: a reader that takes it from there is caught (version 8).
+                z += if k < n2 { 4.0 } else { 2.5 };
             }
             let v = self.volume("ct_two_spacings", ct_study, &s, &pos, |k| {
                 Attrs::numbered(k as i64 + 1)
             });
             self.trap(
                 "S4",
-                "spacing changes from 2.5 to 4.0 mm",
+                "spacing changes from 4.0 to 2.5 mm",
                 PlanCheck::Volumes(vec![v]),
             );
         }

@@ -235,6 +235,37 @@ fn every_seed_of_a_profile_plants_the_same_trap_families() {
     }
 }
 
+/// A reader that takes the spacing from the first two slices is caught on every seed: the
+/// volume whose spacing changes starts with its wider gaps, so its first gap is not its nominal
+/// spacing (the rubric's geometry anchors name that mistake).
+#[test]
+fn the_first_gap_is_not_always_the_nominal_spacing() {
+    for profile in ["standard", "hard"] {
+        for seed in [1, 5, 9] {
+            let (_, key) = common::fixture(seed, profile);
+            let v = key
+                .volumes
+                .iter()
+                .find(|v| v.name == "ct_two_spacings")
+                .expect("S4 on every seed");
+            let [a, b, ..] = v.geometry.positions.as_slice() else {
+                panic!("{profile} {seed}: two slices at least");
+            };
+            let first: f64 = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let nominal = v.geometry.slice_spacing.expect("spacing");
+            assert!(
+                (first - nominal).abs() > 0.01 * nominal,
+                "{profile} seed {seed}: first gap {first} against nominal {nominal}"
+            );
+        }
+    }
+}
+
 #[test]
 fn standard_plants_what_the_debrief_asks_about_at_about_the_old_size() {
     // The hiring default plants a fixed set of roughly §4.2's old expected size (about 9.5
