@@ -311,7 +311,8 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
     let planted = planted.to_str().expect("utf-8");
     let linked = linked.to_str().expect("utf-8");
     let device = device.to_str().expect("utf-8");
-    let cases: [(&[&str], &str); 7] = [
+    let trailing = format!("{folder}/meant-as-a-folder/");
+    let cases: [(&[&str], &str); 8] = [
         (
             &["--out", "/nonexistent/dir/report.txt"],
             "/nonexistent/dir/report.txt",
@@ -331,6 +332,7 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
             &["--format", "json", "--out", device],
             "device.json`: it is a symbolic link",
         ),
+        (&["--out", &trailing], "meant-as-a-folder/` names a folder"),
     ];
     for (flags, named) in cases {
         let mut args = vec!["run", "series", "--seed", "1"];

@@ -126,6 +126,18 @@ pub(crate) enum Format {
 }
 
 impl ReportArgs {
+    /// The formats asked for, each once, in the order first given (`--format json,json` is one
+    /// report file, not two writes of it).
+    pub(crate) fn formats(&self) -> Vec<Format> {
+        let mut once = Vec::with_capacity(self.format.len());
+        for f in &self.format {
+            if !once.contains(f) {
+                once.push(*f);
+            }
+        }
+        once
+    }
+
     /// Who the report is for: `--audience`, else the assessor for a hidden seed and the
     /// candidate for a practice one.
     pub(crate) fn audience(&self, hidden: bool) -> AudienceArg {
@@ -308,6 +320,11 @@ mod tests {
         assert!(parse(&["--hidden", "--candidate", "c-1"]).is_ok());
         assert!(parse(&["--seed", "3"]).is_ok());
         // `md` is Markdown here as in `cohort`.
+        let twice = parse(&["--format", "json,md,json,markdown"]).expect("twice");
+        let Command::Run(run) = twice.command else {
+            panic!("a run")
+        };
+        assert_eq!(run.report.formats(), [Format::Json, Format::Markdown]);
         let md = parse(&["--format", "md"]).expect("md");
         let Command::Run(run) = md.command else {
             panic!("a run")

@@ -181,6 +181,14 @@ pub(crate) fn prepare(
     match (formats, out) {
         ([_], None) => Ok(()),
         ([_], Some(path)) => {
+            // `out/` is meant as a folder; written as a file it would be named `out`.
+            if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+                return Err(CliError::usage(anyhow::anyhow!(
+                    "--out `{}` names a folder; with one --format it names the report file \
+                     (give a file name, or several formats to write into the folder)",
+                    path.display()
+                )));
+            }
             not_anothers(path, owner)?;
             crate::safe_fs::probe_report(path).map_err(CliError::usage)
         }

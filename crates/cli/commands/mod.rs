@@ -114,7 +114,7 @@ fn prepare_reports(
     candidate: Option<&CandidateId>,
 ) -> Result<(), CliError> {
     crate::output::prepare(
-        &args.format,
+        &args.formats(),
         args.out.as_deref(),
         crate::output::Owner {
             task: t.data.spec.id.as_str(),
@@ -130,10 +130,11 @@ fn deliver(report: Report, args: &ReportArgs, hidden: bool) -> Result<Outcome, C
         AudienceArg::Assessor => report,
         AudienceArg::Candidate => report.for_candidate(),
     };
-    let removed = crate::output::write(&report, &args.format, args.out.as_deref())?;
+    let formats = args.formats();
+    let removed = crate::output::write(&report, &formats, args.out.as_deref())?;
     // With --out, stdout is free: it says where the report went and what it says.
     if let Some(out) = &args.out {
-        let written = match args.format.as_slice() {
+        let written = match formats.as_slice() {
             [_] => out.display().to_string(),
             many => format!(
                 "{} in {}",
