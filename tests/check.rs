@@ -395,6 +395,11 @@ fn check_never_replaces_another_candidate_s_reports() {
         serde_json::from_str::<serde_json::Value>(&text).expect("json")[0]["candidate"].clone()
     };
 
+    // Practice reports are nobody's evidence: the candidate's hidden check replaces them.
+    let practice = run(ws()
+        .current_dir(&repo)
+        .args(["check", "--out", "../shared"]));
+    assert_eq!(practice.code, 0, "{practice:?}");
     let a = hidden("cand-a");
     assert_eq!(a.code, 0, "{a:?}");
     let b = hidden("cand-b");

@@ -306,13 +306,18 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
     // terminal would be one).
     let device = tmp.path().join("device.json");
     std::os::unix::fs::symlink("/dev/zero", &device).expect("symlink");
+    // Nor one it holds only as its input (the tests' stdin is /dev/null): the report would be
+    // swallowed.
+    let input = tmp.path().join("input.json");
+    std::os::unix::fs::symlink("/dev/null", &input).expect("symlink");
     let file = file.to_str().expect("utf-8");
     let folder = tmp.path().to_str().expect("utf-8");
     let planted = planted.to_str().expect("utf-8");
     let linked = linked.to_str().expect("utf-8");
     let device = device.to_str().expect("utf-8");
+    let input = input.to_str().expect("utf-8");
     let trailing = format!("{folder}/meant-as-a-folder/");
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["--out", "/nonexistent/dir/report.txt"],
             "/nonexistent/dir/report.txt",
@@ -333,6 +338,10 @@ fn an_unwritable_report_is_refused_before_the_command_runs() {
             "device.json`: it is a symbolic link",
         ),
         (&["--out", &trailing], "meant-as-a-folder/` names a folder"),
+        (
+            &["--format", "json", "--out", input],
+            "input.json`: it is a symbolic link",
+        ),
     ];
     for (flags, named) in cases {
         let mut args = vec!["run", "series", "--seed", "1"];

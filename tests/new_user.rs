@@ -136,18 +136,13 @@ fn a_report_folder_holds_one_candidates_one_report() {
     let mode = std::fs::metadata(&json).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 
-    // Replaced as root (the tests are when they may give a file away, as in CI), it keeps its
-    // owner too: an assessor's sudo run leaves the report theirs.
-    use std::os::unix::fs::MetadataExt as _;
-    if std::os::unix::fs::chown(&json, Some(65_534), Some(65_534)).is_ok() {
-        let owned = grade("cand-a", "json,html");
-        assert_eq!(owned.code, 0, "{owned:?}");
-        let meta = std::fs::metadata(&json).expect("stat");
-        assert_eq!(
-            (meta.uid(), meta.gid(), meta.mode() & 0o777),
-            (65_534, 65_534, 0o600)
-        );
-    }
+    // A mode a candidate could have planted (set-id, world-writable) is not passed on: the new
+    // report must not be theirs to edit.
+    std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o6777)).expect("chmod");
+    let planted = grade("cand-a", "json,html");
+    assert_eq!(planted.code, 0, "{planted:?}");
+    let mode = std::fs::metadata(&json).expect("stat").permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o775);
 
     // Files named like reports that are not this candidate's earlier report (a candidate's own
     // report.json, another tool's report.txt) are never removed.

@@ -1,6 +1,7 @@
 //! Writes a report in the formats asked for: to stdout, to a file, or into a folder.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use anyhow::Context;
@@ -98,6 +99,9 @@ fn describe_check(reports: &[Whose]) -> String {
         Some(c) => format!("candidate `{c}`'s"),
         None => "practice".to_owned(),
     };
+    if tasks.is_empty() {
+        return "`worksample check`'s reports on no task".to_owned();
+    }
     format!(
         "`worksample check`'s {whose} reports on {}",
         tasks.join(", ")
@@ -110,7 +114,12 @@ fn describe_check(reports: &[Whose]) -> String {
 /// not a JSON report is left to [`crate::safe_fs::probe_report`].
 fn not_anothers(path: &Path, owner: Owner<'_>) -> Result<(), CliError> {
     let held = match held(path) {
-        Some(Held::One(whose)) if whose.is(owner) => return Ok(()),
+        // A practice report is nobody's evidence: a hidden run of its task may replace it.
+        Some(Held::One(whose))
+            if whose.is(owner) || (whose.task.id == owner.task && whose.candidate.is_none()) =>
+        {
+            return Ok(());
+        }
         Some(Held::One(whose)) => describe(&whose.task.id, whose.candidate.as_deref()),
         Some(Held::Many(reports)) => describe_check(&reports),
         None => return Ok(()),
@@ -123,18 +132,13 @@ fn not_anothers(path: &Path, owner: Owner<'_>) -> Result<(), CliError> {
 }
 
 /// `check`'s counterpart of [`not_anothers`]: its `report.json` may replace reports of the same
-/// candidate (or practice reports, for a practice check) on any tasks, since `worksample.toml`
-/// changes between pushes, but never another candidate's.
+/// candidate and practice reports, on any tasks, since `worksample.toml` changes between
+/// pushes, but never another candidate's (a practice check never replaces a candidate's).
 pub(crate) fn not_another_candidates(path: &Path, candidate: Option<&str>) -> Result<(), CliError> {
+    let another = |w: &Whose| w.candidate.is_some() && w.candidate.as_deref() != candidate;
     let (other, held) = match held(path) {
-        Some(Held::One(w)) => (
-            w.candidate.as_deref() != candidate,
-            describe(&w.task.id, w.candidate.as_deref()),
-        ),
-        Some(Held::Many(reports)) => (
-            reports.iter().any(|w| w.candidate.as_deref() != candidate),
-            describe_check(&reports),
-        ),
+        Some(Held::One(w)) => (another(&w), describe(&w.task.id, w.candidate.as_deref())),
+        Some(Held::Many(reports)) => (reports.iter().any(another), describe_check(&reports)),
         None => return Ok(()),
     };
     if !other {
@@ -156,10 +160,19 @@ pub(crate) fn not_another_candidates(path: &Path, candidate: Option<&str>) -> Re
 fn held(path: &Path) -> Option<Held> {
     // Reports are small; one that is not is not ours to judge.
     const LARGEST: u64 = 64 << 20;
-    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+    // Opened without following a link (judged by the open, not by a look before it), without
+    // waiting on a FIFO, and read only when a regular file.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > LARGEST {
         return None;
     }
-    let text = worksample_task::textfile::read_text(path, LARGEST).ok()?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, LARGEST), &mut text).ok()?;
     serde_json::from_str(&text).ok()
 }
 

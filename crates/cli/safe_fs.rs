@@ -194,11 +194,7 @@ impl Folder {
         let path = self.path.join(name);
         match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => match FileType::from_raw_mode(st.st_mode) {
-                FileType::RegularFile => Ok(Some(Kept {
-                    mode: st.st_mode & 0o7777,
-                    uid: st.st_uid,
-                    gid: st.st_gid,
-                })),
+                FileType::RegularFile => Ok(Some(Kept::of(st.st_mode))),
                 FileType::Directory => Err(is_folder(&path)),
                 FileType::Symlink => Err(is_link(&path)),
                 _ => Err(not_regular(&path)),
@@ -245,8 +241,8 @@ impl Folder {
 
     /// Writes `text` as the file `name`: into a temporary file beside it, renamed over it, so a
     /// failed write (a full disk) leaves the earlier file whole and no cut-off one. A replaced
-    /// file's mode and owner are kept, and given before the text is written, so a report locked
-    /// down to its owner is never readable by others in its temporary file.
+    /// file's mode is kept ([`Kept`]), given before the text is written, so a report locked down
+    /// to its owner is never readable by others in its temporary file.
     pub(crate) fn write(&self, name: &str, text: &str) -> anyhow::Result<()> {
         let kept = self.judge(name)?;
         let (temp, mut file) = self.temporary(name)?;
@@ -281,7 +277,7 @@ impl Folder {
 enum Destination {
     /// A regular file or nothing yet: written to a temporary file beside it and renamed over
     /// it, so a failed write (a full disk) leaves the earlier file whole and no cut-off one.
-    /// Its mode and owner are kept ([`Folder::write`]).
+    /// Its mode is kept ([`Folder::write`]).
     Replace,
     /// A character device or FIFO: written in place.
     Stream,
@@ -292,26 +288,23 @@ enum Destination {
     Stderr,
 }
 
-/// What a replaced report file passes on to the file that replaces it: an assessor may have made
-/// a hidden report readable by nobody else, or run as root over a folder another account reads.
+/// What a replaced report file passes on to the file that replaces it: its permission bits (an
+/// assessor may have made a hidden report readable by nobody else), less the set-id, sticky and
+/// write-for-others bits, since the file replaced may be one a candidate planted in a folder the
+/// assessor reuses, and its mode must not make the new report editable by them. Its owner is
+/// not passed on, for the same reason: the new report is the writer's.
 #[derive(Debug, Clone, Copy)]
 struct Kept {
-    /// Permission bits, set-id and sticky bits included.
     mode: u32,
-    uid: u32,
-    gid: u32,
 }
 
 impl Kept {
-    /// Gives `file` this owner and mode. Owner first: a change of owner clears set-id bits. Only
-    /// root may give a file away, so for anyone else a refused owner (EPERM) leaves the new file
-    /// theirs, as any editor's save does; the mode is kept either way.
+    fn of(mode: u32) -> Kept {
+        Kept { mode: mode & 0o775 }
+    }
+
     fn apply(self, file: &std::fs::File) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt as _;
-        match std::os::unix::fs::fchown(file, Some(self.uid), Some(self.gid)) {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-            other => other?,
-        }
         file.set_permissions(std::fs::Permissions::from_mode(self.mode))
     }
 }
@@ -345,8 +338,11 @@ fn is_descriptor(meta: &std::fs::Metadata, fd: impl AsFd) -> bool {
     rustix::fs::fstat(fd).is_ok_and(|st| st.st_dev == meta.dev() && st.st_ino == meta.ino())
 }
 
-/// Whether `meta` is a file this process holds open as one of its descriptors other than
-/// `besides` (one just opened to it, which would always match).
+/// Whether `meta` is a file this process holds open for writing as one of its descriptors
+/// other than standard input and `besides` (one just opened to it, which would always match):
+/// a report may go where the harness already writes (`/dev/fd/3` of a shell redirection,
+/// `>(…)`), never to its input (a link to `/dev/null` or `/proc/self/fd/0` would swallow the
+/// report, or block once a pipe's buffer filled).
 fn held_open(meta: &std::fs::Metadata, besides: Option<&std::fs::File>) -> bool {
     use std::os::fd::AsRawFd as _;
     use std::os::unix::fs::MetadataExt as _;
@@ -355,11 +351,25 @@ fn held_open(meta: &std::fs::Metadata, besides: Option<&std::fs::File>) -> bool 
     };
     let besides = besides.map(|f| f.as_raw_fd().to_string());
     fds.flatten()
-        .filter(|fd| besides.as_deref() != fd.file_name().to_str())
+        .filter_map(|fd| fd.file_name().into_string().ok())
+        .filter(|fd| fd != "0" && besides.as_deref() != Some(fd.as_str()))
+        .filter(|fd| writable(fd))
         .any(|fd| {
-            std::fs::metadata(fd.path())
+            std::fs::metadata(format!("/proc/self/fd/{fd}"))
                 .is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
         })
+}
+
+/// Whether this process's descriptor `fd` (a number) is open for writing, from the access mode
+/// in its `/proc/self/fdinfo` flags (octal; `O_RDONLY` is 0).
+fn writable(fd: &str) -> bool {
+    let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")) else {
+        return false;
+    };
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 != 0)
 }
 
 /// A character device or FIFO: what an assessor may name as a report file besides a file.
@@ -415,27 +425,31 @@ fn destination(path: &Path) -> anyhow::Result<Destination> {
 }
 
 /// Opens a character device or FIFO for writing, judging what was opened (the name may have
-/// been swapped since [`destination`]): `O_NONBLOCK` so a FIFO nobody reads fails instead of
-/// waiting forever, cleared again before writing.
+/// been swapped since [`destination`]): first without following a link, so whether the name was
+/// a link is told by the open itself, not by a look before or after it; through a link, the
+/// opened file must be one this process holds. `O_NONBLOCK` so a FIFO nobody reads fails
+/// instead of waiting forever, cleared again before writing.
 fn open_stream(path: &Path) -> anyhow::Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .with_context(|| format!("cannot write report `{}`", path.display()))?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot write report `{}`", path.display()))?;
-    let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let cannot = || format!("cannot write report `{}`", path.display());
+    let open = |flags: libc::c_int| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | flags)
+            .open(path)
+    };
+    let (file, linked) = match open(libc::O_NOFOLLOW) {
+        Ok(file) => (file, false),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => (open(0).with_context(cannot)?, true),
+        Err(e) => return Err(e).with_context(cannot),
+    };
+    let meta = file.metadata().with_context(cannot)?;
     if !is_stream(meta.file_type()) || (linked && !held_open(&meta, Some(&file))) {
         bail!(
-            "refusing to write report `{}`: it changed into something other than a device or FIFO \
-             this process holds",
+            "refusing to write report `{}`: it changed since it was checked",
             path.display()
         );
     }
-    worksample_task::textfile::blocking(&file)
-        .with_context(|| format!("cannot write report `{}`", path.display()))?;
+    worksample_task::textfile::blocking(&file).with_context(cannot)?;
     Ok(file)
 }
 
