@@ -388,6 +388,7 @@ struct Flaws {
     keep_descriptions: bool,
     zero_whole_image: bool,
     keep_burned_in: bool,
+    blank_most_of_band: bool,
     offset_per_file: bool,
     keep_other_ids: bool,
     skip_sequences: bool,
@@ -526,6 +527,8 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
                 .expect("u16");
             let blank_to = if flaws.keep_burned_in {
                 0
+            } else if flaws.blank_most_of_band {
+                24
             } else if flaws.zero_whole_image {
                 256
             } else {
@@ -670,7 +673,7 @@ fn the_reference_earns_full_marks_on_every_criterion() {
 fn each_mutant_loses_points_on_exactly_its_criteria() {
     let fx = fixture();
     let clean = scores(&grade(&fx, Flaws::default()));
-    let table: [(&str, Flaws, &[&str]); 13] = [
+    let table: [(&str, Flaws, &[&str]); 14] = [
         (
             "keeps Other Patient IDs Sequence",
             Flaws {
@@ -768,6 +771,15 @@ fn each_mutant_loses_points_on_exactly_its_criteria() {
             },
             // The name in the band leaked as surely as one in a value.
             &["burned_in", "direct_leaks"],
+        ),
+        (
+            "blanks three quarters of the band",
+            Flaws {
+                blank_most_of_band: true,
+                ..Flaws::default()
+            },
+            // Short of the band check's full credit, but the name is no longer legible.
+            &["burned_in"],
         ),
         (
             "offset per file",

@@ -521,14 +521,21 @@ fn volumes_exact(
                 holders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
                 let went = match holders.as_slice() {
                     [] => "none of its instances is in any of your volumes".to_owned(),
-                    [(n, id)] => format!(
-                        "{} in your `{id}`, which holds other volumes' instances too (merged?)",
-                        if *n == v.instances.len() {
-                            format!("all {n} are")
+                    [(n, id)] => {
+                        let here = match (*n, *n == v.instances.len()) {
+                            (1, _) => "1 is".to_owned(),
+                            (n, true) => format!("all {n} are"),
+                            (n, false) => format!("{n} are"),
+                        };
+                        if predicted.iter().any(|p| p.id == *id && p.set.len() > *n) {
+                            format!(
+                                "{here} in your `{id}`, which holds other volumes' instances too \
+                                 (merged?)"
+                            )
                         } else {
-                            format!("{n} are")
+                            format!("{here} in your `{id}`, the rest in none of your volumes")
                         }
-                    ),
+                    }
                     many => {
                         let named: Vec<String> = many
                             .iter()
@@ -887,6 +894,8 @@ enum Spurious {
     Kind,
     /// The volume expects flags of its type, but none at this locator (a gap, an angle).
     Locator,
+    /// Every flag of its type the volume expects was already matched: a repeat.
+    Duplicate,
     /// The volume it is on matched no true volume.
     Volume,
 }
@@ -955,10 +964,15 @@ fn anomalies(
                     let why = match owner.get(&j) {
                         Some(&k) => {
                             fp_on[k] += 1;
-                            if key.volumes[k].flags.iter().any(|f| f.kind == a.kind) {
-                                Spurious::Locator
-                            } else {
+                            let same: Vec<usize> = (0..key.volumes[k].flags.len())
+                                .filter(|&i| key.volumes[k].flags[i].kind == a.kind)
+                                .collect();
+                            if same.is_empty() {
                                 Spurious::Kind
+                            } else if same.iter().all(|&i| found[k][i]) {
+                                Spurious::Duplicate
+                            } else {
+                                Spurious::Locator
                             }
                         }
                         None => Spurious::Volume,
@@ -995,11 +1009,17 @@ fn anomalies(
         } else {
             format!("{n} flags `{kind}`")
         };
+        let its = if n == 1 { "its" } else { "their" };
         let because = match why {
-            Spurious::Kind => "no such anomaly is expected on this volume",
-            Spurious::Locator => "its locator matches none of this type expected on this volume",
+            Spurious::Kind => "no such anomaly is expected on this volume".to_owned(),
+            Spurious::Locator => {
+                format!("{its} locator matches none of this type expected on this volume")
+            }
+            Spurious::Duplicate => {
+                "every anomaly of this type on this volume is already flagged".to_owned()
+            }
             Spurious::Volume => {
-                "this volume matches no true volume, so none of its flags can count"
+                "this volume matches no true volume, so none of its flags can count".to_owned()
             }
         };
         findings.push(Finding::new(format!(

@@ -844,9 +844,6 @@ fn coverage_names_an_invented_entry_before_the_missing_files() {
     );
 }
 
-/// A slice listed twice in an otherwise ascending volume costs that volume only the repeat's
-/// share of its order, and the finding names the repeat; it used to read "true rank 31 after
-/// true rank 31" and score the volume ¼·τ.
 /// A volume no candidate volume matches says where its instances went: merged into one of the
 /// candidate's volumes, or split over several; and each candidate volume matching none says
 /// which true volumes its instances belong to.
@@ -910,6 +907,24 @@ fn unmatched_volumes_say_where_their_instances_went() {
         "{messages:#?}"
     );
     assert!(says("your volume `ct_piece1` ("), "{messages:#?}");
+
+    // A volume listed only in part, in a volume of its own: not called merged.
+    let mut out = common::reference(dir.path());
+    let ct = find(&out, &key, "ct_axial");
+    let id = out.volumes[ct].id.clone();
+    out.volumes[ct].instances.truncate(2);
+    let exact = grade_output(&key, &out)
+        .criteria
+        .into_iter()
+        .find(|c| c.id.as_str() == "volumes_exact")
+        .expect("volumes_exact");
+    assert!(
+        exact.findings.iter().any(|f| f.message.ends_with(&format!(
+            "2 are in your `{id}`, the rest in none of your volumes"
+        ))),
+        "{:#?}",
+        exact.findings
+    );
     assert!(
         says("matches no true volume: they belong to `ct_axial` ("),
         "{messages:#?}"
@@ -920,6 +935,39 @@ fn unmatched_volumes_say_where_their_instances_went() {
 /// one kind once pushed the missing flag the candidate needed to see out of the findings.
 #[test]
 fn spurious_flags_are_counted_after_the_missing_ones() {
+    // A flag repeated is called a repeat, not a wrong locator.
+    let (dir, key) = common::fixture(2, "standard");
+    let mut out = common::reference(dir.path());
+    let (v, first) = out
+        .volumes
+        .iter()
+        .enumerate()
+        .find_map(|(v, vol)| {
+            vol.anomalies
+                .iter()
+                .find(|a| a.kind == AnomalyKind::Localizer)
+                .map(|a| (v, a.clone()))
+        })
+        .expect("a localizer flagged by the reference");
+    out.volumes[v].anomalies.push(first);
+    let anomalies = grade_output(&key, &out)
+        .criteria
+        .into_iter()
+        .find(|c| c.id.as_str() == "anomalies")
+        .expect("anomalies");
+    assert_eq!(
+        anomalies
+            .findings
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>(),
+        [format!(
+            "your volume `{}`: flag `localizer` spurious: every anomaly of this type on this \
+             volume is already flagged",
+            out.volumes[v].id
+        )]
+    );
+
     let (dir, key) = common::fixture(2, "standard");
     let mut out = common::reference(dir.path());
     let ct = find(&out, &key, "ct_axial");
@@ -961,6 +1009,9 @@ fn spurious_flags_are_counted_after_the_missing_ones() {
     );
 }
 
+/// A slice listed twice in an otherwise ascending volume costs that volume only the repeat's
+/// share of its order, and the finding names the repeat; it used to read "true rank 31 after
+/// true rank 31" and score the volume ¼·τ.
 #[test]
 fn a_repeated_slice_costs_its_share_of_the_order() {
     let (dir, key) = common::fixture(2, "standard");

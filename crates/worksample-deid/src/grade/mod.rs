@@ -50,6 +50,9 @@ const PER_FILE_FINDINGS: usize = 3;
 /// Findings kept per criterion; the rest are counted (the rubric adds them to "… and N more").
 const PER_CRITERION_FINDINGS: usize = 25;
 
+/// Findings the report shows per criterion: `max_findings` of tasks/deid/rubric.toml.
+const RUBRIC_SHOWN: usize = 20;
+
 /// Files measured in parallel before their summaries are folded: bounds what is held at once
 /// (one chunk's summaries, never the set's) while giving each core a dozen files between folds.
 const CHUNK: usize = 32;
@@ -304,7 +307,10 @@ impl Tally {
         for (i, f) in other.findings.iter().enumerate() {
             let repeats = other.repeats.get(i).copied().unwrap_or(0);
             let same = self.findings.iter().position(|k| {
-                k.file != f.file && k.location == f.location && k.message == f.message
+                k.file != f.file
+                    && k.location == f.location
+                    && k.message == f.message
+                    && k.visibility == f.visibility
             });
             match same {
                 Some(at) => self.repeats[at] += 1 + repeats,
@@ -327,11 +333,19 @@ impl Tally {
     /// report's "… and N more" counts every failed check, not only the kept findings the
     /// rubric's own cap leaves out.
     pub fn onto(self, grade: CriterionGrade) -> CriterionGrade {
+        let mut omitted = self.omitted;
         let findings = self
             .findings
             .into_iter()
             .zip(self.repeats.into_iter().chain(std::iter::repeat(0)))
-            .map(|(mut f, repeats)| {
+            .enumerate()
+            .map(|(i, (mut f, repeats))| {
+                // Past what the report shows, the rubric counts this finding once in "… and N
+                // more"; the other files it stands for are counted here.
+                if i >= RUBRIC_SHOWN {
+                    omitted += repeats;
+                    return f;
+                }
                 match repeats {
                     0 => {}
                     1 => f.message.push_str(" (the same in 1 more file)"),
@@ -342,9 +356,7 @@ impl Tally {
                 f
             })
             .collect();
-        grade
-            .with_findings(findings)
-            .with_dropped_findings(self.omitted)
+        grade.with_findings(findings).with_dropped_findings(omitted)
     }
 
     /// A criterion grade from this tally with a summary naming what was checked.
@@ -437,6 +449,19 @@ pub(crate) fn elem_text(elem: &dicom_object::mem::InMemElement) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The repeats of findings past what the report shows are counted as dropped, so that count
+    /// must be the rubric's.
+    #[test]
+    fn the_shown_findings_are_the_rubric_s() {
+        let rubric = include_str!("../../../../tasks/deid/rubric.toml");
+        assert!(
+            rubric
+                .lines()
+                .any(|l| l.trim() == format!("max_findings = {RUBRIC_SHOWN}")),
+            "tasks/deid/rubric.toml max_findings"
+        );
+    }
 
     /// The same failure at the same place in several files is one finding that counts them; a
     /// different place or wording stays its own finding.

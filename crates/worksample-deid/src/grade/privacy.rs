@@ -43,8 +43,7 @@ pub(crate) struct FilePrivacy {
     /// Band blanked; overlays and icons removed.
     pub burned: Tally,
     /// The output's and the input's paths when this burned-in input's text band was left in its
-    /// output (under 99 % blanked, which the band check does not credit in full): the
-    /// identifiers burned into the input leaked.
+    /// output (under half its text pixels set to 0): the identifiers burned into it leaked.
     pub band_left: Option<(String, String)>,
     /// Offset in days of every shiftable date (None: missing or unreadable), with its path.
     pub offsets: Vec<(Option<i64>, String)>,
@@ -284,12 +283,15 @@ impl FilePrivacy {
             });
         }
         if file_key.burned_in {
-            let (fraction, detail) = match out {
+            let (fraction, detail, measured) = match out {
                 Some(o) => band_zero_fraction(input, o),
-                None => (0.0, "no output".to_owned()),
+                None => (0.0, "no output".to_owned(), false),
             };
             let credit = if fraction >= 0.99 { 1.0 } else { fraction };
-            if let (Some((rel, _)), true) = (pair.output, credit < 1.0) {
+            // The names stay legible while most of their pixels do: a band under half blanked
+            // leaks them. Pixel Data removed or cut short shows no text (it costs the band
+            // check and pixels_untouched, not a leak).
+            if let (Some((rel, _)), true) = (pair.output, measured && fraction < TEXT_LEFT_BELOW) {
                 me.band_left = Some((rel.to_owned(), pair.input_file().to_owned()));
             }
             me.burned.credit(credit, || {
@@ -493,17 +495,26 @@ pub(crate) fn parent_of<'a>(
     Some(current)
 }
 
+/// A band with less than this fraction of its text pixels set to 0 still shows the names
+/// burned into it: they leaked.
+const TEXT_LEFT_BELOW: f64 = 0.5;
+
 /// Fraction of the text band's pixels (brief question 7) that are 0 in the output, counted
 /// over the pixels that were not already 0 in the input (so a copy earns nothing for the
-/// background); over the whole band when the input band was blank.
-fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f64, String) {
+/// background); over the whole band when the input band was blank. With what it says and
+/// whether it was measured at all (false: no pixels, or too few, to compare).
+fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f64, String, bool) {
     let number = |tag: Tag| -> Option<usize> { text(input, tag)?.trim().parse().ok() };
     let (Some(rows), Some(columns), Some(bits)) = (
         number(tags::ROWS),
         number(tags::COLUMNS),
         number(tags::BITS_ALLOCATED),
     ) else {
-        return (0.0, "Rows, Columns or Bits Allocated missing".to_owned());
+        return (
+            0.0,
+            "Rows, Columns or Bits Allocated missing".to_owned(),
+            false,
+        );
     };
     let samples = number(tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     let frames = number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
@@ -513,7 +524,7 @@ fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f
             .and_then(|e| e.value().to_bytes().ok().map(|b| b.into_owned()))
     };
     let (Some(before), Some(after)) = (pixels(input), pixels(output)) else {
-        return (0.0, "Pixel Data missing".to_owned());
+        return (0.0, "Pixel Data missing".to_owned(), false);
     };
     let band = usize::from(text_band(u16::try_from(rows).unwrap_or(u16::MAX)).end);
     let frame_len = rows * columns * unit;
@@ -523,7 +534,7 @@ fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f
         let start = f * frame_len;
         let end = start + band * columns * unit;
         let (Some(b), Some(a)) = (before.get(start..end), after.get(start..end)) else {
-            return (0.0, "Pixel Data shorter than its frames".to_owned());
+            return (0.0, "Pixel Data shorter than its frames".to_owned(), false);
         };
         for (pb, pa) in b.chunks(unit).zip(a.chunks(unit)) {
             let now_zero = pa.iter().all(|x| *x == 0);
@@ -545,13 +556,19 @@ fn band_zero_fraction(input: &InMemDicomObject, output: &InMemDicomObject) -> (f
     } else {
         part as f64 / whole as f64
     };
+    let which = if text_total > 0 {
+        "the pixels that held text"
+    } else {
+        "its pixels"
+    };
     (
         fraction,
         format!(
-            "rows 0 to {} (the top eighth) must be 0; {:.1}% of the text pixels there are",
+            "rows 0 to {} (the top eighth) must be 0; {:.1}% of {which} there are",
             band.saturating_sub(1),
             fraction * 100.0
         ),
+        true,
     )
 }
 
@@ -773,7 +790,9 @@ fn leak_finding(key: &Key, value: &str, kind: SiteKind, spread: &LeakSpread) -> 
             SiteKind::Path => "in the file's path",
             SiteKind::Bytes => "in the raw bytes",
             SiteKind::Inflated => "in the deflated data set's bytes",
-            SiteKind::Pixels => "burned into the pixels (the text band was not blanked)",
+            SiteKind::Pixels => {
+                "burned into the pixels (the text band was left, under half of it 0)"
+            }
         };
         return Finding::new(format!("{head} found {place}"))
             .in_file(first.file.clone())
@@ -784,7 +803,7 @@ fn leak_finding(key: &Key, value: &str, kind: SiteKind, spread: &LeakSpread) -> 
         SiteKind::Path => "in the path of",
         SiteKind::Bytes => "in the raw bytes of",
         SiteKind::Inflated => "in the deflated data set's bytes of",
-        SiteKind::Pixels => "burned into the pixels (text band not blanked) of",
+        SiteKind::Pixels => "burned into the pixels (text band left) of",
     };
     let mut named: Vec<String> = spread
         .first
@@ -1028,12 +1047,12 @@ mod tests {
         let mut input = vec![7u8; 64];
         input[..4].fill(0);
         let input = image(input);
-        let (copy, _) = band_zero_fraction(&input, &input);
+        let (copy, _, _) = band_zero_fraction(&input, &input);
         assert_eq!(copy, 0.0, "a copy blanks no text");
         // Blank 3 of the 4 text pixels.
         let mut out = vec![7u8; 64];
         out[..7].fill(0);
-        let (fraction, _) = band_zero_fraction(&input, &image(out));
+        let (fraction, _, _) = band_zero_fraction(&input, &image(out));
         assert!((fraction - 0.75).abs() < 1e-12);
     }
 }

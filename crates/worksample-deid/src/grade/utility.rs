@@ -241,8 +241,9 @@ impl FileUtility {
                     match (&cleaned, measured) {
                         (None, _) => "descriptor deleted; clean it token by token".to_owned(),
                         (Some(c), Some(m)) if *c == original => format!(
-                            "descriptor kept verbatim scores {part:.2}: its {} identifying tokens must be removed",
-                            m.remove_total
+                            "descriptor kept verbatim scores {part:.2}: its {} identifying {} must be removed",
+                            m.remove_total,
+                            if m.remove_total == 1 { "token" } else { "tokens" }
                         ),
                         // Counts, not the tokens: the value shown already holds them, and the
                         // counts say which half of the product was lost.
