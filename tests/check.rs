@@ -446,11 +446,7 @@ fn a_summary_that_is_a_fifo_is_refused_at_once() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo = repo(tmp.path(), ONE_TASK);
     let fifo = tmp.path().join("summary");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo");
-    assert!(made.success());
+    crate::support::mkfifo(&fifo);
     let start = Instant::now();
     let r = run(ws()
         .current_dir(&repo)

@@ -401,11 +401,7 @@ fn a_report_named_dev_stdout_is_written_there() {
     // A FIFO nobody reads fails at once instead of waiting forever; reached through a link
     // (which a candidate could plant), a FIFO this process does not hold is refused outright.
     let fifo = tmp.path().join("fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo");
-    assert!(made.success());
+    crate::support::mkfifo(&fifo);
     let link = tmp.path().join("report.json");
     std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
     for (out, says) in [
@@ -435,13 +431,7 @@ fn a_report_named_dev_stdout_is_written_there() {
 #[test]
 fn a_fifo_or_device_in_place_of_a_file_is_refused_by_name() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let fifo = |path: &std::path::Path| {
-        let made = std::process::Command::new("mkfifo")
-            .arg(path)
-            .status()
-            .expect("mkfifo runs");
-        assert!(made.success());
-    };
+    let fifo = crate::support::mkfifo;
     let tasks = tmp.path().join("tasks");
     std::fs::create_dir(&tasks).expect("mkdir");
     let copied = std::process::Command::new("cp")

@@ -51,3 +51,12 @@ pub fn generate(seed: u64, out: &Path) {
     ]);
     assert_eq!(r.code, 0, "generate failed: {r:?}");
 }
+
+/// Makes a FIFO at `path` (with `mkfifo`, as a user would).
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {}", path.display());
+}

@@ -536,15 +536,7 @@ fn volumes_exact(
                             format!("{here} in your `{id}`, the rest in none of your volumes")
                         }
                     }
-                    many => {
-                        let named: Vec<String> = many
-                            .iter()
-                            .take(4)
-                            .map(|(n, id)| format!("`{id}` ({n})"))
-                            .collect();
-                        let more = if many.len() > 4 { ", …" } else { "" };
-                        format!("split over your {}{more}", named.join(", "))
-                    }
+                    many => format!("split over your {}", counted(many)),
                 };
                 format!(
                     "volume `{}` ({size}) matches none of your volumes (none overlaps it by IoU > 0.5): {went}",
@@ -568,16 +560,10 @@ fn volumes_exact(
             .filter(|(n, _)| *n > 0)
             .collect();
         from.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        let named: Vec<String> = from
-            .iter()
-            .take(4)
-            .map(|(n, name)| format!("`{name}` ({n})"))
-            .collect();
-        let more = if from.len() > 4 { ", …" } else { "" };
-        let belong = if named.is_empty() {
+        let belong = if from.is_empty() {
             "none of them is an image of a volume".to_owned()
         } else {
-            format!("they belong to {}{more}", named.join(", "))
+            format!("they belong to {}", counted(&from))
         };
         findings.push(Finding::new(format!(
             "your volume `{}` ({}) matches no true volume: {belong}",
@@ -600,6 +586,18 @@ fn volumes_exact(
         ),
     )
     .with_findings(findings)
+}
+
+/// Volumes with how many instances each holds, largest first as given: the first four named,
+/// "`vol_001` (12), `vol_002` (3), …".
+fn counted(volumes: &[(usize, &str)]) -> String {
+    let named: Vec<String> = volumes
+        .iter()
+        .take(4)
+        .map(|(n, name)| format!("`{name}` ({n})"))
+        .collect();
+    let more = if volumes.len() > 4 { ", …" } else { "" };
+    format!("{}{more}", named.join(", "))
 }
 
 fn instances(n: usize) -> String {

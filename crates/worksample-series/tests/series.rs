@@ -413,6 +413,15 @@ fn mutant_seed() -> u64 {
         .expect("some seed plants all of them")
 }
 
+/// How many instances the key's volume `name` holds.
+fn volume_size(key: &Key, name: &str) -> usize {
+    key.volumes
+        .iter()
+        .find(|v| v.name == name)
+        .map(|v| v.instances.len())
+        .unwrap_or_else(|| panic!("no volume `{name}` in the key"))
+}
+
 fn find(out: &Output, key: &Key, name: &str) -> usize {
     let v = key
         .volumes
@@ -886,13 +895,7 @@ fn unmatched_volumes_say_where_their_instances_went() {
         .expect("volumes_exact");
     let messages: Vec<&str> = exact.findings.iter().map(|f| f.message.as_str()).collect();
     let says = |text: &str| messages.iter().any(|m| m.contains(text));
-    let echo2 = key
-        .volumes
-        .iter()
-        .find(|v| v.name == "mr_echo2")
-        .expect("T3")
-        .instances
-        .len();
+    let echo2 = volume_size(&key, "mr_echo2");
     assert!(
         says(&format!(
             "all {echo2} are in your `{merged_id}`, which holds other volumes' instances too \
@@ -1383,13 +1386,7 @@ fn hostile_paths_and_repeats_stay_small_and_explained() {
         .pointer("/kind/tiles")
         .or_else(|| figure.pointer("/tiles"));
     let tiles = tiles.and_then(|t| t.as_array()).expect("tiles");
-    let size = key
-        .volumes
-        .iter()
-        .find(|v| v.name == "ct_axial")
-        .expect("T1")
-        .instances
-        .len();
+    let size = volume_size(&key, "ct_axial");
     assert!(
         tiles.len() <= size,
         "{} tiles for {size} slices",
