@@ -455,4 +455,17 @@ fn a_summary_that_is_a_fifo_is_refused_at_once() {
     assert_refused_before_running(&r, "cannot append the job summary");
     assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
     assert!(start.elapsed() < Duration::from_secs(20));
+
+    // A pipe the harness already writes to is taken: `/dev/stdout` while stdout is piped.
+    let r = run(ws()
+        .current_dir(&repo)
+        .env("GITHUB_STEP_SUMMARY", "/dev/stdout")
+        .args(["check", "--out", "reports"]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("series"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("| "),
+        "the Markdown summary: {}",
+        r.stdout
+    );
 }

@@ -91,9 +91,23 @@ fn a_report_folder_holds_one_candidates_one_report() {
         .expect("json");
         report["candidate"].as_str().map(str::to_owned)
     };
+    // A practice report there first is nobody's evidence: the candidate's replaces it, and its
+    // other formats go with it.
+    let practice = ws_run(&[
+        "run",
+        "deid",
+        "--format",
+        "json,junit",
+        "--out",
+        utf8(&dir),
+        "--",
+        "true",
+    ]);
+    assert_eq!(practice.code, 0, "{practice:?}");
     let first = grade("cand-a", "json,markdown,terminal");
     assert_eq!(first.code, 0, "{first:?}");
     assert_eq!(whose().as_deref(), Some("cand-a"));
+    assert!(!dir.join("junit.xml").exists(), "{}", first.stdout);
 
     let other = grade("cand-b", "json,html");
     assert_eq!(other.code, 2, "{other:?}");

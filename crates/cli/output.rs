@@ -114,12 +114,7 @@ fn describe_check(reports: &[Whose]) -> String {
 /// not a JSON report is left to [`crate::safe_fs::probe_report`].
 fn not_anothers(path: &Path, owner: Owner<'_>) -> Result<(), CliError> {
     let held = match held(path) {
-        // A practice report is nobody's evidence: a hidden run of its task may replace it.
-        Some(Held::One(whose))
-            if whose.is(owner) || (whose.task.id == owner.task && whose.candidate.is_none()) =>
-        {
-            return Ok(());
-        }
+        Some(Held::One(whose)) if whose.replaceable_by(owner) => return Ok(()),
         Some(Held::One(whose)) => describe(&whose.task.id, whose.candidate.as_deref()),
         Some(Held::Many(reports)) => describe_check(&reports),
         None => return Ok(()),
@@ -177,8 +172,11 @@ fn held(path: &Path) -> Option<Held> {
 }
 
 impl Whose {
-    fn is(&self, owner: Owner<'_>) -> bool {
-        self.task.id == owner.task && self.candidate.as_deref() == owner.candidate
+    /// Whether `owner`'s report may replace this one: the same task's, and the same
+    /// candidate's or a practice report (nobody's evidence, which a hidden run may replace).
+    fn replaceable_by(&self, owner: Owner<'_>) -> bool {
+        self.task.id == owner.task
+            && (self.candidate.is_none() || self.candidate.as_deref() == owner.candidate)
     }
 }
 
@@ -259,7 +257,7 @@ pub(crate) fn write(
             // Only a folder that held this task's and candidate's report before is this run's
             // to tidy: another file named like a report (a candidate's own report.json in a
             // submission folder, another task's report.md) is never removed.
-            let ours = matches!(held(&dir.join(file_name(Format::Json))), Some(Held::One(w)) if w.is(Owner {
+            let ours = matches!(held(&dir.join(file_name(Format::Json))), Some(Held::One(w)) if w.replaceable_by(Owner {
                 task: &report.task.id,
                 candidate: report.candidate.as_deref(),
             }));

@@ -360,6 +360,11 @@ fn held_open(meta: &std::fs::Metadata, besides: Option<&std::fs::File>) -> bool 
         })
 }
 
+/// Whether `meta` is a file this process already holds open for writing (not as its input).
+pub(crate) fn held_for_writing(meta: &std::fs::Metadata) -> bool {
+    held_open(meta, None)
+}
+
 /// Whether this process's descriptor `fd` (a number) is open for writing, from the access mode
 /// in its `/proc/self/fdinfo` flags (octal; `O_RDONLY` is 0).
 fn writable(fd: &str) -> bool {

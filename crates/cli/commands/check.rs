@@ -446,12 +446,15 @@ fn open_summary(path: &Path) -> Result<(), CliError> {
 
 /// The job summary opened for appending. GitHub makes it a regular file; a FIFO would block
 /// the open until a reader came (and that reader would see the early check's close as the
-/// end), so only a file (created when missing) or a character device such as `/dev/null` is
-/// taken.
+/// end), so only a file (created when missing), a character device such as `/dev/null`, or a
+/// pipe the harness already writes to (`/dev/stdout` piped to `less`) is taken.
 fn summary_file(path: &Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::FileTypeExt as _;
     match std::fs::metadata(path) {
-        Ok(m) if m.is_file() || m.file_type().is_char_device() => {}
+        Ok(m)
+            if m.is_file()
+                || m.file_type().is_char_device()
+                || crate::safe_fs::held_for_writing(&m) => {}
         Ok(m) if m.is_dir() => anyhow::bail!("it is a folder"),
         Ok(_) => anyhow::bail!("it is not a regular file"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
