@@ -413,6 +413,20 @@ fn mutant_seed() -> u64 {
         .expect("some seed plants all of them")
 }
 
+/// Lists the CT reversed, as a candidate ascending the wrong way would, with the first position
+/// of its own first instance (the brief's rule); returns the volume's index.
+fn reverse_ct(out: &mut Output, key: &Key) -> usize {
+    let ct = find(out, key, "ct_axial");
+    out.volumes[ct].instances.reverse();
+    let v = key
+        .volumes
+        .iter()
+        .find(|v| v.name == "ct_axial")
+        .expect("T1");
+    out.volumes[ct].geometry.first_position_mm = *v.geometry.positions.last().expect("slices");
+    ct
+}
+
 /// How many instances the key's volume `name` holds.
 fn volume_size(key: &Key, name: &str) -> usize {
     key.volumes
@@ -514,11 +528,7 @@ const MUTANTS: &[(&str, &[&str], Mutation)] = &[
         "the CT reversed, first position of its own first instance",
         &["ordering"],
         |o, k| {
-            let ct = find(o, k, "ct_axial");
-            o.volumes[ct].instances.reverse();
-            let v = k.volumes.iter().find(|v| v.name == "ct_axial").expect("T1");
-            o.volumes[ct].geometry.first_position_mm =
-                *v.geometry.positions.last().expect("slices");
+            reverse_ct(o, k);
         },
     ),
     // The brief: the spacing is a distance, so one reversal costs only the order's half.
@@ -526,11 +536,7 @@ const MUTANTS: &[(&str, &[&str], Mutation)] = &[
         "the CT reversed, its gaps taken in its own order (negative spacing)",
         &["ordering"],
         |o, k| {
-            let ct = find(o, k, "ct_axial");
-            o.volumes[ct].instances.reverse();
-            let v = k.volumes.iter().find(|v| v.name == "ct_axial").expect("T1");
-            o.volumes[ct].geometry.first_position_mm =
-                *v.geometry.positions.last().expect("slices");
+            let ct = reverse_ct(o, k);
             let spacing = o.volumes[ct].geometry.slice_spacing_mm.expect("spacing");
             o.volumes[ct].geometry.slice_spacing_mm = Some(-spacing);
         },
