@@ -1,7 +1,6 @@
 //! Writes a report in the formats asked for: to stdout, to a file, or into a folder.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use anyhow::Context;
@@ -153,21 +152,10 @@ pub(crate) fn not_another_candidates(path: &Path, candidate: Option<&str>) -> Re
 /// read: one planted in place of a report would have root read its target (and print what it
 /// names), and the writing refuses it anyway.
 fn held(path: &Path) -> Option<Held> {
-    // Reports are small; one that is not is not ours to judge.
-    const LARGEST: u64 = 64 << 20;
-    // Opened without following a link (judged by the open, not by a look before it), without
-    // waiting on a FIFO, and read only when a regular file.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > LARGEST {
-        return None;
-    }
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(file, LARGEST), &mut text).ok()?;
+    // Reports are small; one that is not is not ours to judge (cut at the cap, it parses as
+    // nothing).
+    const LARGEST: usize = 64 << 20;
+    let text = crate::safe_fs::read_regular(path, LARGEST).ok()?;
     serde_json::from_str(&text).ok()
 }
 

@@ -474,13 +474,8 @@ fn folder_of(path: &Path) -> anyhow::Result<(Folder, String)> {
                 path.display()
             )
         })?;
-    let fd = rustix::fs::open(folder, DIR_FLAGS, Mode::empty())
-        .map_err(std::io::Error::from)
+    let folder = Folder::open(folder)
         .with_context(|| format!("cannot write report `{}`", path.display()))?;
-    let folder = Folder {
-        fd,
-        path: folder.to_path_buf(),
-    };
     Ok((folder, name.to_owned()))
 }
 
@@ -491,11 +486,7 @@ pub(crate) fn probe_report(path: &Path) -> anyhow::Result<()> {
     match destination(path)? {
         Destination::Replace => {
             let (folder, name) = folder_of(path)?;
-            let (temp, file) = folder.temporary(&name)?;
-            drop(file);
-            rustix::fs::unlinkat(&folder.fd, temp.as_str(), AtFlags::empty())
-                .map_err(std::io::Error::from)
-                .with_context(|| format!("cannot write report `{}`", path.display()))
+            folder.probe(&name)
         }
         Destination::Stream | Destination::Stdout | Destination::Stderr => Ok(()),
     }

@@ -41,7 +41,8 @@ pub enum LeakSite {
     },
     /// In the file's relative path.
     Path,
-    /// Burned into the pixels, in a text band the output left as it was (brief question 7).
+    /// Burned into the pixels, in a text band the output left (under half of its text set to 0;
+    /// brief question 7).
     Pixels,
 }
 

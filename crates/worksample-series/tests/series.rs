@@ -16,6 +16,7 @@ use worksample_series::grade::{CRITERIA, grade_output, grade_submission};
 use worksample_series::key::{FileTruth, Key, TrapCheck};
 use worksample_series::output::{Anomaly, AnomalyKind, Excluded, ExclusionReason, Output};
 use worksample_task::Task;
+use worksample_task::rubric::CriterionGrade;
 
 const SEEDS: u64 = 20;
 
@@ -425,6 +426,15 @@ fn reverse_ct(out: &mut Output, key: &Key) -> usize {
         .expect("T1");
     out.volumes[ct].geometry.first_position_mm = *v.geometry.positions.last().expect("slices");
     ct
+}
+
+/// The grade of criterion `id` for `out`.
+fn criterion(key: &Key, out: &Output, id: &str) -> CriterionGrade {
+    grade_output(key, out)
+        .criteria
+        .into_iter()
+        .find(|c| c.id.as_str() == id)
+        .unwrap_or_else(|| panic!("no criterion `{id}`"))
 }
 
 /// How many instances the key's volume `name` holds.
@@ -894,11 +904,7 @@ fn unmatched_volumes_say_where_their_instances_went() {
         out.volumes.remove(i);
     }
     out.volumes.extend(pieces);
-    let exact = grade_output(&key, &out)
-        .criteria
-        .into_iter()
-        .find(|c| c.id.as_str() == "volumes_exact")
-        .expect("volumes_exact");
+    let exact = criterion(&key, &out, "volumes_exact");
     let messages: Vec<&str> = exact.findings.iter().map(|f| f.message.as_str()).collect();
     let says = |text: &str| messages.iter().any(|m| m.contains(text));
     let echo2 = volume_size(&key, "mr_echo2");
@@ -922,11 +928,7 @@ fn unmatched_volumes_say_where_their_instances_went() {
     let ct = find(&out, &key, "ct_axial");
     let id = out.volumes[ct].id.clone();
     out.volumes[ct].instances.truncate(2);
-    let exact = grade_output(&key, &out)
-        .criteria
-        .into_iter()
-        .find(|c| c.id.as_str() == "volumes_exact")
-        .expect("volumes_exact");
+    let exact = criterion(&key, &out, "volumes_exact");
     assert!(
         exact.findings.iter().any(|f| f.message.ends_with(&format!(
             "2 are in your `{id}`, the rest in none of your volumes"
@@ -959,11 +961,7 @@ fn spurious_flags_are_counted_after_the_missing_ones() {
         })
         .expect("a localizer flagged by the reference");
     out.volumes[v].anomalies.push(first);
-    let anomalies = grade_output(&key, &out)
-        .criteria
-        .into_iter()
-        .find(|c| c.id.as_str() == "anomalies")
-        .expect("anomalies");
+    let anomalies = criterion(&key, &out, "anomalies");
     assert_eq!(
         anomalies
             .findings
@@ -991,11 +989,7 @@ fn spurious_flags_are_counted_after_the_missing_ones() {
     out.volumes[gap]
         .anomalies
         .retain(|a| a.kind != AnomalyKind::MissingSlice);
-    let anomalies = grade_output(&key, &out)
-        .criteria
-        .into_iter()
-        .find(|c| c.id.as_str() == "anomalies")
-        .expect("anomalies");
+    let anomalies = criterion(&key, &out, "anomalies");
     let messages: Vec<&str> = anomalies
         .findings
         .iter()
@@ -1030,13 +1024,7 @@ fn a_repeated_slice_costs_its_share_of_the_order() {
     let n = out.volumes[v].instances.len();
     let again = out.volumes[v].instances[4].clone();
     out.volumes[v].instances.insert(5, again);
-    let ordering = |o: &Output| {
-        grade_output(&key, o)
-            .criteria
-            .into_iter()
-            .find(|c| c.id.as_str() == "ordering")
-            .expect("ordering")
-    };
+    let ordering = |o: &Output| criterion(&key, o, "ordering");
     let before = ordering(&reference);
     let after = ordering(&out);
     assert_eq!(before.score.get(), 1.0);

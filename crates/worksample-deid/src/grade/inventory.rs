@@ -248,9 +248,7 @@ impl LeakTally {
     /// files, since the burned-in band figures picture them.
     pub(crate) fn add_pixels(&mut self, file: &str, leaks: &[Leak]) {
         for l in leaks {
-            if !self.distinct.contains_key(&l.value) {
-                self.distinct.insert(l.value.clone(), l.class);
-            }
+            self.distinct.entry(l.value.clone()).or_insert(l.class);
             self.spread(file, SiteKind::Pixels, l);
         }
     }
