@@ -389,6 +389,7 @@ struct Flaws {
     zero_whole_image: bool,
     keep_burned_in: bool,
     blank_most_of_band: bool,
+    unblanked_second_copy: bool,
     offset_per_file: bool,
     keep_other_ids: bool,
     skip_sequences: bool,
@@ -562,6 +563,23 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
         let folder = if flaws.path_leak { "QXVORAK" } else { "out" };
         let stale = flaws.stale_meta.then_some(original_sop.as_str());
         write(&o, &out.join(folder).join(format!("{new_sop}.dcm")), stale);
+        if flaws.unblanked_second_copy && f.burned_in {
+            // Written before the pixels were cleaned, under a name that sorts after the clean
+            // one, so the matching takes the clean copy and this one is the duplicate.
+            let mut early = o.clone();
+            early.put(
+                input
+                    .dataset
+                    .element(tags::PIXEL_DATA)
+                    .expect("pixels")
+                    .clone(),
+            );
+            write(
+                &early,
+                &out.join(folder).join(format!("{new_sop}.early.dcm")),
+                stale,
+            );
+        }
     }
     let csv = |rows: &BTreeMap<String, String>| {
         let mut s = String::from("id_old,id_new\n");
@@ -673,7 +691,7 @@ fn the_reference_earns_full_marks_on_every_criterion() {
 fn each_mutant_loses_points_on_exactly_its_criteria() {
     let fx = fixture();
     let clean = scores(&grade(&fx, Flaws::default()));
-    let table: [(&str, Flaws, &[&str]); 14] = [
+    let table: [(&str, Flaws, &[&str]); 15] = [
         (
             "keeps Other Patient IDs Sequence",
             Flaws {
@@ -780,6 +798,15 @@ fn each_mutant_loses_points_on_exactly_its_criteria() {
             },
             // Short of the band check's full credit, but the name is no longer legible.
             &["burned_in"],
+        ),
+        (
+            "keeps a copy written before the band was blanked",
+            Flaws {
+                unblanked_second_copy: true,
+                ..Flaws::default()
+            },
+            // The clean copy earns the band check; the other still shows the name.
+            &["direct_leaks", "hygiene"],
         ),
         (
             "offset per file",

@@ -338,7 +338,7 @@ fn hygiene(key: &Key, inventory: &Inventory, matched: &Matched) -> CriterionGrad
     for extra in &inventory.extras {
         tally.check(false, || extra.clone());
     }
-    for &o in &matched.duplicates {
+    for &(o, _) in &matched.duplicates {
         tally.check(false, || {
             Finding::new("a second output of an input another file already covers")
                 .in_file(inventory.outputs[o].rel.clone())

@@ -78,8 +78,9 @@ pub(crate) struct HeaderDigest([u8; 16]);
 pub(crate) struct Matched {
     /// For each key file, the index of its output in the inventory.
     pub output_of: Vec<Option<usize>>,
-    /// Outputs that match an input already matched by another output (a duplicate).
-    pub duplicates: Vec<usize>,
+    /// Outputs that match an input already matched by another output (a duplicate), each with
+    /// that input's index in the key: (output, input).
+    pub duplicates: Vec<(usize, usize)>,
     /// Outputs that match no input.
     pub unmatched_outputs: Vec<usize>,
 }
@@ -162,7 +163,7 @@ pub(crate) fn match_outputs(
             });
         match by_content {
             Some(i) if matched.output_of[i].is_none() => matched.output_of[i] = Some(o),
-            Some(_) => matched.duplicates.push(o),
+            Some(i) => matched.duplicates.push((o, i)),
             None => leftover.push(o),
         }
     }

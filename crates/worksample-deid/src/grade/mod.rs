@@ -132,7 +132,10 @@ pub fn grade_submission(
     // A name burned into the pixels is as much a leak as one in a value: once the files are
     // compared, the identifiers burned into each input whose band was left count as leaked
     // from its output (PS3.15 §E.3.1, Clean Pixel Data: burned-in identification is removed).
-    for (output, input) in &folded.privacy.bands_left {
+    // A second output of a burned-in input shows the same names when its band was left,
+    // whichever of the two the matching took for the input.
+    let duplicates = duplicate_bands_left(key, fixtures, submission, &inventory, &matched)?;
+    for (output, input) in folded.privacy.bands_left.iter().chain(&duplicates) {
         inventory.leaks.add_pixels(
             output,
             &crate::leak::burned_into(&key.registry, input, output),
@@ -178,6 +181,34 @@ pub fn grade_submission(
         notes,
         figures,
     })
+}
+
+/// The duplicate outputs of burned-in inputs that left the text band, as (output, input) paths
+/// in output order. Only these outputs and their inputs are read again: duplicates are rare.
+fn duplicate_bands_left(
+    key: &Key,
+    fixtures: &Path,
+    submission: &Path,
+    inventory: &inventory::Inventory,
+    matched: &matching::Matched,
+) -> Result<Vec<(String, String)>, GradeError> {
+    let mut left = Vec::new();
+    for &(o, i) in &matched.duplicates {
+        let file = &key.files[i];
+        if !file.burned_in {
+            continue;
+        }
+        let rel = &inventory.outputs[o].rel;
+        // An output that no longer reads was a finding of the inventory already.
+        let Ok((_, output)) = inventory::read_output(submission, rel) else {
+            continue;
+        };
+        let input = read_fixture(fixtures, &file.path)?;
+        if privacy::band_left(&input.dataset, &output.dataset) {
+            left.push((rel.clone(), file.path.clone()));
+        }
+    }
+    Ok(left)
 }
 
 /// A note naming the inputs no output matched: every check of them fails, and the criteria's

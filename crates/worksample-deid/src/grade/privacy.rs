@@ -291,7 +291,7 @@ impl FilePrivacy {
             // The names stay legible while most of their pixels do: a band under half blanked
             // leaks them. Pixel Data removed or cut short shows no text (it costs the band
             // check and pixels_untouched, not a leak).
-            if let (Some((rel, _)), true) = (pair.output, measured && fraction < TEXT_LEFT_BELOW) {
+            if let (Some((rel, _)), true) = (pair.output, shows_text(fraction, measured)) {
                 me.band_left = Some((rel.to_owned(), pair.input_file().to_owned()));
             }
             me.burned.credit(credit, || {
@@ -498,6 +498,19 @@ pub(crate) fn parent_of<'a>(
 /// A band with less than this fraction of its text pixels set to 0 still shows the names
 /// burned into it: they leaked.
 const TEXT_LEFT_BELOW: f64 = 0.5;
+
+/// Whether a band measured with `fraction` of its text pixels at 0 still shows the names.
+fn shows_text(fraction: f64, measured: bool) -> bool {
+    measured && fraction < TEXT_LEFT_BELOW
+}
+
+/// Whether `output`, an output of the burned-in image `input`, left its text band legible: the
+/// rule [`FilePrivacy::measure`] applies to a matched output, for the other outputs of the same
+/// input (duplicates), which are compared with nothing else.
+pub(crate) fn band_left(input: &InMemDicomObject, output: &InMemDicomObject) -> bool {
+    let (fraction, _, measured) = band_zero_fraction(input, output);
+    shows_text(fraction, measured)
+}
 
 /// Fraction of the text band's pixels (brief question 7) that are 0 in the output, counted
 /// over the pixels that were not already 0 in the input (so a copy earns nothing for the
