@@ -485,3 +485,36 @@ fn a_fifo_or_device_in_place_of_a_file_is_refused_by_name() {
         );
     }
 }
+
+/// A report destination that cannot be used is described as what it is, and a name near the
+/// file system's 255-byte limit is written (its temporary name is cut to fit).
+#[test]
+fn report_destinations_are_described_as_what_they_are() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let long = tmp.path().join(format!("{}.json", "r".repeat(250)));
+    let long = long.to_str().expect("utf-8");
+    let r = ws_run(&[
+        "run", "deid", "--format", "json", "--out", long, "--", "true",
+    ]);
+    assert!(r.code == 0 || r.code == 1, "{r:?}");
+    assert!(std::path::Path::new(long).is_file(), "{}", r.stderr);
+
+    let fifo = tmp.path().join("reports");
+    crate::support::mkfifo(&fifo);
+    let fifo = fifo.to_str().expect("utf-8");
+    let r = ws_run(&[
+        "run", "deid", "--format", "json,md", "--out", fifo, "--", "true",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("is a named pipe (FIFO)"), "{}", r.stderr);
+
+    // cohort writes one format: the folder message does not speak of several.
+    let folder = tmp.path().to_str().expect("utf-8");
+    let r = ws_run(&["cohort", long, "--out", folder]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("it is a folder; --out names the file") && !r.stderr.contains("several"),
+        "{}",
+        r.stderr
+    );
+}

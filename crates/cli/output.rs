@@ -192,11 +192,14 @@ pub(crate) fn prepare(
             crate::safe_fs::probe_report(path).map_err(CliError::usage)
         }
         (many, Some(dir)) => {
-            if dir.exists() && !dir.is_dir() {
+            if let Ok(meta) = std::fs::metadata(dir)
+                && !meta.is_dir()
+            {
                 return Err(CliError::usage(anyhow::anyhow!(
-                    "the report folder `{}` is a file; several --format values are written \
-                     into a folder",
-                    dir.display()
+                    "the report folder `{}` is {}; several --format values are written into a \
+                     folder",
+                    dir.display(),
+                    kind_of(&meta)
                 )));
             }
             not_anothers(&dir.join(file_name(Format::Json)), owner)?;
@@ -207,6 +210,23 @@ pub(crate) fn prepare(
             Ok(())
         }
         (_, None) => Err(several_without_out()),
+    }
+}
+
+/// What a path that is not a folder is, in words.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = meta.file_type();
+    if t.is_file() {
+        "a file"
+    } else if t.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "something other than a folder"
     }
 }
 

@@ -211,7 +211,15 @@ impl Folder {
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         for attempt in 0..100 {
-            let temp = format!(".{name}.{}.{attempt}.partial", std::process::id());
+            let suffix = format!(".{}.{attempt}.partial", std::process::id());
+            // A name near the file system's limit still gets a temporary: its start, cut at a
+            // character boundary so the whole fits NAME_MAX (255 bytes on Linux file systems).
+            let room = NAME_MAX - 1 - suffix.len();
+            let stem = match name.char_indices().find(|(i, c)| i + c.len_utf8() > room) {
+                Some((cut, _)) => &name[..cut],
+                None => name,
+            };
+            let temp = format!(".{stem}{suffix}");
             match rustix::fs::openat(&self.fd, temp.as_str(), flags, Mode::from_raw_mode(0o666)) {
                 Ok(fd) => return Ok((temp, std::fs::File::from(fd))),
                 // Left by another run, or planted: another name.
@@ -311,11 +319,14 @@ impl Kept {
 
 fn is_folder(path: &Path) -> anyhow::Error {
     anyhow!(
-        "cannot write report `{}`: it is a folder (several --format values write into a folder; \
-         one writes a file)",
+        "cannot write report `{}`: it is a folder; --out names the file to write (one inside \
+         it, say)",
         path.display()
     )
 }
+
+/// The longest file name Linux file systems take, in bytes.
+const NAME_MAX: usize = 255;
 
 fn is_link(path: &Path) -> anyhow::Error {
     anyhow!(
