@@ -518,3 +518,57 @@ fn report_destinations_are_described_as_what_they_are() {
         r.stderr
     );
 }
+
+/// In a folder with the sticky bit (as /tmp has), a report file another user owns cannot be
+/// replaced by this one: refused before the run, not found out at the rename after it. Root
+/// may replace anything, so the harness runs as the unprivileged user over a root-owned file;
+/// the test needs root to own that file.
+#[test]
+#[expect(
+    clippy::print_stderr,
+    reason = "says why the test did nothing when not run as root"
+)]
+fn another_users_report_in_a_sticky_folder_is_refused_before_the_run() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if std::fs::metadata("/proc/self").expect("procfs").uid() != 0 {
+        eprintln!("skipped: only root can own a file as another user for this test");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let sticky = tmp.path().join("shared");
+    std::fs::create_dir(&sticky).expect("mkdir");
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let theirs = sticky.join("report.json");
+    std::fs::write(&theirs, "{}\n").expect("write");
+    let as_nobody = |out: &std::path::Path| {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(BIN)
+            .env("TMPDIR", &sticky)
+            .env_remove("WORKSAMPLE_SECRET")
+            .args(["run", "deid", "--format", "json", "--out"])
+            .arg(out)
+            .args(["--", "true"]);
+        run(&mut cmd)
+    };
+    let r = as_nobody(&theirs);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("another user owns it, in a folder with the sticky bit"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stdout.contains("points"),
+        "refused before the run: {}",
+        r.stdout
+    );
+    assert_eq!(std::fs::read_to_string(&theirs).expect("read"), "{}\n");
+    // A new name in the same folder is the user's own.
+    let mine = sticky.join("mine.json");
+    let r = as_nobody(&mine);
+    assert!(r.code == 0 || r.code == 1, "{r:?}");
+    assert!(mine.is_file());
+}

@@ -205,6 +205,30 @@ impl Folder {
         }
     }
 
+    /// Refuses `name` when it is there and the rename that replaces it would fail: in a folder
+    /// with the sticky bit (S_ISVTX, as /tmp has), only the file's owner, the folder's owner or
+    /// a process with CAP_FOWNER (taken to be root) may replace or remove a file (POSIX
+    /// rename(); Linux fs/namei.c, check_sticky). Found after a candidate's run, the report
+    /// could only be printed instead.
+    fn replaceable(&self, name: &str) -> anyhow::Result<()> {
+        let Ok(file) = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) else {
+            return Ok(());
+        };
+        let Ok(dir) = rustix::fs::fstat(&self.fd) else {
+            return Ok(());
+        };
+        let me = rustix::process::geteuid();
+        let sticky = Mode::from_raw_mode(dir.st_mode).contains(Mode::SVTX);
+        if sticky && !me.is_root() && file.st_uid != me.as_raw() && dir.st_uid != me.as_raw() {
+            bail!(
+                "cannot replace report `{}`: another user owns it, in a folder with the sticky \
+                 bit where only its owner may replace it; name another file",
+                self.path.join(name).display()
+            );
+        }
+        Ok(())
+    }
+
     /// A new file beside `name` to write it into: created exclusively and never through a link,
     /// with the mode a plain create would give it (0666 less the umask).
     fn temporary(&self, name: &str) -> anyhow::Result<(String, std::fs::File)> {
@@ -240,6 +264,7 @@ impl Folder {
     /// Checks that `name` could be written as a report, leaving it as it was.
     pub(crate) fn probe(&self, name: &str) -> anyhow::Result<()> {
         self.judge(name)?;
+        self.replaceable(name)?;
         let (temp, file) = self.temporary(name)?;
         drop(file);
         rustix::fs::unlinkat(&self.fd, temp.as_str(), AtFlags::empty())
