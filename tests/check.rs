@@ -469,3 +469,52 @@ fn a_summary_that_is_a_fifo_is_refused_at_once() {
         r.stdout
     );
 }
+
+/// A command that crashed leads the annotations, with its exit code and last line on stderr;
+/// the criteria its unusable output left ungraded are one annotation, so the criterion holding
+/// the findings is still among them; JUnit carries the run as an error testcase; and the
+/// report's first note says how the command ended.
+#[test]
+fn a_crashed_command_leads_the_annotations_and_the_notes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = repo(
+        tmp.path(),
+        "[[task]]\nid = \"series\"\ncommand = [\"sh\", \"-c\", \"echo Traceback >&2; \
+         echo 'ModuleNotFoundError: No module named pydicom' >&2; exit 3\", \"{output}\"]\n",
+    );
+    let r = check(&repo, "reports");
+    assert!(r.code == 0 || r.code == 1, "graded: {r:?}");
+    let annotations: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert!(
+        annotations[0].starts_with("::error title=series%3A the command failed::the command exited with code 3; its last line on stderr: `ModuleNotFoundError: No module named pydicom`"),
+        "{annotations:#?}"
+    );
+    assert_eq!(
+        annotations
+            .iter()
+            .filter(|a| a.contains("not graded"))
+            .count(),
+        2,
+        "the first criterion with the findings, then the rest as one: {annotations:#?}"
+    );
+    assert!(
+        annotations.iter().any(|a| a.contains(" criteria%3A -")
+            && a.contains("its findings are under the first criterion")),
+        "{annotations:#?}"
+    );
+    let junit = std::fs::read_to_string(repo.join("reports/junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains("<testcase classname=\"series\" name=\"run\"")
+            && junit.contains("completed: exited with code 3"),
+        "{junit}"
+    );
+    let json = std::fs::read_to_string(repo.join("reports/report.json")).expect("report.json");
+    let reports: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let note = reports[0]["notes"][0].as_str().expect("a note first");
+    assert!(
+        note.starts_with(
+            "the command exited with code 3; its last line on stderr: `ModuleNotFoundError"
+        ),
+        "{note}"
+    );
+}

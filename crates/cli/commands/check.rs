@@ -499,49 +499,123 @@ fn append_summary(path: &Path, reports: &[Report]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// GitHub workflow-command annotations for the criteria that lost the most points: `::error`
-/// for failed criteria, `::warning` for partial ones, ten at most.
+/// GitHub workflow-command annotations, [`MAX_ANNOTATIONS`] at most: first an `::error` for
+/// each task whose command failed (how it ended, its last line on stderr), which explains every
+/// point lost after it; then the criteria that lost the most points, `::error` for failed and
+/// `::warning` for partial ones. Criteria of one task that lost points with the same summary and
+/// no findings (an unusable output's "not graded") are one annotation, so they cannot crowd out
+/// the criterion that holds the findings; a criterion a gate capped names the gate.
 fn annotations(reports: &[Report]) -> Vec<String> {
-    let mut lost: Vec<(f64, &str, &worksample_rubric::CriterionReport)> = reports
+    let mut out: Vec<String> = reports
         .iter()
-        .flat_map(|r| {
-            r.criteria
-                .iter()
-                .map(move |c| (c.max_points - c.points, r.task.id.as_str(), c))
+        .filter_map(|r| {
+            let note = worksample_task::failure_note(&r.run)?;
+            Some(format!(
+                "::error title={}::{}",
+                escape_property(&format!("{}: the command failed", r.task.id)),
+                escape_data(&one_line(&note))
+            ))
         })
-        .filter(|(lost, _, _)| *lost > 0.0)
         .collect();
-    lost.sort_by(|a, b| b.0.total_cmp(&a.0));
-    lost.into_iter()
-        .take(MAX_ANNOTATIONS)
-        .map(|(lost, task, c)| {
-            let level = match c.status {
-                Status::Fail => "error",
-                Status::Partial | Status::Pass => "warning",
+    for lost in lost_points(reports) {
+        let first = lost.criteria[0];
+        let level = match first.status {
+            Status::Fail => "error",
+            Status::Partial | Status::Pass => "warning",
+        };
+        let (title, message) = match lost.criteria.as_slice() {
+            [c] => (c.title.clone(), criterion_message(c)),
+            many => (
+                format!("{} criteria", many.len()),
+                format!(
+                    "{}: {}",
+                    many.iter()
+                        .map(|c| c.title.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    first.summary
+                ),
+            ),
+        };
+        out.push(format!(
+            "::{level} title={}::{}",
+            escape_property(&format!(
+                "{} / {title}: -{} points",
+                lost.task,
+                render::num(lost.points)
+            )),
+            escape_data(&message)
+        ));
+    }
+    out.truncate(MAX_ANNOTATIONS);
+    out
+}
+
+/// Points one annotation reports lost: one criterion, or several of a task alike.
+struct Lost<'a> {
+    points: f64,
+    task: &'a str,
+    criteria: Vec<&'a worksample_rubric::CriterionReport>,
+}
+
+/// Every criterion that lost points, most points first, those of one task with the same status
+/// and summary and no findings together.
+fn lost_points(reports: &[Report]) -> Vec<Lost<'_>> {
+    let mut lost: Vec<Lost<'_>> = Vec::new();
+    for r in reports {
+        for c in &r.criteria {
+            let points = c.max_points - c.points;
+            if points <= 0.0 {
+                continue;
+            }
+            let alike = |l: &&mut Lost<'_>| {
+                let first = l.criteria[0];
+                l.task == r.task.id
+                    && c.findings.is_empty()
+                    && first.findings.is_empty()
+                    && first.status == c.status
+                    && first.summary == c.summary
             };
-            let evidence = c.findings.first().map(|f| {
-                let place = [f.file.as_deref(), f.location.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(": ");
-                if place.is_empty() {
-                    f.message.clone()
-                } else {
-                    format!("{place}: {}", f.message)
+            match lost.iter_mut().find(alike) {
+                Some(l) => {
+                    l.points += points;
+                    l.criteria.push(c);
                 }
-            });
-            let message = match evidence {
-                Some(e) => format!("{} — {e}", c.summary),
-                None => c.summary.clone(),
-            };
-            format!(
-                "::{level} title={}::{}",
-                escape_property(&format!("{task} / {}: -{lost:.1} points", c.title)),
-                escape_data(&message)
-            )
-        })
-        .collect()
+                None => lost.push(Lost {
+                    points,
+                    task: &r.task.id,
+                    criteria: vec![c],
+                }),
+            }
+        }
+    }
+    // Stable: equal losses keep the reports' and rubric's order.
+    lost.sort_by(|a, b| b.points.total_cmp(&a.points));
+    lost
+}
+
+/// One criterion's annotation text: its summary, its first finding, and the gates that capped it.
+fn criterion_message(c: &worksample_rubric::CriterionReport) -> String {
+    let mut message = c.summary.clone();
+    if let Some(f) = c.findings.first() {
+        let place = [f.file.as_deref(), f.location.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
+        if place.is_empty() {
+            message.push_str(&format!(" — {}", f.message));
+        } else {
+            message.push_str(&format!(" — {place}: {}", f.message));
+        }
+    }
+    for g in &c.gated_by {
+        message.push_str(&format!(
+            "; capped by gate {} (closed by {}): {}",
+            g.gate, g.by, g.reason
+        ));
+    }
+    message
 }
 
 /// Workflow-command data escaping (the same rules `@actions/core` applies).

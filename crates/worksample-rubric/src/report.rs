@@ -184,6 +184,33 @@ impl RunSummary {
             limits: None,
         }
     }
+
+    /// Whether the command failed: it did not complete (stopped at a limit, killed, never
+    /// started) or it exited with a code other than 0. Grading an existing output ran nothing,
+    /// so nothing failed.
+    pub fn failed(&self) -> bool {
+        match self.status {
+            RunStatusKind::Completed => self.exit_code.is_some_and(|code| code != 0),
+            RunStatusKind::NotRun => false,
+            RunStatusKind::TimedOut
+            | RunStatusKind::Killed
+            | RunStatusKind::MemoryLimit
+            | RunStatusKind::ProcessLimit
+            | RunStatusKind::OutputLimit
+            | RunStatusKind::FileSizeLimit
+            | RunStatusKind::SpawnFailed => true,
+        }
+    }
+
+    /// The last line with text that the command wrote on stderr, trimmed: what a crash says
+    /// last (a Python exception, a shell's "command not found"). Control characters are left
+    /// in; whoever shows it escapes it for its format.
+    pub fn last_stderr_line(&self) -> Option<&str> {
+        self.stderr_tail
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+    }
 }
 
 /// Pass, partial or fail, from the points a criterion keeps after gates: a closed gate that

@@ -24,7 +24,7 @@ pub use error::{Blame, TaskError, error_chain};
 pub use manifest::{
     FolderDigest, ListError, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, digest_folder, fixture_files,
 };
-pub use outcome::summarize;
+pub use outcome::{failure_note, summarize};
 pub use registry::{LoadedTask, Registry};
 pub use seed::{CandidateId, PublicSeed, ResolvedSeed, Secret, Seed, SeedSource, commitment};
 pub use sink::{DigestSink, FolderSink, Sink, SinkError};

@@ -101,6 +101,40 @@ pub fn summarize(outcome: &RunOutcome) -> RunSummary {
     }
 }
 
+/// The note a report opens with when the command failed: how it ended and the last line it
+/// wrote on stderr, so that neither a cohort's first note nor the top of a report reads as a
+/// matching problem when the solution crashed.
+pub fn failure_note(run: &RunSummary) -> Option<String> {
+    if !run.failed() {
+        return None;
+    }
+    let how = match run.status {
+        RunStatusKind::SpawnFailed => format!("could not be started: {}", run.detail),
+        _ => run.detail.clone(),
+    };
+    let last = match run.last_stderr_line() {
+        Some(line) => format!(
+            "; its last line on stderr: `{}`",
+            shortened(line, LINE_SHOWN)
+        ),
+        None => "; it wrote nothing on stderr".to_owned(),
+    };
+    Some(format!(
+        "the command {how}{last}. Every criterion grades what it left in the output folder"
+    ))
+}
+
+/// Characters of a stderr line a note quotes.
+const LINE_SHOWN: usize = 200;
+
+/// `s` cut to `max` characters, with `…` when cut.
+fn shortened(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }

@@ -485,6 +485,7 @@ pub fn run(
     restore_write_bits(&input);
     let mut summary = crate::outcome::summarize(&outcome);
     summary.limits = Some(ran_under);
+    let failed = crate::outcome::failure_note(&summary);
     // Grading must see the fixtures as generated. A candidate running as the harness's own user
     // may set the read-only modes back (and root ignores them), so unless the runner sealed the
     // input from a demoted candidate, it is checked against the digest taken at generation
@@ -515,6 +516,10 @@ pub fn run(
         },
         progress,
     )?;
+    // How the command failed comes before what the grader found in what it left.
+    if let Some(failed) = failed {
+        report.notes.insert(0, failed);
+    }
     report.notes.extend(note);
     report.notes.extend(loosened);
     Ok(report)

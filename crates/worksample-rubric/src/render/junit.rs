@@ -3,7 +3,8 @@
 //! JUnit XML has no formal spec; this writes the common subset those tools read (harness
 //! research §2.1): one `<testsuite>` per report, one `<testcase>` per criterion with
 //! `classname` = task id, a `<failure>` for partial or failed criteria, an `<error>` testcase
-//! `run` when the candidate's command did not complete, and the summary in the testcase's
+//! `run` when the candidate's command failed (did not complete, or exited with a code other
+//! than 0), and the summary in the testcase's
 //! `<system-out>` (GitLab reads it only there). Score properties sit on the testsuite, never on
 //! a testcase, which the xunit2 schema Jenkins validates against does not allow. No timestamp is
 //! written, so the same report always renders the same bytes.
@@ -13,8 +14,8 @@
 use quick_xml::escape::{escape, partial_escape};
 
 use super::{
-    category_cap, finding_text, level_label, num, omitted_line, points, run_completed,
-    run_status_id, run_status_text, status_id,
+    category_cap, finding_text, level_label, num, omitted_line, points, run_status_id,
+    run_status_text, status_id,
 };
 use crate::{Report, SeedInfo, Status};
 
@@ -60,7 +61,7 @@ impl Suite {
                 Status::Partial | Status::Fail => true,
             })
             .count();
-        let errors = usize::from(!run_completed(report.run.status));
+        let errors = usize::from(report.run.failed());
         Self {
             tests: report.criteria.len() + errors,
             failures,
@@ -146,7 +147,7 @@ fn write_suite(out: &mut String, report: &Report, suite: &Suite) {
         ));
     }
 
-    if !run_completed(report.run.status) {
+    if report.run.failed() {
         let run = &report.run;
         out.push_str(&format!(
             "    <testcase classname=\"{}\" name=\"run\" time=\"{}\">\n",

@@ -34,7 +34,8 @@ pub use markdown::{MarkdownOptions, markdown};
 pub use terminal::{Style, terminal};
 
 /// A number of points or seconds with at most two decimals and no trailing zeros: `7.5`, `10`.
-fn num(x: f64) -> String {
+/// Public for the CLI's annotations, which must print points as the reports do.
+pub fn num(x: f64) -> String {
     let s = format!("{x:.2}");
     let s = if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -116,22 +117,6 @@ fn run_status_id(kind: RunStatusKind) -> &'static str {
         RunStatusKind::FileSizeLimit => "file_size_limit",
         RunStatusKind::SpawnFailed => "spawn_failed",
         RunStatusKind::NotRun => "not_run",
-    }
-}
-
-/// Whether the run ended on its own terms. A completed run with a non-zero exit code did
-/// complete (the criteria say what that cost); `not_run` graded an existing output, which is
-/// not a failure of the run either.
-fn run_completed(kind: RunStatusKind) -> bool {
-    match kind {
-        RunStatusKind::Completed | RunStatusKind::NotRun => true,
-        RunStatusKind::TimedOut
-        | RunStatusKind::Killed
-        | RunStatusKind::MemoryLimit
-        | RunStatusKind::ProcessLimit
-        | RunStatusKind::OutputLimit
-        | RunStatusKind::FileSizeLimit
-        | RunStatusKind::SpawnFailed => false,
     }
 }
 

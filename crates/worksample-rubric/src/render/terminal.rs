@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use super::{
     category_cap, finding_text, level_label, mib, num, omitted_line, one_line, points,
-    run_completed, run_status_text, seed_text, tally, verdict_text,
+    run_status_text, seed_text, tally, verdict_text,
 };
 use crate::{Report, RunStatusKind, Status, Verdict, Visibility};
 
@@ -184,7 +184,7 @@ fn run_lines(report: &Report, p: &Painter, out: &mut String) {
     if let Some(code) = run.exit_code {
         let _ = write!(status, ", exit {code}");
     }
-    let failed = !run_completed(run.status) || run.exit_code.is_some_and(|c| c != 0);
+    let failed = run.failed();
     let status = if failed {
         p.paint(sgr::RED, &status)
     } else {
