@@ -482,16 +482,32 @@ fn tags_of(claim: &Claim, cause: Cause) -> Tags {
     let is = |tag: &str, c: Cause| c.primary_tags().iter().any(|p| p.eq_ignore_ascii_case(tag));
     let own = claim.evidence_tags.iter().any(|t| is(t, cause));
     // A tag two causes share (Rescale Type for RESCALE_IGNORED and NON_HU_INPUT) is the
-    // claimed cause's own, not another's.
+    // claimed cause's own, not another's; so are the tags of the causes it also shows.
+    let ours = |t: &str| is(t, cause) || cause.also_shows().iter().any(|c| is(t, *c));
     let foreign = claim
         .evidence_tags
         .iter()
-        .any(|t| !is(t, cause) && Cause::ALL.iter().any(|c| is(t, *c)));
+        .any(|t| !ours(t) && Cause::ALL.iter().any(|c| is(t, *c)));
     match (own, foreign) {
         (true, false) => Tags::Named,
         (_, true) => Tags::Indiscriminate,
         (false, false) => Tags::Missing,
     }
+}
+
+/// The checked measurements (brief, the causes table) that `claim` leaves out or gets wrong
+/// beyond their tolerance, by name.
+fn off_tolerance<'a>(claim: &Claim, expected: &'a BTreeMap<String, (f64, f64)>) -> Vec<&'a str> {
+    expected
+        .iter()
+        .filter(|(name, (v, tol))| {
+            !claim
+                .evidence
+                .get(*name)
+                .is_some_and(|x| (x - v).abs() <= tol + 1e-9)
+        })
+        .map(|(name, _)| name.as_str())
+        .collect()
 }
 
 /// How well one claim supports its cause: 1 with its tags and every measurement right, 0.75
@@ -502,12 +518,7 @@ fn evidence_factor(
     expected: &BTreeMap<String, (f64, f64)>,
 ) -> (f64, Tags) {
     let tags = tags_of(claim, cause);
-    let values = expected.iter().all(|(name, (v, tol))| {
-        claim
-            .evidence
-            .get(name)
-            .is_some_and(|x| (x - v).abs() <= tol + 1e-9)
-    });
+    let values = off_tolerance(claim, expected).is_empty();
     let factor = match (tags, values) {
         (Tags::Named, true) => 1.0,
         (Tags::Named, false) => 0.75,
@@ -569,18 +580,39 @@ fn interval_right(claim: &Claim, check: &Check) -> bool {
         && (hi - check.newcombe.hi).abs() <= TOL_EFFECT + 1e-12
 }
 
-/// Which claims match a planted cause: the same id, selecting cases that overlap its stratum at
-/// J ≥ 0.5 (brief, "causes": a claim matching none costs half a cause).
-fn matched_claims(ctx: &Context<'_>, report: &Report) -> Vec<bool> {
+/// What a claim matches among the planted causes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClaimMatch {
+    /// A planted cause of the same id, on cases overlapping its stratum at J ≥ 0.5.
+    Planted,
+    /// A cause a planted one also shows ([`Cause::also_shows`]) on that one's stratum: true,
+    /// but scored as the planted cause, so neither credited nor charged.
+    AlsoShown,
+    /// Nothing: the claim costs half a cause.
+    Nothing,
+}
+
+/// What each claim matches (brief, "causes": a claim matching no planted cause costs half a
+/// cause; the answer on "true" HU names the cause a MONOCHROME1 stratum also shows).
+fn matched_claims(ctx: &Context<'_>, report: &Report) -> Vec<ClaimMatch> {
     report
         .root_causes
         .iter()
         .map(|claim| {
             let set = ctx.select(&claim.selector);
-            ctx.key.planted.iter().any(|p| {
-                Cause::parse(&claim.cause) == Some(p.cause)
-                    && jaccard(&set, &ctx.key.unit_cases(p.unit)) >= 0.5
-            })
+            let claimed = Cause::parse(&claim.cause);
+            let on = |p: &crate::key::Planted| jaccard(&set, &ctx.key.unit_cases(p.unit)) >= 0.5;
+            let planted = &ctx.key.planted;
+            if planted.iter().any(|p| claimed == Some(p.cause) && on(p)) {
+                ClaimMatch::Planted
+            } else if planted
+                .iter()
+                .any(|p| claimed.is_some_and(|c| p.cause.also_shows().contains(&c)) && on(p))
+            {
+                ClaimMatch::AlsoShown
+            } else {
+                ClaimMatch::Nothing
+            }
         })
         .collect()
 }
@@ -602,6 +634,9 @@ struct Credit {
     claim: Option<usize>,
     credit: f64,
     detail: String,
+    /// Why the claim's evidence factor is below 1, in words the candidate may see (which
+    /// requirement of the brief it misses, never the expected value).
+    short: Vec<String>,
 }
 
 fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<Card>) {
@@ -629,10 +664,24 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
         credits.push(match best {
             Some((i, j)) => {
                 let overlap = Overlap::of(j);
-                let (mut e, tags) =
-                    evidence_factor(&report.root_causes[i], planted.cause, &planted.evidence);
+                let claim = &report.root_causes[i];
+                let (mut e, tags) = evidence_factor(claim, planted.cause, &planted.evidence);
+                let mut short = Vec::new();
+                match tags {
+                    Tags::Named => {}
+                    Tags::Missing => short.push("no tag of the cause in evidence_tags".to_owned()),
+                    Tags::Indiscriminate => {
+                        short.push("evidence_tags name a tag of another cause".to_owned());
+                    }
+                }
+                short.extend(
+                    off_tolerance(claim, &planted.evidence)
+                        .into_iter()
+                        .map(|name| format!("evidence `{name}` missing or outside its tolerance")),
+                );
                 if !checks[i].confirmed {
                     e = e.min(0.75);
+                    short.push("the harness cannot confirm its effect (see hygiene)".to_owned());
                 }
                 let tags = match tags {
                     Tags::Named => "",
@@ -643,17 +692,22 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
                     claim: Some(i),
                     credit: overlap.credit() * e,
                     detail: format!("claim {i}: J = {j:.2}, evidence × {e:.2}{tags}"),
+                    short,
                 }
             }
             None => Credit {
                 claim: None,
                 credit: 0.0,
                 detail: "not claimed".to_owned(),
+                short: Vec::new(),
             },
         });
     }
     let credit_sum: f64 = credits.iter().map(|c| c.credit).sum();
-    let false_claims = matched.iter().filter(|m| !**m).count();
+    let false_claims = matched
+        .iter()
+        .filter(|m| **m == ClaimMatch::Nothing)
+        .count();
 
     // Declared-harmless strata (brief, "causes"): +1 point (of 35) per decoy stratum declared
     // exactly, each stratum once however often it is declared; −1 per declaration covering a
@@ -693,7 +747,13 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
             .iter()
             .position(|c| c.claim == Some(i) && c.credit > 0.0);
         let (handled, detail) = match (matched[i], credited) {
-            (false, _) => {
+            (ClaimMatch::AlsoShown, _) => (
+                false,
+                "true of its cases, but part of the cause planted on them, which is scored \
+                 instead: neither credited nor charged"
+                    .to_owned(),
+            ),
+            (ClaimMatch::Nothing, _) => {
                 visible.push(
                     Finding::new(format!(
                         "claim {i} ({}) matches no planted cause on the cases it selects; it costs half a cause",
@@ -704,7 +764,7 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
                 );
                 (false, "matches no planted cause".to_owned())
             }
-            (true, Some(p)) => {
+            (ClaimMatch::Planted, Some(p)) => {
                 let c = &credits[p];
                 let overlap = Overlap::of(jaccard(
                     &claim_sets[i],
@@ -712,18 +772,21 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
                 ));
                 let detail = format!("credited {:.2} of 1: {}", c.credit, overlap.words());
                 if c.credit < 1.0 {
+                    // What fell short, in the brief's terms; never the expected values.
+                    let short = if c.short.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; short of full evidence: {}", c.short.join("; "))
+                    };
                     visible.push(
-                        Finding::new(format!(
-                            "claim {i} ({}): {detail}; evidence and effect below decide the rest",
-                            claim.cause
-                        ))
-                        .in_file(REPORT_FILE)
-                        .at(format!("/root_causes/{i}")),
+                        Finding::new(format!("claim {i} ({}): {detail}{short}", claim.cause))
+                            .in_file(REPORT_FILE)
+                            .at(format!("/root_causes/{i}")),
                     );
                 }
                 (c.credit >= 0.75, detail)
             }
-            (true, None) => (
+            (ClaimMatch::Planted, None) => (
                 false,
                 "another claim of the same cause overlaps its stratum better".to_owned(),
             ),
@@ -813,14 +876,38 @@ fn read_predictions(submission: &Path) -> Predictions {
         };
     };
     let mut by_uid = BTreeMap::new();
+    // Decisions that are none of the three: counted and the first few quoted, since each one
+    // silently disagrees with the replay otherwise.
+    let (mut unreadable, mut quoted) = (0usize, Vec::new());
     for fields in records {
-        if let (Some(u), Some(d)) = (fields.get(uid), fields.get(decision))
-            && let Some(d) = Decision::parse(d.trim())
-        {
-            by_uid.entry(u.trim().to_owned()).or_insert(d);
+        let (Some(u), Some(d)) = (fields.get(uid), fields.get(decision)) else {
+            continue;
+        };
+        match Decision::parse(d.trim()) {
+            Some(d) => {
+                by_uid.entry(u.trim().to_owned()).or_insert(d);
+            }
+            None => {
+                unreadable += 1;
+                let d = d.trim().chars().take(20).collect::<String>();
+                if quoted.len() < 3 && !quoted.contains(&d) {
+                    quoted.push(d);
+                }
+            }
         }
     }
-    Predictions { by_uid, note: None }
+    let note = (unreadable > 0).then(|| {
+        format!(
+            "{PREDICTIONS_FILE}: {unreadable} row(s) have a decision that is not POS, NEG or REJECT \
+             (e.g. {}); they count as disagreeing with the replay",
+            quoted
+                .iter()
+                .map(|d| format!("`{d}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    Predictions { by_uid, note }
 }
 
 /// The records of a CSV text (RFC 4180 §2): fields separated by commas, records by CRLF or
@@ -1021,7 +1108,7 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
     // arithmetic of an effect on a stratum that holds no cause is not a finding about P0.
     let matched = matched_claims(ctx, report);
     for (i, m) in matched.iter().enumerate() {
-        if !m {
+        if *m == ClaimMatch::Nothing {
             findings.push(
                 Finding::new(format!(
                     "claim {i} matches no planted cause, so its effect earns nothing here"
@@ -1033,7 +1120,11 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
     }
     // (a) 4 points: a claim that matches a planted cause, and none on a null attribute or an
     // insufficient stratum.
-    let mut a = if matched.contains(&true) { 1.0 } else { 0.0 };
+    let mut a = if matched.contains(&ClaimMatch::Planted) {
+        1.0
+    } else {
+        0.0
+    };
     let mut respected = true;
     for (i, claim) in claims.iter().enumerate() {
         let null = claim
@@ -1062,8 +1153,12 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
     let checks = checks(ctx, report);
     let mut confirmed = 0usize;
     for (i, (claim, check)) in claims.iter().zip(&checks).enumerate() {
+        // A cause its stratum's planted one also shows is out of the shares, as of the causes.
+        if matched[i] == ClaimMatch::AlsoShown {
+            continue;
+        }
         let right = interval_right(claim, check);
-        if matched[i] && check.confirmed && right {
+        if matched[i] == ClaimMatch::Planted && check.confirmed && right {
             confirmed += 1;
         } else if !check.confirmed {
             findings.push(
@@ -1088,6 +1183,9 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
     let r = ctx.reference;
     let mut right = 0usize;
     for (i, claim) in claims.iter().enumerate() {
+        if matched[i] == ClaimMatch::AlsoShown {
+            continue;
+        }
         let c = p0_confusion(ctx.select_dev(&claim.selector).into_iter());
         let (mine, refv) = match claim.effect.metric {
             Metric::Sensitivity => (c.sensitivity().est, r.sensitivity().est),
@@ -1096,7 +1194,7 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
         let values = sufficient(ctx, claim)
             && (claim.effect.p0 - mine).abs() <= TOL_EFFECT
             && (claim.effect.reference - refv).abs() <= TOL_EFFECT;
-        if matched[i] && values {
+        if matched[i] == ClaimMatch::Planted && values {
             right += 1;
         } else if !values {
             findings.push(
@@ -1108,7 +1206,11 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
             );
         }
     }
-    let n = claims.len() as f64;
+    let n = matched
+        .iter()
+        .filter(|m| **m != ClaimMatch::AlsoShown)
+        .count()
+        .max(1) as f64;
     let score = (4.0 * a + 5.0 * confirmed as f64 / n + 6.0 * right as f64 / n) / 15.0;
     CriterionGrade::new(
         "hygiene",
@@ -1121,7 +1223,10 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
                 "not respected"
             },
             claims.len(),
-            matched.iter().filter(|m| **m).count()
+            matched
+                .iter()
+                .filter(|m| **m == ClaimMatch::Planted)
+                .count()
         ),
     )
     .with_findings(findings)

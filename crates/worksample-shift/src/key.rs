@@ -80,6 +80,28 @@ impl Cause {
         Cause::ALL.into_iter().find(|c| c.id() == id)
     }
 
+    /// Causes that a stratum planted with this one shows as well, by the brief's own
+    /// definitions, and whose fix is part of this one's: a claim of them on its stratum is
+    /// neither credited nor charged, and their tags are this cause's too. A MONOCHROME1
+    /// stratum's modality values are mirrored for display (V = 100 − HU, PS3.3 C.7.6.3.1.2),
+    /// which takes a Rescale Intercept other than P0's fixed −1024, so P0's HU there also
+    /// differs from what the header's Modality LUT gives (the brief's "true HU"), and its
+    /// reference fix reads the header's rescale as well as inverting.
+    pub fn also_shows(self) -> &'static [Cause] {
+        match self {
+            Cause::Monochrome1Ignored => &[Cause::RescaleIgnored],
+            Cause::RescaleIgnored
+            | Cause::PixelRepresentationIgnored
+            | Cause::PaddingNotMasked
+            | Cause::HeaderWindowUsed
+            | Cause::PixelSpacingIgnored
+            | Cause::KernelNoise
+            | Cause::SliceThicknessPv
+            | Cause::BurnedInAnnotation
+            | Cause::NonHuInput => &[],
+        }
+    }
+
     /// The attribute tags whose values show the cause; evidence naming one of them counts.
     pub fn primary_tags(self) -> &'static [&'static str] {
         match self {

@@ -978,3 +978,98 @@ fn each_hole_of_the_review_stays_closed() {
         .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// On the hard profile's MONOCHROME1 stratum, P0's HU is off by the brief's own "true HU" too:
+/// a RESCALE_IGNORED claim there is neither credited nor charged, and the rescale tags count as
+/// MONOCHROME1's. A claim short of full evidence says which requirement it missed, and a
+/// decision that is none of POS, NEG and REJECT is a note.
+#[test]
+fn claims_are_judged_as_the_brief_defines_them() {
+    let (dir, key) = common::fixture(1, "hard");
+    let (report, predictions) = common::reference(dir.path());
+    let run = |report: &Value, predictions: &str| {
+        let out = tempfile::tempdir().expect("tempdir");
+        common::write(out.path(), report, predictions);
+        common::grade(dir.path(), out.path(), &key, "hard")
+    };
+    let base = run(&report, &predictions);
+    let base_points = common::points(&base);
+    let mono = key
+        .planted
+        .iter()
+        .find(|p| p.cause == Cause::Monochrome1Ignored)
+        .expect("hard plants MONOCHROME1");
+    let selector = &key.units[mono.unit].selector;
+    let claim_index = report["root_causes"]
+        .as_array()
+        .expect("claims")
+        .iter()
+        .position(|c| c["cause"] == "MONOCHROME1_IGNORED")
+        .expect("the reference claims MONOCHROME1");
+
+    // RESCALE_IGNORED on the MONOCHROME1 stratum, with MONOCHROME1's effect.
+    let mut also = report.clone();
+    let mut claim = also["root_causes"][claim_index].clone();
+    claim["cause"] = json!("RESCALE_IGNORED");
+    claim["selector"] = json!(selector);
+    claim["evidence_tags"] = json!(["(0028,1052)"]);
+    claim["evidence"] = json!({"hu_offset_p0": 973.5});
+    also["root_causes"]
+        .as_array_mut()
+        .expect("claims")
+        .push(claim);
+    let graded = run(&also, &predictions);
+    let got = common::points(&graded);
+    for c in ["causes", "hygiene"] {
+        assert!(
+            (got[c] - base_points[c]).abs() < 1e-9,
+            "{c}: {} → {}\n{}",
+            base_points[c],
+            got[c],
+            describe(&graded)
+        );
+    }
+    let card = serde_json::to_string(&graded.cards).expect("JSON");
+    assert!(card.contains("neither credited nor charged"), "{card}");
+
+    // MONOCHROME1's own claim may name the rescale tags it also shows.
+    let mut tags = report.clone();
+    tags["root_causes"][claim_index]["evidence_tags"] = json!(["(0028,0004)", "(0028,1052)"]);
+    let got = common::points(&run(&tags, &predictions));
+    assert!((got["causes"] - base_points["causes"]).abs() < 1e-9);
+
+    // A measurement left out: the finding names it.
+    let mut short = report.clone();
+    let rescale = short["root_causes"]
+        .as_array_mut()
+        .expect("claims")
+        .iter_mut()
+        .find(|c| c["cause"] == "RESCALE_IGNORED")
+        .expect("the reference claims RESCALE_IGNORED");
+    rescale["evidence"] = json!({});
+    let graded = run(&short, &predictions);
+    let causes = graded
+        .criteria
+        .iter()
+        .find(|c| c.id.as_str() == "causes")
+        .expect("causes");
+    assert!(
+        causes.findings.iter().any(|f| f.message.contains(
+            "short of full evidence: evidence `hu_offset_p0` missing or outside its tolerance"
+        )),
+        "{}",
+        describe(&graded)
+    );
+
+    // Lower-case decisions are none of the three.
+    let lower = predictions.replace(",POS", ",pos").replace(",NEG", ",neg");
+    let graded = run(&report, &lower);
+    assert!(
+        graded
+            .notes
+            .iter()
+            .any(|n| n.contains("not POS, NEG or REJECT (e.g. `")),
+        "{:?}",
+        graded.notes
+    );
+}
