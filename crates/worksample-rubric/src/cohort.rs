@@ -466,6 +466,16 @@ impl Cohort {
         })
     }
 
+    /// Distinct candidates among the rows: a candidate whose reports were given twice (a
+    /// warning says so) is one.
+    pub fn candidates(&self) -> usize {
+        self.rows
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    }
+
     /// Maximum total points.
     pub fn max_points(&self) -> f64 {
         self.criteria.iter().map(|c| c.max_points).sum()
@@ -695,6 +705,9 @@ mod tests {
             text.contains("candidate `cand-b` appears 2 times"),
             "{text}"
         );
+        assert_eq!((cohort.rows.len(), cohort.candidates()), (3, 2));
+        let md = crate::render::cohort_markdown(&cohort);
+        assert!(md.contains("3 reports of 2 candidates;"), "{md}");
     }
 
     #[test]

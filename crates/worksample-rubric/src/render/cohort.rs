@@ -30,9 +30,9 @@ pub fn cohort_html(cohort: &Cohort) -> String {
     );
     let _ = writeln!(
         out,
-        "<header>\n<h1>{}</h1>\n<p>{} candidates, task <code>{}</code>; totals out of {} points.</p>\n</header>\n<main class=\"cohort\">",
+        "<header>\n<h1>{}</h1>\n<p>{}, task <code>{}</code>; totals out of {} points.</p>\n</header>\n<main class=\"cohort\">",
         text(&title),
-        cohort.rows.len(),
+        headcount(cohort),
         text(&cohort.task.id),
         num(cohort.max_points())
     );
@@ -120,6 +120,17 @@ pub fn cohort_html(cohort: &Cohort) -> String {
     page(&title, &out)
 }
 
+/// "12 candidates", or "13 reports of 12 candidates" when a candidate's reports were given
+/// twice (the warnings name them).
+fn headcount(cohort: &Cohort) -> String {
+    let (rows, candidates) = (cohort.rows.len(), cohort.candidates());
+    if rows == candidates {
+        format!("{candidates} candidates")
+    } else {
+        format!("{rows} reports of {candidates} candidates")
+    }
+}
+
 /// A row's notes in one short cell: the first, cut at a word near 100 characters, and how many
 /// more there are; the report itself holds them all.
 fn notes_cell(notes: &[String]) -> String {
@@ -144,11 +155,11 @@ fn notes_cell(notes: &[String]) -> String {
 /// The cohort as GitHub-flavoured Markdown tables.
 pub fn cohort_markdown(cohort: &Cohort) -> String {
     let mut out = format!(
-        "## Cohort: {} (`{}` version {})\n\n{} candidates; totals out of {} points.\n\n",
+        "## Cohort: {} (`{}` version {})\n\n{}; totals out of {} points.\n\n",
         inline(&cohort.task.title),
         inline(&cohort.task.id),
         cohort.task.version,
-        cohort.rows.len(),
+        headcount(cohort),
         num(cohort.max_points())
     );
     if !cohort.warnings.is_empty() {
