@@ -356,7 +356,22 @@ fn grade_metrics(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
     let mut findings = Vec::new();
     for ((g, v), t) in &truth {
         let Some(cell) = given.get(&(*g, v.as_str())) else {
-            findings.push(Finding::new(format!("no cell for {g} = \"{v}\"")).in_file(REPORT_FILE));
+            // A number written another way ("1.0" for the header's "1") is the likeliest miss:
+            // values are the text as written (brief, selectors).
+            let number = |s: &str| s.trim().parse::<f64>().ok();
+            let respelt = given.keys().find(|(gg, vv)| {
+                gg == g && vv != v && number(vv).is_some() && number(vv) == number(v)
+            });
+            let hint = match respelt {
+                Some((_, vv)) => format!(
+                    " (your cell \"{vv}\" is the same number written otherwise; a value is the \
+                     text as the header writes it)"
+                ),
+                None => String::new(),
+            };
+            findings.push(
+                Finding::new(format!("no cell for {g} = \"{v}\"{hint}")).in_file(REPORT_FILE),
+            );
             continue;
         };
         let k = &t.confusion;
@@ -1163,7 +1178,7 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
         } else if !check.confirmed {
             findings.push(
                 Finding::new(format!(
-                    "claim {i}: the effect is not confirmed (interval includes 0, or not significant after Holm)"
+                    "claim {i}: the effect is not confirmed (the harness's interval includes 0 or lies on the other side of 0 than claimed, or the test is not significant after Holm)"
                 ))
                 .in_file(REPORT_FILE)
                 .at(format!("/root_causes/{i}/effect")),

@@ -1061,6 +1061,30 @@ fn claims_are_judged_as_the_brief_defines_them() {
         describe(&graded)
     );
 
+    // A thickness cell written "1.0" for the header's "1" is named as such.
+    let mut respelt = report.clone();
+    let cell = respelt["strata_metrics"]
+        .as_array_mut()
+        .expect("cells")
+        .iter_mut()
+        .find(|c| {
+            c["group_by"] == "SliceThickness" && !c["value"].as_str().unwrap_or(".").contains('.')
+        })
+        .expect("a whole-millimetre thickness");
+    let value = cell["value"].as_str().expect("text").to_owned();
+    cell["value"] = json!(format!("{value}.0"));
+    let graded = run(&respelt, &predictions);
+    assert!(
+        graded
+            .criteria
+            .iter()
+            .any(|c| c.findings.iter().any(|f| f.message.contains(&format!(
+                "your cell \"{value}.0\" is the same number written otherwise"
+            )))),
+        "{}",
+        describe(&graded)
+    );
+
     // Lower-case decisions are none of the three.
     let lower = predictions.replace(",POS", ",pos").replace(",NEG", ",neg");
     let graded = run(&report, &lower);
