@@ -473,8 +473,11 @@ fn volumes_exact(
         index.insert(set, k);
     }
     for (j, p) in predicted.iter().enumerate() {
-        // A second copy of a volume is not a second exact volume: it counts as a wrong one.
+        // A second copy of a volume is not a second exact volume: it counts as a wrong one. Nor
+        // is a volume that lists a slice twice (both copies of a duplicate position, say): its
+        // instances are the volume's, but not exactly once each (brief: "keep exactly one").
         if let Some(&k) = index.get(&p.set)
+            && p.order.len() == p.set.len()
             && outcomes[k].exact.is_none()
         {
             exact_p += 1;
@@ -501,15 +504,29 @@ fn volumes_exact(
                     Some(i) => format!(" (e.g. `{}`)", key.label(**i)),
                     None => String::new(),
                 };
-                format!(
-                    "volume `{}` ({size}): your `{}` misses {}{} and adds {}{}",
-                    v.name,
-                    p.id,
-                    missing.len(),
-                    e_g(&missing),
-                    extra.len(),
-                    e_g(&extra)
-                )
+                let repeats = p.order.len() - p.set.len();
+                if missing.is_empty() && extra.is_empty() && repeats > 0 {
+                    let mut seen = BTreeSet::new();
+                    let twice: Vec<&InstanceId> =
+                        p.order.iter().filter(|i| !seen.insert(**i)).collect();
+                    format!(
+                        "volume `{}` ({size}): your `{}` holds its instances but lists {repeats} \
+                         of them twice{}; keep exactly one copy of each",
+                        v.name,
+                        p.id,
+                        e_g(&twice)
+                    )
+                } else {
+                    format!(
+                        "volume `{}` ({size}): your `{}` misses {}{} and adds {}{}",
+                        v.name,
+                        p.id,
+                        missing.len(),
+                        e_g(&missing),
+                        extra.len(),
+                        e_g(&extra)
+                    )
+                }
             }
             None => {
                 // Where its instances went: merged into a larger volume, or split over several.
