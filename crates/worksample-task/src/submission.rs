@@ -207,8 +207,34 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
     }
     serde_json::from_slice(bytes).map_err(|e| Problem::InvalidJson {
         file: name.to_owned(),
-        message: e.to_string(),
+        message: format!("{e}{}", non_number_hint(bytes, &e)),
     })
+}
+
+/// A hint when the parser stopped at `NaN` or `Infinity`: Python's `json.dump` writes them by
+/// default, and JSON has no such numbers (RFC 8259 §6).
+fn non_number_hint(bytes: &[u8], e: &serde_json::Error) -> &'static str {
+    // serde_json counts lines from 1 and columns from 1, in bytes; it reports the column of the
+    // byte it stopped at, or the one after it.
+    let line_start = bytes
+        .split(|b| *b == b'\n')
+        .take(e.line().saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum::<usize>();
+    let at = line_start + e.column().saturating_sub(1);
+    let near = |from: usize| {
+        bytes.get(from..).is_some_and(|rest| {
+            [&b"NaN"[..], b"Infinity", b"-Infinity"]
+                .iter()
+                .any(|w| rest.starts_with(w))
+        })
+    };
+    if near(at) || near(at.saturating_sub(1)) {
+        " (NaN and Infinity are not JSON, RFC 8259 §6: Python's json writes them unless \
+         allow_nan=False; write null or a number)"
+    } else {
+        ""
+    }
 }
 
 /// Checks that a path written by a candidate is relative and stays inside its root, lexically
@@ -239,6 +265,27 @@ pub fn safe_relative(path: &str) -> Result<PathBuf, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Python's `json.dump` writes NaN and Infinity: the error says so, wherever they stand.
+    #[test]
+    fn nan_and_infinity_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (text, hinted) in [
+            ("{\"a\": NaN}", true),
+            ("{\"a\": 1,\n \"b\": [2, Infinity]}", true),
+            ("{\"a\": -Infinity}", true),
+            ("{\"a\": nope}", false),
+        ] {
+            std::fs::write(dir.path().join("x.json"), text).expect("write");
+            let err = read_json::<serde_json::Value>(dir.path(), "x.json", &Caps::default())
+                .expect_err("not JSON");
+            assert_eq!(
+                err.to_string().contains("NaN and Infinity are not JSON"),
+                hinted,
+                "{text}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn hostile_files_become_problems() {
