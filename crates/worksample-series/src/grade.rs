@@ -192,6 +192,29 @@ pub fn grade_output(key: &Key, out: &Output) -> Grade {
     if out.schema_version != SCHEMA_VERSION {
         notes.push(format!("schema_version is {}", out.schema_version));
     }
+    // Findings name volumes by their ids: one id on several volumes makes them ambiguous, though
+    // the schema allows it and nothing is scored on ids.
+    let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+    for v in &out.volumes {
+        *ids.entry(v.id.as_str()).or_default() += 1;
+    }
+    let shared: Vec<String> = ids
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, n)| format!("`{}` ({n} volumes)", shorten(id)))
+        .collect();
+    if !shared.is_empty() {
+        notes.push(format!(
+            "volume ids used more than once: {}; findings that name these ids are ambiguous \
+             (ids are not scored)",
+            shared
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     // Where each key file was put: volumes (candidate volume index) and exclusions.
     let mut in_volumes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut excluded: BTreeMap<String, Vec<ExclusionReason>> = BTreeMap::new();

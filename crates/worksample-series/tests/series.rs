@@ -741,6 +741,28 @@ fn mutants_lose_points_only_on_their_criteria() {
     }
 }
 
+/// Ids are not scored, but one id on two volumes makes findings ambiguous: a note says so.
+#[test]
+fn a_volume_id_used_twice_is_a_note_and_costs_nothing() {
+    let (dir, key) = common::fixture(mutant_seed(), "standard");
+    let mut out = common::reference(dir.path());
+    let base = grade_output(&key, &out);
+    let first = out.volumes[0].id.clone();
+    out.volumes[1].id = first.clone();
+    let grade = grade_output(&key, &out);
+    assert!(
+        grade
+            .notes
+            .iter()
+            .any(|n| n.contains(&format!("`{first}` (2 volumes)"))),
+        "{:?}",
+        grade.notes
+    );
+    for (a, b) in base.criteria.iter().zip(&grade.criteria) {
+        assert_eq!(a.score.get(), b.score.get(), "{}", a.id);
+    }
+}
+
 #[test]
 fn schema_failures_score_zero_with_the_errors_as_findings() {
     let (dir, key) = common::fixture(1, "standard");
