@@ -360,12 +360,16 @@ fn grade_metrics(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
             // values are the text as written (brief, selectors).
             let number = |s: &str| s.trim().parse::<f64>().ok();
             let respelt = given.keys().find(|(gg, vv)| {
-                gg == g && vv != v && number(vv).is_some() && number(vv) == number(v)
+                gg == g
+                    && !truth.contains_key(&(*g, (*vv).to_owned()))
+                    && number(vv).is_some()
+                    && number(vv) == number(v)
             });
             let hint = match respelt {
                 Some((_, vv)) => format!(
-                    " (your cell \"{vv}\" is the same number written otherwise; a value is the \
-                     text as the header writes it)"
+                    " (your cell \"{}\" is the same number written otherwise; a value is the \
+                     text as the header writes it)",
+                    vv.chars().take(40).collect::<String>()
                 ),
                 None => String::new(),
             };
@@ -495,10 +499,10 @@ enum Tags {
 
 fn tags_of(claim: &Claim, cause: Cause) -> Tags {
     let is = |tag: &str, c: Cause| c.primary_tags().iter().any(|p| p.eq_ignore_ascii_case(tag));
-    let own = claim.evidence_tags.iter().any(|t| is(t, cause));
     // A tag two causes share (Rescale Type for RESCALE_IGNORED and NON_HU_INPUT) is the
     // claimed cause's own, not another's; so are the tags of the causes it also shows.
     let ours = |t: &str| is(t, cause) || cause.also_shows().iter().any(|c| is(t, *c));
+    let own = claim.evidence_tags.iter().any(|t| ours(t));
     let foreign = claim
         .evidence_tags
         .iter()
@@ -553,7 +557,7 @@ struct Check {
 }
 
 /// Whether each claim's effect is confirmed (see [`Check`]).
-fn checks(ctx: &Context<'_>, report: &Report) -> Vec<Check> {
+fn checks(ctx: &Context<'_>, report: &Report, matched: &[ClaimMatch]) -> Vec<Check> {
     let r = ctx.reference;
     let mut tests = Vec::new();
     for claim in &report.root_causes {
@@ -567,7 +571,16 @@ fn checks(ctx: &Context<'_>, report: &Report) -> Vec<Check> {
             newcombe_diff(k1, n1, k2, n2, Z95),
         ));
     }
-    let adjusted = holm(&tests.iter().map(|t| t.0).collect::<Vec<_>>());
+    // A claim neither credited nor charged stays out of the Holm family, so adding one cannot
+    // change whether another's effect is confirmed.
+    let family: Vec<usize> = (0..tests.len())
+        .filter(|i| matched[*i] != ClaimMatch::AlsoShown)
+        .collect();
+    let mut adjusted: Vec<f64> = tests.iter().map(|t| t.0).collect();
+    let family_p: Vec<f64> = family.iter().map(|i| tests[*i].0).collect();
+    for (i, p) in family.iter().zip(holm(&family_p)) {
+        adjusted[*i] = p;
+    }
     report
         .root_causes
         .iter()
@@ -656,8 +669,8 @@ struct Credit {
 
 fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<Card>) {
     let key = ctx.key;
-    let checks = checks(ctx, report);
     let matched = matched_claims(ctx, report);
+    let checks = checks(ctx, report, &matched);
     let claim_sets: Vec<BTreeSet<&str>> = report
         .root_causes
         .iter()
@@ -1165,7 +1178,7 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
     }
     // (b) 5 points: the claimed interval is the harness's Newcombe interval (limits ±0.01) and
     // the harness confirms the effect after Holm.
-    let checks = checks(ctx, report);
+    let checks = checks(ctx, report, &matched);
     let mut confirmed = 0usize;
     for (i, (claim, check)) in claims.iter().zip(&checks).enumerate() {
         // A cause its stratum's planted one also shows is out of the shares, as of the causes.
@@ -1221,11 +1234,11 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
             );
         }
     }
-    let n = matched
+    let sharing = matched
         .iter()
         .filter(|m| **m != ClaimMatch::AlsoShown)
-        .count()
-        .max(1) as f64;
+        .count();
+    let n = sharing.max(1) as f64;
     let score = (4.0 * a + 5.0 * confirmed as f64 / n + 6.0 * right as f64 / n) / 15.0;
     CriterionGrade::new(
         "hygiene",
@@ -1237,7 +1250,7 @@ fn grade_hygiene(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
             } else {
                 "not respected"
             },
-            claims.len(),
+            sharing,
             matched
                 .iter()
                 .filter(|m| **m == ClaimMatch::Planted)
