@@ -527,16 +527,18 @@ fn volumes_exact(
                     Some(i) => format!(" (e.g. `{}`)", key.label(**i)),
                     None => String::new(),
                 };
-                let repeats = p.order.len() - p.set.len();
-                if missing.is_empty() && extra.is_empty() && repeats > 0 {
-                    let mut seen = BTreeSet::new();
-                    let twice: Vec<&InstanceId> =
-                        p.order.iter().filter(|i| !seen.insert(**i)).collect();
+                // Slices listed more than once, each counted once however often it repeats.
+                let mut seen = BTreeSet::new();
+                let twice: BTreeSet<&InstanceId> =
+                    p.order.iter().filter(|i| !seen.insert(**i)).collect();
+                if missing.is_empty() && extra.is_empty() && !twice.is_empty() {
+                    let twice: Vec<&InstanceId> = twice.into_iter().collect();
                     format!(
-                        "volume `{}` ({size}): your `{}` holds its instances but lists {repeats} \
-                         of them twice{}; keep exactly one copy of each",
+                        "volume `{}` ({size}): your `{}` holds its instances but lists {} of \
+                         them more than once{}; keep exactly one copy of each",
                         v.name,
                         p.id,
+                        twice.len(),
                         e_g(&twice)
                     )
                 } else {

@@ -763,6 +763,27 @@ fn a_volume_id_used_twice_is_a_note_and_costs_nothing() {
     }
 }
 
+/// A volume that lists a slice more than once is not exact, and the finding counts the slices
+/// repeated, not the extra entries.
+#[test]
+fn a_slice_listed_again_is_named_once() {
+    let (dir, key) = common::fixture(mutant_seed(), "standard");
+    let mut out = common::reference(dir.path());
+    let again = out.volumes[0].instances[0].clone();
+    out.volumes[0].instances.push(again.clone());
+    out.volumes[0].instances.push(again);
+    let graded = criterion(&key, &out, "volumes_exact");
+    assert!(graded.score.get() < 1.0, "{}", graded.summary);
+    assert!(
+        graded
+            .findings
+            .iter()
+            .any(|f| f.message.contains("lists 1 of them more than once")),
+        "{:?}",
+        graded.findings
+    );
+}
+
 #[test]
 fn schema_failures_score_zero_with_the_errors_as_findings() {
     let (dir, key) = common::fixture(1, "standard");
