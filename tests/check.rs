@@ -505,7 +505,7 @@ fn a_crashed_command_leads_the_annotations_and_the_notes() {
     let junit = std::fs::read_to_string(repo.join("reports/junit.xml")).expect("junit.xml");
     assert!(
         junit.contains("<testcase classname=\"series\" name=\"run\"")
-            && junit.contains("completed: exited with code 3"),
+            && junit.contains("completed: exited with code 3\" type=\"nonzero_exit\""),
         "{junit}"
     );
     let json = std::fs::read_to_string(repo.join("reports/report.json")).expect("report.json");

@@ -513,7 +513,9 @@ fn report_destinations_are_described_as_what_they_are() {
     let r = ws_run(&["cohort", long, "--out", folder]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
-        r.stderr.contains("it is a folder; --out names the file") && !r.stderr.contains("several"),
+        r.stderr
+            .contains("it is a folder, where a file is to be written")
+            && !r.stderr.contains("several"),
         "{}",
         r.stderr
     );

@@ -344,8 +344,7 @@ impl Kept {
 
 fn is_folder(path: &Path) -> anyhow::Error {
     anyhow!(
-        "cannot write report `{}`: it is a folder; --out names the file to write (one inside \
-         it, say)",
+        "cannot write report `{}`: it is a folder, where a file is to be written",
         path.display()
     )
 }

@@ -528,12 +528,13 @@ fn annotations(reports: &[Report]) -> Vec<String> {
             many => (
                 format!("{} criteria", many.len()),
                 format!(
-                    "{}: {}",
+                    "{}: {}{}",
                     many.iter()
                         .map(|c| c.title.as_str())
                         .collect::<Vec<_>>()
                         .join("; "),
-                    first.summary
+                    first.summary,
+                    many.iter().map(|c| gates_text(c)).collect::<String>()
                 ),
             ),
         };
@@ -565,7 +566,8 @@ fn lost_points(reports: &[Report]) -> Vec<Lost<'_>> {
     for r in reports {
         for c in &r.criteria {
             let points = c.max_points - c.points;
-            if points <= 0.0 {
+            // Reports round points to two decimals: a smaller loss would print as "-0 points".
+            if points < 0.005 {
                 continue;
             }
             let alike = |l: &&mut Lost<'_>| {
@@ -609,13 +611,21 @@ fn criterion_message(c: &worksample_rubric::CriterionReport) -> String {
             message.push_str(&format!(" — {place}: {}", f.message));
         }
     }
-    for g in &c.gated_by {
-        message.push_str(&format!(
-            "; capped by gate {} (closed by {}): {}",
-            g.gate, g.by, g.reason
-        ));
-    }
+    message.push_str(&gates_text(c));
     message
+}
+
+/// "; capped by gate G (closed by C): why" for every gate that capped `c`.
+fn gates_text(c: &worksample_rubric::CriterionReport) -> String {
+    c.gated_by
+        .iter()
+        .map(|g| {
+            format!(
+                "; capped by gate {} (closed by {}): {}",
+                g.gate, g.by, g.reason
+            )
+        })
+        .collect()
 }
 
 /// Workflow-command data escaping (the same rules `@actions/core` applies).

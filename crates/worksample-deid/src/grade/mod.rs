@@ -184,7 +184,8 @@ pub fn grade_submission(
 }
 
 /// The duplicate outputs of burned-in inputs that left the text band, as (output, input) paths
-/// in output order. Only these outputs and their inputs are read again: duplicates are rare.
+/// in output order. Only these outputs and their inputs are read again, each input once however
+/// many copies of it a submission holds.
 fn duplicate_bands_left(
     key: &Key,
     fixtures: &Path,
@@ -193,6 +194,7 @@ fn duplicate_bands_left(
     matched: &matching::Matched,
 ) -> Result<Vec<(String, String)>, GradeError> {
     let mut left = Vec::new();
+    let mut inputs: std::collections::BTreeMap<usize, DicomFile> = Default::default();
     for &(o, i) in &matched.duplicates {
         let file = &key.files[i];
         if !file.burned_in {
@@ -203,7 +205,12 @@ fn duplicate_bands_left(
         let Ok((_, output)) = inventory::read_output(submission, rel) else {
             continue;
         };
-        let input = read_fixture(fixtures, &file.path)?;
+        let input = match inputs.entry(i) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(read_fixture(fixtures, &file.path)?)
+            }
+        };
         if privacy::band_left(&input.dataset, &output.dataset) {
             left.push((rel.clone(), file.path.clone()));
         }

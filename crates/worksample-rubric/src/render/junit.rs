@@ -17,7 +17,7 @@ use super::{
     category_cap, finding_text, level_label, num, omitted_line, points, run_status_id,
     run_status_text, status_id,
 };
-use crate::{Report, SeedInfo, Status};
+use crate::{Report, RunStatusKind, SeedInfo, Status};
 
 /// The report as a JUnit XML document with one `<testsuite>`.
 pub fn junit(report: &Report) -> String {
@@ -154,11 +154,15 @@ fn write_suite(out: &mut String, report: &Report, suite: &Suite) {
             attr(task),
             seconds(run.wall_s)
         ));
+        // A command that completed with another exit code than 0 is its own kind of error.
+        let kind = match (run.status, run.exit_code) {
+            (RunStatusKind::Completed, Some(code)) if code != 0 => "nonzero_exit",
+            (status, _) => run_status_id(status),
+        };
         out.push_str(&format!(
-            "      <error message=\"{}: {}\" type=\"{}\">{}</error>\n",
+            "      <error message=\"{}: {}\" type=\"{kind}\">{}</error>\n",
             run_status_text(run.status),
             attr(&run.detail),
-            run_status_id(run.status),
             text(&run.stderr_tail),
         ));
         out.push_str(&format!(
