@@ -466,6 +466,24 @@ impl Cohort {
         })
     }
 
+    /// Notes every row's report holds, when there are two rows or more: the environment's (a
+    /// validator that was not run), said once for the cohort instead of in every row, where
+    /// they would hide each candidate's own first note.
+    pub fn shared_notes(&self) -> Vec<&str> {
+        let Some((first, rest)) = self.rows.split_first() else {
+            return Vec::new();
+        };
+        if rest.is_empty() {
+            return Vec::new();
+        }
+        first
+            .notes
+            .iter()
+            .filter(|n| rest.iter().all(|r| r.notes.contains(n)))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// Distinct candidates among the rows: a candidate whose reports were given twice (a
     /// warning says so) is one.
     pub fn candidates(&self) -> usize {
@@ -706,6 +724,15 @@ mod tests {
             "{text}"
         );
         assert_eq!((cohort.rows.len(), cohort.candidates()), (3, 2));
+        assert_eq!(
+            cohort.shared_notes(),
+            cohort.rows[0]
+                .notes
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            "copies share every note"
+        );
         let md = crate::render::cohort_markdown(&cohort);
         assert!(md.contains("3 reports of 2 candidates;"), "{md}");
     }

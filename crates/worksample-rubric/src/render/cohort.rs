@@ -36,6 +36,18 @@ pub fn cohort_html(cohort: &Cohort) -> String {
         text(&cohort.task.id),
         num(cohort.max_points())
     );
+    let shared = cohort.shared_notes();
+    if !shared.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p>Every report notes: {}</p>",
+            shared
+                .iter()
+                .map(|n| text(n))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
     if !cohort.warnings.is_empty() {
         out.push_str("<section id=\"warnings\" aria-labelledby=\"warnings-h\">\n<h2 id=\"warnings-h\">Warnings</h2>\n<ul>\n");
         for w in &cohort.warnings {
@@ -87,7 +99,7 @@ pub fn cohort_html(cohort: &Cohort) -> String {
             num(r.cpu_s),
             mib(r.peak_rss_bytes),
             text(&seed_text(&r.seed)),
-            text(&notes_cell(&r.notes))
+            text(&notes_cell(&own_notes(&r.notes, &shared)))
         );
     }
     out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
@@ -131,6 +143,34 @@ fn headcount(cohort: &Cohort) -> String {
     }
 }
 
+/// `s` cut before its first parenthesis left open, so that a shortened note never reads as an
+/// unbalanced aside; `s` itself when that would leave nothing.
+fn before_open_parenthesis(s: &str) -> &str {
+    let mut open = Vec::new();
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => open.push(i),
+            ')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    match open.first() {
+        Some(&at) if !s[..at].trim_end().is_empty() => s[..at].trim_end(),
+        Some(_) | None => s,
+    }
+}
+
+/// A row's notes less those every report holds (said once above the table).
+fn own_notes(notes: &[String], shared: &[&str]) -> Vec<String> {
+    notes
+        .iter()
+        .filter(|n| !shared.contains(&n.as_str()))
+        .cloned()
+        .collect()
+}
+
 /// A row's notes in one short cell: the first, cut at a word near 100 characters, and how many
 /// more there are; the report itself holds them all.
 fn notes_cell(notes: &[String]) -> String {
@@ -144,7 +184,7 @@ fn notes_cell(notes: &[String]) -> String {
     } else {
         let cut: String = first.chars().take(SHORT).collect();
         let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
-        format!("{cut} …")
+        format!("{} …", before_open_parenthesis(cut))
     };
     if notes.len() > 1 {
         cell.push_str(&format!(" (+{} more)", notes.len() - 1));
@@ -162,6 +202,18 @@ pub fn cohort_markdown(cohort: &Cohort) -> String {
         headcount(cohort),
         num(cohort.max_points())
     );
+    let shared = cohort.shared_notes();
+    if !shared.is_empty() {
+        let _ = writeln!(
+            out,
+            "Every report notes: {}\n",
+            shared
+                .iter()
+                .map(|n| inline(n))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
     if !cohort.warnings.is_empty() {
         out.push_str("**Warnings**\n\n");
         for w in &cohort.warnings {
@@ -198,7 +250,7 @@ pub fn cohort_markdown(cohort: &Cohort) -> String {
             num(r.cpu_s),
             mib(r.peak_rss_bytes),
             inline(&seed_text(&r.seed)),
-            inline(&notes_cell(&r.notes))
+            inline(&notes_cell(&own_notes(&r.notes, &shared)))
         );
     }
     out.push_str("\n### Spread per criterion (points)\n\n| Criterion | Max | Min | Q1 | Median | Q3 | Highest | IQR |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -342,6 +394,27 @@ mod tests {
         Cohort::build(entries, false).expect("comparable")
     }
 
+    /// A note every report holds (the environment's) is said once above the table, so each
+    /// row's cell shows the candidate's own first note.
+    #[test]
+    fn a_note_every_report_holds_is_said_once() {
+        let mut c = cohort();
+        for r in &mut c.rows {
+            r.notes.insert(0, "dciodvfy was not run".into());
+        }
+        let md = cohort_markdown(&c);
+        assert_eq!(md.matches("dciodvfy was not run").count(), 1, "{md}");
+        assert!(
+            md.contains("Every report notes: dciodvfy was not run"),
+            "{md}"
+        );
+        let html = cohort_html(&c);
+        assert_eq!(html.matches("dciodvfy was not run").count(), 1);
+        // CSV keeps every note of every row.
+        let csv = cohort_csv(&c);
+        assert_eq!(csv.matches("dciodvfy was not run").count(), c.rows.len());
+    }
+
     /// A row's notes: the first in one line, cut at a word, and how many more.
     #[test]
     fn notes_cell_shows_the_first_note_short_and_counts_the_rest() {
@@ -356,6 +429,13 @@ mod tests {
         assert!(cell.ends_with(" … (+2 more)"), "{cell}");
         assert!(cell.chars().count() <= 100 + " … (+2 more)".len(), "{cell}");
         assert!(!cell.contains("tail"), "{cell}");
+        // A cut inside an aside stops before it.
+        let aside = format!(
+            "no output matches 20 of 20 inputs (the first: {})",
+            "x ".repeat(60)
+        );
+        let cell = notes_cell(&[aside]);
+        assert_eq!(cell, "no output matches 20 of 20 inputs …");
     }
 
     #[test]
