@@ -744,6 +744,7 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
     let mut decoys = BTreeSet::new();
     let mut covering = 0usize;
     let mut visible = Vec::new();
+    let mut assessor = Vec::new();
     for (n, nc) in report.not_causal.iter().enumerate() {
         let set = ctx.select(&nc.selector);
         let covers = key.planted.iter().any(|p| {
@@ -790,6 +791,28 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
                     .in_file(REPORT_FILE)
                     .at(format!("/root_causes/{i}")),
                 );
+                // For the debrief: the right cause on too broad or too narrow a selector is
+                // another mistake than the wrong cause. The candidate's finding keeps the key.
+                let near = key
+                    .planted
+                    .iter()
+                    .filter(|p| Cause::parse(&claim.cause) == Some(p.cause))
+                    .map(|p| (p, jaccard(&claim_sets[i], &key.unit_cases(p.unit))))
+                    .filter(|(_, j)| *j > 0.0)
+                    .max_by(|a, b| a.1.total_cmp(&b.1));
+                if let Some((p, j)) = near {
+                    assessor.push(
+                        Finding::new(format!(
+                            "claim {i} names the planted {} but selects other cases than its \
+                             stratum {} (J = {j:.2}, under 0.5)",
+                            p.cause.id(),
+                            describe_selector(&key.units[p.unit].selector)
+                        ))
+                        .in_file(REPORT_FILE)
+                        .at(format!("/root_causes/{i}"))
+                        .assessor_only(),
+                    );
+                }
                 (false, "matches no planted cause".to_owned())
             }
             (ClaimMatch::Planted, Some(p)) => {
@@ -830,6 +853,7 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
         });
     }
     let mut findings = visible;
+    findings.extend(assessor);
     for (planted, c) in key.planted.iter().zip(&credits) {
         findings.push(
             Finding::new(format!(

@@ -1066,6 +1066,24 @@ fn claims_are_judged_as_the_brief_defines_them() {
         describe(&graded)
     );
 
+    // The right cause on every case: a false claim to the candidate, and to the assessor the
+    // planted stratum it missed.
+    let mut broad = report.clone();
+    let mut claim = broad["root_causes"][0].clone();
+    claim["cause"] = json!("RESCALE_IGNORED");
+    claim["selector"] = json!({});
+    broad["root_causes"]
+        .as_array_mut()
+        .expect("claims")
+        .push(claim);
+    let graded = run(&broad, &predictions);
+    let said = "names the planted RESCALE_IGNORED but selects other cases than its stratum";
+    let report_json = common::report(&graded);
+    let assessor = serde_json::to_string(&report_json).expect("JSON");
+    let candidate = serde_json::to_string(&report_json.for_candidate()).expect("JSON");
+    assert!(assessor.contains(said), "{}", describe(&graded));
+    assert!(!candidate.contains(said));
+
     // A thickness cell written "1.0" for the header's "1" is named as such.
     let mut respelt = report.clone();
     let cell = respelt["strata_metrics"]
