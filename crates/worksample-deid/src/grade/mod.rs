@@ -290,8 +290,20 @@ pub(crate) struct Tally {
     pub repeats: Vec<usize>,
     /// Findings dropped by the cap.
     pub omitted: usize,
+    /// Where and in what words each finding a per-file cap dropped was: a kept finding of
+    /// another file at the same place counts it as one of its repeats when the tallies fold.
+    dropped: Vec<Dropped>,
     /// Whether this tally spans a whole criterion (larger finding cap) rather than one file.
     pub global: bool,
+}
+
+/// A finding a per-file cap dropped, kept only to be recognised as a repeat.
+#[derive(Debug, Clone)]
+struct Dropped {
+    file: Option<String>,
+    location: Option<String>,
+    message: String,
+    visibility: Visibility,
 }
 
 impl Tally {
@@ -334,6 +346,14 @@ impl Tally {
             self.repeats.push(repeats);
         } else {
             self.omitted += 1 + repeats;
+            if !self.global {
+                self.dropped.push(Dropped {
+                    file: finding.file,
+                    location: finding.location,
+                    message: finding.message,
+                    visibility: finding.visibility,
+                });
+            }
         }
     }
 
@@ -355,7 +375,22 @@ impl Tally {
                 None => self.note_repeated(f.clone(), repeats, PER_CRITERION_FINDINGS),
             }
         }
-        self.omitted += other.omitted;
+        // What the other file's own cap dropped is still the same failure as a kept finding of
+        // another file at the same place: a repeat of it, not a finding left unsaid.
+        let mut omitted = other.omitted;
+        for d in &other.dropped {
+            let same = self.findings.iter().position(|k| {
+                k.file != d.file
+                    && k.location == d.location
+                    && k.message == d.message
+                    && k.visibility == d.visibility
+            });
+            if let Some(at) = same {
+                self.repeats[at] += 1;
+                omitted = omitted.saturating_sub(1);
+            }
+        }
+        self.omitted += omitted;
     }
 
     /// The score: credit over checks, full marks when nothing was checked.
@@ -536,6 +571,39 @@ mod tests {
             ]
         );
         assert_eq!(grade.findings_dropped, 0);
+    }
+
+    /// A failure a file's own cap dropped still counts among the repeats of the same failure
+    /// kept from another file, not among the findings left unsaid.
+    #[test]
+    fn a_repeat_past_a_file_s_cap_is_still_a_repeat() {
+        let birth = |file: &str| {
+            Finding::new("Patient's Birth Date is not empty")
+                .in_file(file)
+                .at("(0010,0030)")
+        };
+        let mut criterion = Tally::global();
+        let mut a = Tally::default();
+        a.check(false, || birth("a.dcm"));
+        criterion.absorb(&a);
+        let mut b = Tally::default();
+        for i in 0..PER_FILE_FINDINGS {
+            b.check(false, || {
+                Finding::new(format!("other {i}")).in_file("b.dcm")
+            });
+        }
+        b.check(false, || birth("b.dcm"));
+        criterion.absorb(&b);
+        let grade = criterion.grade("action_compliance", "actions");
+        assert_eq!(
+            grade.findings[0].message,
+            "Patient's Birth Date is not empty (the same in 1 more file)"
+        );
+        assert_eq!(
+            grade.findings_dropped, 0,
+            "every failure is shown or counted once"
+        );
+        assert_eq!(grade.findings.len(), 1 + PER_FILE_FINDINGS);
     }
 
     /// The rubric shows 20 findings and says how many more there are: that count must be every
