@@ -600,16 +600,7 @@ fn lost_points(reports: &[Report]) -> Vec<Lost<'_>> {
 fn criterion_message(c: &worksample_rubric::CriterionReport) -> String {
     let mut message = c.summary.clone();
     if let Some(f) = c.findings.first() {
-        let place = [f.file.as_deref(), f.location.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(": ");
-        if place.is_empty() {
-            message.push_str(&format!(" — {}", f.message));
-        } else {
-            message.push_str(&format!(" — {place}: {}", f.message));
-        }
+        message.push_str(&format!(" — {}", render::finding_text(f)));
     }
     message.push_str(&gates_text(c));
     message

@@ -115,7 +115,7 @@ pub fn failure_note(run: &RunSummary) -> Option<String> {
     let last = match run.last_stderr_line() {
         Some(line) => format!(
             "; its last line on stderr: `{}`",
-            shortened(line, LINE_SHOWN)
+            crate::submission::quoted(line, LINE_SHOWN)
         ),
         None => "; it wrote nothing on stderr".to_owned(),
     };
@@ -126,14 +126,6 @@ pub fn failure_note(run: &RunSummary) -> Option<String> {
 
 /// Characters of a stderr line a note quotes.
 const LINE_SHOWN: usize = 200;
-
-/// `s` cut to `max` characters, with `…` when cut.
-fn shortened(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_owned(),
-    }
-}
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0

@@ -237,6 +237,15 @@ fn non_number_hint(bytes: &[u8], e: &serde_json::Error) -> &'static str {
     }
 }
 
+/// Text a candidate wrote (a value, a line of its stderr), as a report quotes it: at most `max`
+/// characters, then `…`, so one huge value cannot swell the report. Cut at a character boundary.
+pub fn quoted(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 /// Checks that a path written by a candidate is relative and stays inside its root, lexically
 /// (no `..`, no root, no prefix), and returns it normalised.
 pub fn safe_relative(path: &str) -> Result<PathBuf, Problem> {

@@ -820,11 +820,7 @@ fn parse_map(bytes: &[u8], wanted: &BTreeSet<&str>) -> Result<BTreeMap<String, S
 /// A candidate's value as quoted in a finding: at most 64 characters, so one huge cell cannot
 /// swell the report.
 fn clip(value: &str) -> String {
-    const QUOTED: usize = 64;
-    match value.char_indices().nth(QUOTED) {
-        Some((cut, _)) => format!("{}…", &value[..cut]),
-        None => value.to_owned(),
-    }
+    worksample_task::submission::quoted(value, 64)
 }
 
 fn maps(

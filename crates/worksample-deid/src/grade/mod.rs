@@ -536,15 +536,17 @@ mod tests {
         );
     }
 
+    /// The failure the folding tests repeat across files.
+    fn birth(file: &str) -> Finding {
+        Finding::new("Patient's Birth Date is not empty")
+            .in_file(file)
+            .at("(0010,0030)")
+    }
+
     /// The same failure at the same place in several files is one finding that counts them; a
     /// different place or wording stays its own finding.
     #[test]
     fn one_failure_in_many_files_is_one_finding() {
-        let birth = |file: &str| {
-            Finding::new("Patient's Birth Date is not empty")
-                .in_file(file)
-                .at("(0010,0030)")
-        };
         let mut criterion = Tally::global();
         for file in ["a.dcm", "b.dcm", "c.dcm"] {
             let mut one = Tally::default();
@@ -577,11 +579,6 @@ mod tests {
     /// kept from another file, not among the findings left unsaid.
     #[test]
     fn a_repeat_past_a_file_s_cap_is_still_a_repeat() {
-        let birth = |file: &str| {
-            Finding::new("Patient's Birth Date is not empty")
-                .in_file(file)
-                .at("(0010,0030)")
-        };
         let mut criterion = Tally::global();
         let mut a = Tally::default();
         a.check(false, || birth("a.dcm"));

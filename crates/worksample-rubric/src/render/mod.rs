@@ -202,8 +202,9 @@ fn level_label(c: &CriterionReport) -> String {
     )
 }
 
-/// `file: location: message`, leaving out the parts a finding lacks.
-fn finding_text(f: &Finding) -> String {
+/// `file: location: message`, leaving out the parts a finding lacks. Public for the CLI's
+/// annotations, which quote a finding as the reports do.
+pub fn finding_text(f: &Finding) -> String {
     let mut parts: Vec<&str> = Vec::with_capacity(3);
     if let Some(file) = &f.file {
         parts.push(file);
