@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn task_data_loads_and_both_profiles_parse() {
         let data = data();
-        assert_eq!(data.spec.version, 2);
+        assert_eq!(data.spec.version, 3);
         for name in ["standard", "hard"] {
             let profile = data.profile(Some(name)).expect("profile exists");
             let params: Params = profile.parse().expect("params parse");

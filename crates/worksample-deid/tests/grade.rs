@@ -1047,7 +1047,7 @@ fn first_output(out: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn a_lost_file_costs_coverage_but_does_not_trip_the_leak_gate() {
+fn a_lost_file_costs_coverage_but_closes_no_gate() {
     let fx = fixture();
     let out = tempfile_dir::Dir::new("lost");
     deidentify(&fx, out.path(), Flaws::default());
@@ -1063,6 +1063,35 @@ fn a_lost_file_costs_coverage_but_does_not_trip_the_leak_gate() {
     for id in ["hygiene", "hierarchy", "markers", "geometry_acquisition"] {
         assert!(s[id] < 1.0, "{id} should count the lost file: {s:#?}");
     }
+    // The files written still group as the input did: the structure gate stays open.
+    let gates = score::closed_gates(g);
+    assert!(gates.is_empty(), "{gates:?}");
+}
+
+#[test]
+fn a_new_uid_per_file_splits_the_series_and_caps_utility() {
+    let fx = fixture();
+    let split = grade(
+        &fx,
+        Flaws {
+            uid_per_file: true,
+            ..Flaws::default()
+        },
+    );
+    let gates = score::closed_gates(split.clone());
+    assert_eq!(
+        gates.into_iter().collect::<Vec<_>>(),
+        ["structure_kept"],
+        "a split series costs utility"
+    );
+    let clean = grade(&fx, Flaws::default());
+    assert!(score::closed_gates(clean).is_empty());
+    // Utility's 25 points are capped at half; the hierarchy criterion alone is worth 2.
+    assert!(
+        total(&split) <= 100.0 - 12.5,
+        "a new UID per file scores {:.1}",
+        total(&split)
+    );
 }
 
 #[test]

@@ -930,7 +930,17 @@ fn every_flaw_changes_the_output() {
 
 /// Generates a fixture set with the task's generator, runs the reference with `flaws` and
 /// grades it; returns the criterion scores and findings.
-fn graded(seed: u64, profile: &str, flaws: &Flaws) -> (BTreeMap<String, f64>, Vec<String>) {
+/// What grading one flawed output showed.
+struct Graded {
+    /// Each criterion's measured score.
+    scores: BTreeMap<String, f64>,
+    /// Every finding, prefixed by its criterion.
+    findings: Vec<String>,
+    /// The rubric's gates that capped points.
+    gates: BTreeSet<String>,
+}
+
+fn graded(seed: u64, profile: &str, flaws: &Flaws) -> Graded {
     use worksample_deid::params::Params;
     use worksample_deid::{EMBEDDED, TASK_ID, generate, grade};
     use worksample_task::{Figures, NoProgress, TaskData};
@@ -956,35 +966,41 @@ fn graded(seed: u64, profile: &str, flaws: &Flaws) -> (BTreeMap<String, f64>, Ve
         .iter()
         .flat_map(|c| c.findings.iter().map(move |f| format!("{}: {f:?}", c.id)))
         .collect();
-    (scores, findings)
+    Graded {
+        scores,
+        findings,
+        gates: score::closed_gates(g),
+    }
 }
 
 /// Findings say what to fix: a shared pseudonym names both patients and the pseudonym, and a
 /// descriptor's finding says which half of its score was lost.
 #[test]
 fn pseudonym_and_descriptor_findings_name_what_went_wrong() {
-    let (_, shared) = graded(
+    let shared = graded(
         1,
         "standard",
         &Flaws {
             same_pseudonym_for_shared_name: true,
             ..Flaws::default()
         },
-    );
+    )
+    .findings;
     assert!(
         shared.iter().any(|f| f.starts_with("pseudonyms: ")
             && f.contains("patient `")
             && f.contains("'s too; each patient needs their own")),
         "{shared:#?}"
     );
-    let (_, wiped) = graded(
+    let wiped = graded(
         1,
         "standard",
         &Flaws {
             wipe_descriptions: true,
             ..Flaws::default()
         },
-    );
+    )
+    .findings;
     let descriptor = wiped
         .iter()
         .find(|f| f.starts_with("descriptors: "))
@@ -1300,7 +1316,16 @@ fn visible_in(name: &str) -> &'static str {
 fn every_flaw_costs_exactly_its_criteria_on_generated_fixtures() {
     let mut wrong = Vec::new();
     for (name, expected, flaws) in flaw_table() {
-        let (scores, _) = graded(1, visible_in(name), &flaws);
+        let Graded { scores, gates, .. } = graded(1, visible_in(name), &flaws);
+        // A split or merged partition among the files written costs utility through the
+        // rubric's `structure_kept` gate; no other flaw may close it.
+        let structural = expected.contains(&"hierarchy");
+        if gates.contains("structure_kept") != structural {
+            wrong.push(format!(
+                "{name}: the structure gate should be {}, gates closed: {gates:?}",
+                if structural { "closed" } else { "open" }
+            ));
+        }
         let lost: Vec<&str> = scores
             .iter()
             .filter(|(_, s)| **s < 1.0 - 1e-9)

@@ -642,11 +642,17 @@ fn references<'a>(
     tally.grade("references", "references resolved to their new targets")
 }
 
+/// The four partitions, each compared over the instances that have an output. The score also
+/// counts a lost instance against every partition (the output's partition cannot equal the
+/// input's); the measure the rubric's `structure_kept` gate compares counts only splits and
+/// merges among the instances that were written, so a lost file costs coverage elsewhere but
+/// does not close the gate on structure.
 fn hierarchy(fold: &IntegrityFold) -> CriterionGrade {
     let all_matched = fold.files.iter().all(|f| f.new.is_some());
     let names = ["series", "study", "frame of reference", "patient"];
     let slots = [1usize, 2, 3, 4];
     let mut tally = Tally::global();
+    let mut intact = 0usize;
     for (name, slot) in names.iter().zip(slots) {
         let forward = remap(fold, slot);
         let mut backward: BTreeMap<u32, usize> = BTreeMap::new();
@@ -657,16 +663,19 @@ fn hierarchy(fold: &IntegrityFold) -> CriterionGrade {
         }
         let splits = forward.values().filter(|n| n.len() != 1).count();
         let merges = backward.values().filter(|c| **c > 1).count();
-        let ok = all_matched && splits == 0 && merges == 0;
-        tally.check(ok, || {
-            Finding::new(if all_matched {
-                format!("{name} partition differs from the input's: {splits} {name} groups split or emptied, {merges} merged")
-            } else {
+        let kept = splits == 0 && merges == 0;
+        intact += usize::from(kept);
+        tally.check(all_matched && kept, || {
+            Finding::new(if kept {
                 format!("{name} partition cannot be identical: some inputs have no output")
+            } else {
+                format!("{name} partition differs from the input's: {splits} {name} groups split or emptied, {merges} merged")
             })
         });
     }
-    tally.grade("hierarchy", "partitions identical to the input's")
+    tally
+        .grade("hierarchy", "partitions identical to the input's")
+        .gated_on(Score::new(intact as f64 / names.len() as f64))
 }
 
 /// The distinct new Patient IDs of a patient's files (`None` for a file without one).

@@ -1,9 +1,10 @@
-//! Totals as a report shows them, for tests that assert score bands: the rubric's weights,
-//! gates and caps applied by the same code the CLI uses, never a copy of it.
+//! Totals and gates as a report shows them, for tests that assert score bands: the rubric's
+//! weights, gates and caps applied by the same code the CLI uses, never a copy of it.
 
-/// The total out of 100 as a report would show it: the rubric's weights, gates and caps
-/// applied by the same code the CLI uses.
-pub fn total(grade: worksample_task::rubric::Grade, profile: &str, seed: u64) -> f64 {
+use worksample_task::rubric::{Grade, Report};
+
+/// The report the CLI would build from `grade`.
+fn report(grade: Grade, profile: &str, seed: u64) -> Report {
     use worksample_deid::{EMBEDDED, TASK_ID};
     use worksample_task::TaskData;
     use worksample_task::rubric::{ReportContext, RunSummary, SeedInfo, TaskRef, score};
@@ -21,8 +22,20 @@ pub fn total(grade: worksample_task::rubric::Grade, profile: &str, seed: u64) ->
         run: RunSummary::not_run(),
         threshold: None,
     };
-    score(&data.rubric, grade, ctx)
-        .expect("scores")
-        .total
-        .percent
+    score(&data.rubric, grade, ctx).expect("scores")
+}
+
+/// The total out of 100 as a report would show it.
+pub fn total(grade: Grade, profile: &str, seed: u64) -> f64 {
+    report(grade, profile, seed).total.percent
+}
+
+/// The ids of the gates that capped some criterion's points, sorted.
+pub fn closed_gates(grade: Grade) -> std::collections::BTreeSet<String> {
+    report(grade, "standard", 0)
+        .criteria
+        .into_iter()
+        .flat_map(|c| c.gated_by)
+        .map(|hit| hit.gate)
+        .collect()
 }
