@@ -3,10 +3,11 @@
 //!
 //! Pixel Data is added at write time from [`Instance::pixels`]. In the native syntaxes (implicit
 //! and explicit VR little endian, explicit VR big endian, and deflated, whose input is explicit
-//! VR little endian) the data set is encoded by dicom-rs *without* Pixel Data and the element is
-//! appended by hand, straight from the rendered values: its header (PS3.5 §7.1.2 explicit VR,
-//! §7.1.3 implicit VR) and the stored bytes in one pass, byte-swapped per 16-bit word for big
-//! endian (PS3.5 §A.3) and padded to even length (PS3.5 §7.1). That is what dicom-rs writes for
+//! VR little endian) the data set is encoded *without* Pixel Data (walked in place through
+//! dicom-rs's encoder, see [`walk`]) and the element is appended by hand, straight from the
+//! rendered values: its header (PS3.5 §7.1.2 explicit VR, §7.1.3 implicit VR) and the stored
+//! bytes in one pass, byte-swapped per 16-bit word for big endian (PS3.5 §A.3) and padded to
+//! even length (PS3.5 §7.1). That is what dicom-rs writes for
 //! the same element, byte for byte, without copying the pixels into a value, through its encoder
 //! and into the file buffer. Appending is order-correct only because Pixel Data (7FE0,0010) is
 //! the last top-level element of every IOD we build (data elements ascend by tag, PS3.5 §7.1);
@@ -30,6 +31,8 @@ use crate::model::Instance;
 use crate::pixel::{PixelData, PixelValues};
 use crate::rle::{FrameLayout, encode_frame};
 use crate::uid::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
+
+mod walk;
 
 /// The transfer syntaxes we write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -223,9 +226,7 @@ fn encode<'a>(
             // Deflate ourselves (raw RFC 1951 stream, PS3.5 §A.5) so the write path is the same
             // buffered explicit-LE encoder as the other syntaxes.
             let mut plain = Vec::with_capacity(pixel_len + 8192);
-            dataset
-                .write_dataset_with_ts(&mut plain, explicit_le)
-                .map_err(|e| encode_err(Box::new(e)))?;
+            write_dataset(&dataset, explicit_le, route, &mut plain).map_err(encode_err)?;
             if let Some(append) = appended {
                 append.write(&mut plain, Tail::Copied);
             }
@@ -241,9 +242,7 @@ fn encode<'a>(
             let registered = TransferSyntaxRegistry
                 .get(ts.uid())
                 .expect("the registry knows every transfer syntax we write");
-            dataset
-                .write_dataset_with_ts(&mut out, registered)
-                .map_err(|e| encode_err(Box::new(e)))?;
+            write_dataset(&dataset, registered, route, &mut out).map_err(encode_err)?;
             if let Some(append) = appended {
                 let rest = append.write(&mut out, tail);
                 return Ok((out, rest));
@@ -251,6 +250,20 @@ fn encode<'a>(
         }
     }
     Ok((out, &[]))
+}
+
+/// Appends `dataset` encoded in `ts`: by walking it in place ([`walk`]) on the fastest route
+/// when the walk takes it, else (and always on the reference route) by dicom-rs's writer.
+fn write_dataset(
+    dataset: &InMemDicomObject,
+    ts: &dicom_encoding::transfer_syntax::TransferSyntax,
+    route: Route,
+    out: &mut Vec<u8>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    if route == Route::Fastest && walk::write_dataset(dataset, ts, out)? == walk::Walked::Written {
+        return Ok(());
+    }
+    Ok(dataset.write_dataset_with_ts(out, ts)?)
 }
 
 /// Pixel Data to append after the encoded data set, as native (uncompressed) stored values.
