@@ -19,11 +19,12 @@
 
 use std::io::Write;
 
+use dicom_core::PrimitiveValue;
 use dicom_core::header::{DataElementHeader, HasLength, Header, Length};
 use dicom_core::value::Value;
 use dicom_core::{Tag, VR};
 use dicom_encoding::encode::EncodeTo;
-use dicom_encoding::text::SpecificCharacterSet;
+use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
 use dicom_encoding::transfer_syntax::{Codec, TransferSyntax};
 use dicom_object::InMemDicomObject;
 use dicom_parser::stateful::encode::{Error, StatefulEncoder};
@@ -53,7 +54,11 @@ pub(super) fn write_dataset(
         return Ok(Walked::Declined);
     };
     let mut printer = StatefulEncoder::new(out, encoder, SpecificCharacterSet::default());
-    walk(&mut printer, obj)?;
+    let mut text = Text {
+        ascii_as_is: true,
+        buffer: Vec::with_capacity(128),
+    };
+    walk(&mut printer, obj, &mut text)?;
     Ok(Walked::Written)
 }
 
@@ -74,14 +79,92 @@ fn walkable(obj: &InMemDicomObject) -> bool {
     })
 }
 
-fn walk<W, E>(printer: &mut StatefulEncoder<W, E>, obj: &InMemDicomObject) -> Result<(), Error>
+/// The walk's view of the text codec dicom-rs's encoder holds, and a buffer for values.
+struct Text {
+    /// Whether the active character set writes ASCII text as its own bytes: the default
+    /// repertoire (PS3.5 §6.1.2.2), ISO_IR 100 and ISO_IR 192 are ASCII-compatible single-byte
+    /// or UTF-8 codes. Only these are assumed; under any other set text goes to dicom-rs.
+    ascii_as_is: bool,
+    buffer: Vec<u8>,
+}
+
+impl Text {
+    /// Follows Specific Character Set (0008,0005) as dicom-rs's encoder does after writing
+    /// it: the first value names the new codec, and a name it does not know keeps the old one.
+    fn switch(&mut self, value: &PrimitiveValue) {
+        let first = match value {
+            PrimitiveValue::Str(text) => text.as_str(),
+            PrimitiveValue::Strs(texts) => texts.first().map_or("", String::as_str),
+            _ => return,
+        };
+        if let Some(codec) = SpecificCharacterSet::from_code(first) {
+            self.ascii_as_is = matches!(&*codec.name(), "ISO_IR 6" | "ISO_IR 100" | "ISO_IR 192");
+        }
+    }
+
+    /// The value's bytes when they are its text as is: ASCII text, in a VR whose characters
+    /// come from the default repertoire whatever the set (PS3.5 §6.1.2.3: AE, AS, CS, DA, DS,
+    /// DT, IS, TM, UI) or under an ASCII-compatible active set. Joined by backslashes and
+    /// padded to even length as dicom-rs pads: NUL for UI, space otherwise (PS3.5 §6.2).
+    /// `None` leaves the value to dicom-rs: other text, numbers held as binary, empty values,
+    /// and Specific Character Set itself, whose writing switches dicom-rs's codec.
+    fn as_is(&mut self, tag: Tag, vr: VR, value: &PrimitiveValue) -> Option<&[u8]> {
+        let parts: &[String] = match value {
+            PrimitiveValue::Str(text) => std::slice::from_ref(text),
+            PrimitiveValue::Strs(texts) => texts,
+            _ => return None,
+        };
+        let default_repertoire = matches!(
+            vr,
+            VR::AE | VR::AS | VR::CS | VR::DA | VR::DS | VR::DT | VR::IS | VR::TM | VR::UI
+        );
+        if tag == Tag(0x0008, 0x0005)
+            || !(default_repertoire || self.ascii_as_is)
+            || !parts.iter().all(|p| p.is_ascii())
+        {
+            return None;
+        }
+        self.buffer.clear();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.buffer.push(b'\\');
+            }
+            self.buffer.extend_from_slice(part.as_bytes());
+        }
+        if self.buffer.len() % 2 == 1 {
+            self.buffer.push(if vr == VR::UI { 0 } else { b' ' });
+        }
+        Some(&self.buffer)
+    }
+}
+
+fn walk<W, E>(
+    printer: &mut StatefulEncoder<W, E>,
+    obj: &InMemDicomObject,
+    text: &mut Text,
+) -> Result<(), Error>
 where
     W: Write,
     E: EncodeTo<W>,
 {
     for elem in obj {
         match elem.value() {
-            Value::Primitive(value) => printer.encode_primitive_element(elem.header(), value)?,
+            Value::Primitive(value) => {
+                if let Some(bytes) = text.as_is(elem.tag(), elem.vr(), value) {
+                    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+                    printer.encode_element_header(DataElementHeader::new(
+                        elem.tag(),
+                        elem.vr(),
+                        Length(len),
+                    ))?;
+                    printer.write_raw_bytes(bytes)?;
+                } else {
+                    printer.encode_primitive_element(elem.header(), value)?;
+                    if elem.tag() == Tag(0x0008, 0x0005) {
+                        text.switch(value);
+                    }
+                }
+            }
             Value::Sequence(seq) => {
                 printer.encode_element_header(DataElementHeader::new(
                     elem.tag(),
@@ -90,7 +173,7 @@ where
                 ))?;
                 for item in seq.items() {
                     printer.encode_item_header(Length::UNDEFINED.0)?;
-                    walk(printer, item)?;
+                    walk(printer, item, text)?;
                     printer.encode_item_delimiter()?;
                 }
                 printer.encode_sequence_delimiter()?;
@@ -153,7 +236,7 @@ mod tests {
             VR::CS,
             dicom_value!(Strs, ["ORIGINAL", "PRIMARY", "AXIAL"]),
         );
-        put(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, "1.2.3.45".into());
+        put(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, "1.2.3.456".into());
         put(&mut obj, tags::STUDY_DATE, VR::DA, "20260101".into());
         put(&mut obj, tags::STUDY_TIME, VR::TM, "101".into());
         put(
@@ -276,10 +359,12 @@ mod tests {
 
     #[test]
     fn the_walk_writes_what_dicom_rs_writes() {
-        let sets: [(&[&str], &str); 4] = [
+        let sets: [(&[&str], &str); 5] = [
             (&[], "Doe^Jane"),
             (&["ISO_IR 100"], "Müller^Jürgen"),
             (&["ISO_IR 192"], "Ωmega^Ñandú"),
+            // A set the walk does not assume ASCII-compatible: its text goes to dicom-rs.
+            (&["ISO_IR 144"], "Ivanov^Ivan"),
             // dicom-rs cannot encode from this set; its names are put as bytes (below).
             (&["", "ISO 2022 IR 87"], "Yamada^Tarou"),
         ];
