@@ -238,12 +238,7 @@ fn short(v: &Value) -> String {
 }
 
 fn short_str(s: &str) -> String {
-    if s.chars().count() > 60 {
-        let head: String = s.chars().take(57).collect();
-        format!("{head}...")
-    } else {
-        s.to_owned()
-    }
+    worksample_task::submission::quoted(s, 60)
 }
 
 fn escape(name: &str) -> String {
