@@ -5,7 +5,7 @@
 //!   P0's outputs and the labels, compared field by field;
 //! - `causes`: each planted cause matched by the claim of the same id whose selected cases
 //!   overlap its stratum best (Jaccard), weighted by the evidence, minus false claims, plus
-//!   declared decoys; the fix gate reads the credited share alone;
+//!   declared decoys; the fix gate reads the credited share net of false claims;
 //! - `fix`: the corrected configuration replayed on the hidden-label test set, recovery per
 //!   affected stratum relative to P0 and to the reference fix, guards on the others, and the
 //!   submitted predictions checked against the replay;
@@ -881,9 +881,13 @@ fn grade_causes(ctx: &Context<'_>, report: &Report) -> (CriterionGrade, Option<C
         ),
     )
     .with_findings(findings)
-    // The gate on the diagnosis is about credited causes, not declared decoys (brief: "while
-    // fewer than 30 % of the causes are credited").
-    .gated_on(Score::new(credit_sum / t));
+    // The gate on the diagnosis is about credited causes net of false claims, not declared
+    // decoys (brief: "while fewer than 30 % of the causes are credited, net of false claims"):
+    // claiming every cause on every failing stratum credits each planted cause somewhere, and
+    // must not buy the fix its points.
+    .gated_on(Score::new(
+        ((credit_sum - 0.5 * false_claims as f64) / t).max(0.0),
+    ));
     let card = (!rows.is_empty()).then(|| Card {
         title: "Root-cause claims".into(),
         rows,

@@ -686,7 +686,7 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
 
 /// The holes of the grader's red-team review: each exploit, from the reference answer, and what
 /// the grade must show. Every row failed before its fix.
-const HOLES: [(&str, Exploit, Expect); 13] = [
+const HOLES: [(&str, Exploit, Expect); 14] = [
     (
         "zero diagnosis: one false claim, a decoy declared 60 times, every global knob",
         |env, s| {
@@ -705,6 +705,34 @@ const HOLES: [(&str, Exploit, Expect); 13] = [
         |_, o| {
             check(o.total() <= 25.0, || {
                 format!("scored {:.2}: {:?}", o.total(), o.got)
+            })
+        },
+    ),
+    (
+        "every cause claimed on every stratum where one was found, every global knob",
+        |env, s| {
+            let found = s.report["root_causes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut shotgun = Vec::new();
+            for claim in &found {
+                for cause in Cause::ALL {
+                    let mut c = claim.clone();
+                    c["cause"] = json!(cause.id());
+                    shotgun.push(c);
+                }
+            }
+            s.report["root_causes"] = Value::Array(shotgun);
+            let config = every_global_knob();
+            s.report["pipeline_config"] = serde_json::to_value(&config).expect("config");
+            s.predictions = common::predictions(&config, &env.input.test);
+        },
+        |_, o| {
+            // Each planted cause is credited somewhere, but net of the false claims the
+            // diagnosis is below 30 %: the fix gate stays closed.
+            check(o.got["fix"] <= 3.0 + 1e-9, || {
+                format!("fix {:.2}: {:?}", o.got["fix"], o.got)
             })
         },
     ),
