@@ -38,6 +38,12 @@ pub enum UidProblem {
         /// The new value.
         new: String,
     },
+    /// The new value holds the original (`<original>.9`, say): replaced in form only, since
+    /// anyone holding the output reads the original back.
+    Derived {
+        /// The new value.
+        new: String,
+    },
 }
 
 /// The result of an audit: every original UID seen, with its problems (none when remapped
@@ -125,6 +131,11 @@ pub fn audit(pairs: &[(String, Option<String>)], input_uids: &BTreeSet<String>) 
                     new: (*new).to_owned(),
                 });
             }
+            if new.contains(original) {
+                problems.push(UidProblem::Derived {
+                    new: (*new).to_owned(),
+                });
+            }
             let others: Vec<String> = originals_of
                 .get(new)
                 .into_iter()
@@ -188,6 +199,7 @@ mod tests {
             ("1.2.8", Some("1.2.5")),
             ("1.2.9", None),
             ("1.2.10", Some("2.25.40")),
+            ("1.2.11", Some("1.2.11.9")),
         ]);
         let a = audit(&p, &inputs());
         let listed: Vec<String> = a
@@ -197,6 +209,7 @@ mod tests {
             .collect();
         insta::assert_snapshot!(listed.join("\n"), @r#"
         1.2.10: []
+        1.2.11: [Derived { new: "1.2.11.9" }]
         1.2.3: [Unchanged]
         1.2.4: [Split { news: ["2.25.20", "2.25.21"] }]
         1.2.5: [Merged { new: "2.25.30", others: ["1.2.6"] }]
@@ -205,7 +218,7 @@ mod tests {
         1.2.8: [ReusesInput { new: "1.2.5" }]
         1.2.9: [Removed]
         "#);
-        assert!((a.score() - 1.0 / 8.0).abs() < 1e-12);
+        assert!((a.score() - 1.0 / 9.0).abs() < 1e-12);
         assert!(!a.derived_map(&p).contains_key("1.2.4"));
         assert_eq!(audit(&[], &inputs()).score(), 1.0);
     }

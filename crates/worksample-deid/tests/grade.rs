@@ -380,6 +380,7 @@ struct Flaws {
     copy: bool,
     path_leak: bool,
     uid_per_file: bool,
+    uid_suffix: bool,
     stale_meta: bool,
     drop_all_private: bool,
     shift_birth: bool,
@@ -411,7 +412,11 @@ fn deidentify(fx: &Fixture, out: &Path, flaws: Flaws) {
         } else {
             old.to_owned()
         };
-        let fresh = format!("2.25.{}{:06}", 9_000_000 + file as u64, counter);
+        let fresh = if flaws.uid_suffix {
+            format!("{old}.9")
+        } else {
+            format!("2.25.{}{:06}", 9_000_000 + file as u64, counter)
+        };
         uid_map.entry(k).or_insert(fresh).clone()
     };
     let mut patients = BTreeMap::new();
@@ -691,7 +696,7 @@ fn the_reference_earns_full_marks_on_every_criterion() {
 fn each_mutant_loses_points_on_exactly_its_criteria() {
     let fx = fixture();
     let clean = scores(&grade(&fx, Flaws::default()));
-    let table: [(&str, Flaws, &[&str]); 15] = [
+    let table: [(&str, Flaws, &[&str]); 16] = [
         (
             "keeps Other Patient IDs Sequence",
             Flaws {
@@ -732,6 +737,15 @@ fn each_mutant_loses_points_on_exactly_its_criteria() {
                 ..Flaws::default()
             },
             &["hierarchy", "maps", "references", "uid_remap"],
+        ),
+        (
+            "new UID = the original with a suffix",
+            Flaws {
+                uid_suffix: true,
+                ..Flaws::default()
+            },
+            // The original is still readable, in values and bytes.
+            &["indirect_leaks", "uid_remap"],
         ),
         (
             "stale file meta",

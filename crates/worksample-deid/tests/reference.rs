@@ -738,7 +738,7 @@ fn band_is_zeroed_per_frame_and_other_pixels_are_identical() {
 fn every_flaw_changes_the_output() {
     let (_i, reference, _) = run(&Flaws::default());
     let reference = outputs(&reference.0);
-    let flaws: [(&str, Flaws); 26] = [
+    let flaws: [(&str, Flaws); 27] = [
         (
             "skip_sequences",
             Flaws {
@@ -750,6 +750,13 @@ fn every_flaw_changes_the_output() {
             "new_uid_per_file",
             Flaws {
                 new_uid_per_file: true,
+                ..Flaws::default()
+            },
+        ),
+        (
+            "uid_suffix",
+            Flaws {
+                uid_suffix: true,
                 ..Flaws::default()
             },
         ),
@@ -1093,9 +1100,20 @@ fn flaw_table() -> Vec<(&'static str, &'static [&'static str], Flaws)> {
             },
         ),
         (
+            "uid_suffix",
+            // One consistent map, but every new UID holds its original, which the leak scan
+            // finds in values and bytes.
+            &["indirect_leaks", "uid_remap"],
+            Flaws {
+                uid_suffix: true,
+                ..d()
+            },
+        ),
+        (
             "stale_file_meta",
-            // (0002,0003) keeps the original instance UID: not replaced, and not what the map says.
-            &["file_meta", "maps", "uid_remap"],
+            // (0002,0003) keeps the original instance UID: not replaced, not what the map says,
+            // and an original UID left in the output (a quasi-identifier).
+            &["file_meta", "indirect_leaks", "maps", "uid_remap"],
             Flaws {
                 stale_file_meta: true,
                 ..d()

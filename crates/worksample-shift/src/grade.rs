@@ -369,7 +369,7 @@ fn grade_metrics(ctx: &Context<'_>, report: &Report) -> CriterionGrade {
                 Some((_, vv)) => format!(
                     " (your cell \"{}\" is the same number written otherwise; a value is the \
                      text as the header writes it)",
-                    worksample_task::submission::quoted(vv, 40)
+                    submission::quoted(vv, 40)
                 ),
                 None => String::new(),
             };
@@ -945,7 +945,7 @@ fn read_predictions(submission: &Path) -> Predictions {
             }
             None => {
                 unreadable += 1;
-                let d = worksample_task::submission::quoted(d.trim(), 20);
+                let d = submission::quoted(d.trim(), 20);
                 if quoted.len() < 3 && !quoted.contains(&d) {
                     quoted.push(d);
                 }

@@ -38,6 +38,48 @@ impl Catalog {
         }
     }
 
+    /// Catalogues each object's original SOP Instance, Series Instance, Study Instance and
+    /// Frame of Reference UID: quasi-identifiers (rubric `indirect_leaks`, "original dates and
+    /// original UIDs"), since a retained original links the release back to the source archive,
+    /// and a new UID that contains the original (`<original>.9`) still shows it in the bytes.
+    /// Each is then registered wherever it appears, references included. A UID that overlaps an
+    /// identifier already catalogued (a date among its digits, say) is left out, because an exact
+    /// search could not tell the two apart (see `planted`); `uid_remap` still audits it.
+    pub(super) fn add_original_uids<'o>(
+        &mut self,
+        objects: impl IntoIterator<Item = &'o InMemDicomObject>,
+    ) {
+        use dicom_dictionary_std::tags;
+        let roles = [
+            (tags::SOP_INSTANCE_UID, "original SOP Instance UID"),
+            (tags::SERIES_INSTANCE_UID, "original Series Instance UID"),
+            (tags::STUDY_INSTANCE_UID, "original Study Instance UID"),
+            (
+                tags::FRAME_OF_REFERENCE_UID,
+                "original Frame of Reference UID",
+            ),
+        ];
+        for obj in objects {
+            for (tag, what) in roles {
+                let Some(uid) = obj
+                    .get(tag)
+                    .and_then(|e| e.to_str().ok())
+                    .map(|u| u.trim_end_matches(['\0', ' ']).to_owned())
+                else {
+                    continue;
+                };
+                let folded = uid.to_lowercase();
+                let overlaps = self.entries.keys().any(|k| {
+                    let k = k.to_lowercase();
+                    k != folded && (k.contains(&folded) || folded.contains(&k))
+                });
+                if uid.len() >= crate::planted::MIN_LEN && !overlaps {
+                    self.add(&uid, IdentifierClass::Uid, what);
+                }
+            }
+        }
+    }
+
     /// The entries whose value occurs in `text`, compared case-folded, each once, in order.
     fn found_in(&self, text: &str) -> Vec<(&String, &(IdentifierClass, String))> {
         let search = self.search.get_or_init(|| {

@@ -163,6 +163,7 @@ pub fn generate_into(seed: u64, params: &Params, out: &dyn Sink) -> Result<Key, 
     let patients = std::mem::take(&mut run.patients);
     let studies = std::mem::take(&mut run.studies);
     drop(run);
+    catalog.add_original_uids(built.iter().map(|b| &b.instance.dataset));
     finish(params, &catalog, patients, &studies, built, out)
 }
 

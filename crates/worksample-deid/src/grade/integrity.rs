@@ -389,6 +389,7 @@ enum Problem {
     Merged(u32, usize),
     Invalid(u32),
     ReusesInput(u32),
+    Derived(u32),
 }
 
 /// The problems of one original UID, in the order [`uidmap::audit`] lists them; `sharing`
@@ -422,6 +423,9 @@ fn problems(
         }
         if fold.is_input_uid(new) {
             out.push(Problem::ReusesInput(new));
+        }
+        if fold.text(new).contains(fold.text(original)) {
+            out.push(Problem::Derived(new));
         }
         let others = sharing.get(&new).copied().unwrap_or(0).saturating_sub(1);
         if others > 0 {
@@ -473,6 +477,10 @@ pub(crate) fn criteria(
                 Problem::ReusesInput(new) => {
                     format!("became `{}`, another UID of the input", fold.text(new))
                 }
+                Problem::Derived(new) => format!(
+                    "became `{}`, which still holds the original: it is readable from the output",
+                    fold.text(new)
+                ),
             };
             uid_tally.note(
                 Finding::new(format!("UID `{}` {message}", fold.text(original))),

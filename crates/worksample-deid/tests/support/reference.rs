@@ -65,6 +65,9 @@ pub struct Flaws {
     pub skip_sequences: bool,
     /// Mints UIDs per file instead of one map over the set (uid_remap).
     pub new_uid_per_file: bool,
+    /// Replaces each UID by the original with `.9` appended: one consistent map, but the original
+    /// stays readable (uid_remap, indirect_leaks).
+    pub uid_suffix: bool,
     /// Copies the file meta, leaving Media Storage SOP Instance UID at the original (file_meta).
     pub stale_file_meta: bool,
     /// Removes every private attribute, safe ones too (safe_private).
@@ -619,6 +622,11 @@ fn replace_uids(elem: &InMemElement, ctx: &mut Ctx<'_>) -> InMemElement {
 /// The new UID of `old`: `2.25.` and 128 bits of a keyed hash (PS3.5 §B.2), recorded in the
 /// map so the same original gets the same new UID everywhere.
 fn new_uid(old: &str, ctx: &mut Ctx<'_>) -> String {
+    if ctx.flaws.uid_suffix {
+        let uid = format!("{old}.9");
+        ctx.uids.insert(old.to_owned(), uid.clone());
+        return uid;
+    }
     let key = format!("{}\u{0}{old}", ctx.uid_scope);
     if ctx.flaws.new_uid_per_file {
         // Split maps: the set-wide map records the last file's UID only.
