@@ -127,6 +127,9 @@ pub enum PlantError {
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     entries: BTreeMap<String, Planted>,
+    /// Every value case-folded, beside the value, for the overlap check of [`Registry::plant`]
+    /// (folding every key again for each new identifier was a tenth of deid generation).
+    folded: Vec<(String, String)>,
     /// The search automata of the leak scanner, built on first use and dropped by `plant`.
     search: OnceLock<Search>,
 }
@@ -174,15 +177,17 @@ impl Registry {
             });
         }
         let folded = fold(value);
-        if let Some(other) = self.entries.keys().find(|k| {
-            let k = fold(k);
-            k.contains(&folded) || folded.contains(&k)
-        }) {
+        if let Some((_, other)) = self
+            .folded
+            .iter()
+            .find(|(k, _)| k.contains(&folded) || folded.contains(k.as_str()))
+        {
             return Err(PlantError::Overlap {
                 value: value.to_owned(),
                 other: other.clone(),
             });
         }
+        self.folded.push((folded, value.to_owned()));
         self.entries.insert(
             value.to_owned(),
             Planted {

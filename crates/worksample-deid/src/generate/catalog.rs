@@ -59,6 +59,7 @@ impl Catalog {
                 "original Frame of Reference UID",
             ),
         ];
+        let mut folded: Vec<String> = self.entries.keys().map(|k| k.to_lowercase()).collect();
         for obj in objects {
             for (tag, what) in roles {
                 let Some(uid) = obj
@@ -68,12 +69,15 @@ impl Catalog {
                 else {
                     continue;
                 };
-                let folded = uid.to_lowercase();
-                let overlaps = self.entries.keys().any(|k| {
-                    let k = k.to_lowercase();
-                    k != folded && (k.contains(&folded) || folded.contains(&k))
-                });
+                if self.entries.contains_key(&uid) {
+                    continue;
+                }
+                // UIDs are digits and dots: case-folding leaves them as they are.
+                let overlaps = folded
+                    .iter()
+                    .any(|k| k.contains(&uid) || uid.contains(k.as_str()));
                 if uid.len() >= crate::planted::MIN_LEN && !overlaps {
+                    folded.push(uid.clone());
                     self.add(&uid, IdentifierClass::Uid, what);
                 }
             }
