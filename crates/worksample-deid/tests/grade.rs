@@ -1061,7 +1061,7 @@ fn first_output(out: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn a_lost_file_costs_coverage_but_closes_no_gate() {
+fn a_lost_file_costs_coverage_and_caps_privacy_but_is_no_leak() {
     let fx = fixture();
     let out = tempfile_dir::Dir::new("lost");
     deidentify(&fx, out.path(), Flaws::default());
@@ -1077,7 +1077,24 @@ fn a_lost_file_costs_coverage_but_closes_no_gate() {
     for id in ["hygiene", "hierarchy", "markers", "geometry_acquisition"] {
         assert!(s[id] < 1.0, "{id} should count the lost file: {s:#?}");
     }
-    // The files written still group as the input did: the structure gate stays open.
+    // The files written still group as the input did, and nothing leaked: only the release
+    // gate closes.
+    let gates = score::closed_gates(g);
+    assert_eq!(
+        gates.into_iter().collect::<Vec<_>>(),
+        ["every_input_released"]
+    );
+}
+
+#[test]
+fn a_stray_file_costs_hygiene_but_closes_no_gate() {
+    let fx = fixture();
+    let out = tempfile_dir::Dir::new("stray");
+    deidentify(&fx, out.path(), Flaws::default());
+    std::fs::write(out.path().join("notes.txt"), "done\n").expect("write");
+    let g = graded(&fx, out.path());
+    assert!(scores(&g)["hygiene"] < 1.0);
+    // Every input has its output: the release gate reads that share, not the hygiene score.
     let gates = score::closed_gates(g);
     assert!(gates.is_empty(), "{gates:?}");
 }

@@ -371,7 +371,18 @@ fn hygiene(key: &Key, inventory: &Inventory, matched: &Matched) -> CriterionGrad
             }),
         }
     }
-    let mut grade = tally.grade("hygiene", "expected files and extra entries clean");
+    let released = matched.output_of.iter().filter(|o| o.is_some()).count();
+    // The rubric's `every_input_released` gate compares the share of inputs with an output: a
+    // file left out is withheld, not de-identified, and must not be cheaper than a hard file
+    // attempted (an SR whose text leaks a name closes the leak gate).
+    let coverage = if key.files.is_empty() {
+        Score::FULL
+    } else {
+        Score::new(released as f64 / key.files.len() as f64)
+    };
+    let mut grade = tally
+        .grade("hygiene", "expected files and extra entries clean")
+        .gated_on(coverage);
     if key.files.is_empty() && grade.findings.is_empty() {
         grade.score = Score::FULL;
     }
