@@ -948,6 +948,10 @@ fn anomalies(
 ) -> CriterionGrade {
     let mut findings = Vec::new();
     let mut counts = Counts::default();
+    // Per type as well: the score is the F1 averaged over the types expected or flagged, so the
+    // many localizer flags ImageType gives away do not outweigh the gaps and tilts that take
+    // geometry to find.
+    let mut by_kind: BTreeMap<AnomalyKind, Counts> = BTreeMap::new();
     let mut owner: BTreeMap<usize, usize> = BTreeMap::new();
     for (k, o) in outcomes.iter().enumerate() {
         if let Some(j) = o.matched {
@@ -998,9 +1002,11 @@ fn anomalies(
                 Some((k, i)) => {
                     found[k][i] = true;
                     counts.tp += 1;
+                    by_kind.entry(a.kind).or_default().tp += 1;
                 }
                 None => {
                     counts.fp += 1;
+                    by_kind.entry(a.kind).or_default().fp += 1;
                     let why = match owner.get(&j) {
                         Some(&k) => {
                             fp_on[k] += 1;
@@ -1026,6 +1032,7 @@ fn anomalies(
         for (i, f) in v.flags.iter().enumerate() {
             if !found[k][i] {
                 counts.fn_ += 1;
+                by_kind.entry(f.kind).or_default().fn_ += 1;
                 let at = match f.locator {
                     Locator::None => String::new(),
                     Locator::Angle(a) => format!(" of about {a:.1}°"),
@@ -1068,16 +1075,23 @@ fn anomalies(
         )));
     }
     let pr = counts.precision_recall();
+    let macro_f1 = if by_kind.is_empty() {
+        1.0
+    } else {
+        by_kind.values().map(|c| c.f1()).sum::<f64>() / by_kind.len() as f64
+    };
     CriterionGrade::new(
         "anomalies",
-        Score::new(counts.f1()),
+        Score::new(macro_f1),
         format!(
-            "{} of {} expected flags found, {} spurious (precision {:.3}, recall {:.3})",
+            "{} of {} expected flags found, {} spurious (precision {:.3}, recall {:.3}); F1 {:.3} averaged over the {} types expected or flagged",
             counts.tp,
             counts.tp + counts.fn_,
             counts.fp,
             pr.precision,
-            pr.recall
+            pr.recall,
+            macro_f1,
+            by_kind.len()
         ),
     )
     .with_findings(findings)
