@@ -1496,7 +1496,7 @@ fn localizer_flags_alone_earn_a_share_per_type_not_per_flag() {
         .volumes
         .iter()
         .flat_map(|v| v.flags.iter().map(|f| f.kind))
-        .collect::<std::collections::BTreeSet<_>>()
+        .collect::<BTreeSet<_>>()
         .len();
     assert!(types >= 3, "the standard profile plants {types} flag types");
     assert!(
