@@ -825,13 +825,29 @@ fn geometry(
     outcomes: &[VolumeOutcome],
 ) -> CriterionGrade {
     let mut findings = Vec::new();
-    let mut total = 0.0;
+    // Spacing and frame points per group ([plain, trap]) and `regular` answers per truth
+    // ([regular, irregular]): (credit, volumes). Most volumes are plain, so a constant
+    // `regular: true` or a spacing read off the first two slices would be right on nearly all of
+    // them; each group weighs the same whatever its size.
+    let mut frame_parts = [(0.0f64, 0usize); 2];
+    let mut regular_parts = [(0.0f64, 0usize); 2];
     let mut counted = 0usize;
     for (k, v) in key.volumes.iter().enumerate() {
         if v.instances.len() < 2 {
             continue;
         }
         counted += 1;
+        let trap = !v.geometry.regular
+            || v.flags.iter().any(|f| {
+                matches!(
+                    f.kind,
+                    AnomalyKind::MissingSlice
+                        | AnomalyKind::IrregularSpacing
+                        | AnomalyKind::GantryTilt
+                )
+            });
+        frame_parts[usize::from(trap)].1 += 1;
+        regular_parts[usize::from(!v.geometry.regular)].1 += 1;
         let Some(j) = outcomes[k].matched else {
             continue;
         };
@@ -897,7 +913,7 @@ fn geometry(
             );
         }
         if g.regular == t.regular {
-            s += 0.25;
+            regular_parts[usize::from(!t.regular)].0 += 1.0;
         } else {
             wrong.push(format!("regular = {} (expected {})", g.regular, t.regular));
         }
@@ -909,18 +925,28 @@ fn geometry(
                 wrong.join("; ")
             )));
         }
-        total += s;
+        frame_parts[usize::from(trap)].0 += s;
     }
-    let score = if counted == 0 {
-        1.0
-    } else {
-        total / counted as f64
+    // The mean over the groups that have volumes: each group's own mean, then their average.
+    let balanced = |parts: [(f64, usize); 2], full: f64| {
+        let means: Vec<f64> = parts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(credit, n)| credit / *n as f64)
+            .collect();
+        if means.is_empty() {
+            full
+        } else {
+            means.iter().sum::<f64>() / means.len() as f64
+        }
     };
+    let score = balanced(frame_parts, 0.75) + 0.25 * balanced(regular_parts, 1.0);
     CriterionGrade::new(
         "geometry",
         Score::new(score),
         format!(
-            "geometry of {counted} multi-slice volumes scored {:.1}%",
+            "geometry of {counted} multi-slice volumes ({} with a tilt, gap or irregular spacing) scored {:.1}%",
+            frame_parts[1].1,
             score * 100.0
         ),
     )

@@ -1506,3 +1506,36 @@ fn localizer_flags_alone_earn_a_share_per_type_not_per_flag() {
         c.summary
     );
 }
+
+/// `regular: true` everywhere is right on every plain volume and wrong on each irregular one:
+/// scored by balanced accuracy, it earns half of `regular`'s quarter, not nearly all of it.
+#[test]
+fn regular_everywhere_earns_half_of_its_share() {
+    let seed = mutant_seed();
+    let (dir, key) = common::fixture(seed, "standard");
+    let mut lazy = common::reference(dir.path());
+    for v in &mut lazy.volumes {
+        v.geometry.regular = true;
+    }
+    let irregular = key
+        .volumes
+        .iter()
+        .filter(|v| v.instances.len() >= 2 && !v.geometry.regular)
+        .count();
+    assert!(
+        irregular >= 1,
+        "the standard profile plants an irregular volume"
+    );
+    let grade = grade_output(&key, &lazy);
+    let c = grade
+        .criteria
+        .iter()
+        .find(|c| c.id.as_str() == "geometry")
+        .expect("geometry");
+    assert!(
+        (c.score.get() - (1.0 - 0.25 * 0.5)).abs() < 1e-9,
+        "{}: {}",
+        c.score.get(),
+        c.summary
+    );
+}
