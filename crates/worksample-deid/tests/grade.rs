@@ -1099,6 +1099,53 @@ fn a_stray_file_costs_hygiene_but_closes_no_gate() {
     assert!(gates.is_empty(), "{gates:?}");
 }
 
+/// Patient ID left empty in every file gives every patient the same ID: merged, so the
+/// structure gate closes (brief). Patient ID removed leaves no ID to group by: the pseudonyms and
+/// the hierarchy score charge it, but nothing was split or merged, so utility is not capped.
+#[test]
+fn empty_patient_ids_merge_the_patients_and_removed_ones_do_not() {
+    let fx = fixture();
+    let with_ids = |label: &str, edit: &dyn Fn(&mut InMemDicomObject)| {
+        let out = tempfile_dir::Dir::new(label);
+        deidentify(&fx, out.path(), Flaws::default());
+        let mut files = vec![out.path().to_path_buf()];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(
+                    std::fs::read_dir(&path)
+                        .expect("dir")
+                        .map(|e| e.expect("entry").path()),
+                );
+            } else if path.extension().is_some_and(|e| e == "dcm") {
+                let file = dicom_object::open_file(&path).expect("reads the reference's output");
+                let meta = file.meta().clone();
+                let mut obj = file.into_inner();
+                edit(&mut obj);
+                obj.with_exact_meta(meta)
+                    .write_to_file(&path)
+                    .expect("writes");
+            }
+        }
+        let g = graded(&fx, out.path());
+        let s = scores(&g);
+        assert!(
+            s["pseudonyms"] < 1.0 && s["hierarchy"] < 1.0,
+            "{label}: {s:#?}"
+        );
+        score::closed_gates(g).contains("structure_kept")
+    };
+    assert!(with_ids("emptied", &|o| {
+        o.put(DataElement::new(
+            tags::PATIENT_ID,
+            VR::LO,
+            PrimitiveValue::Empty,
+        ));
+    }));
+    assert!(!with_ids("removed", &|o| {
+        o.remove_element(tags::PATIENT_ID);
+    }));
+}
+
 #[test]
 fn a_new_uid_per_file_splits_the_series_and_caps_utility() {
     let fx = fixture();

@@ -651,10 +651,10 @@ fn references<'a>(
 }
 
 /// The four partitions, each compared over the instances that have an output. The score also
-/// counts a lost instance against every partition (the output's partition cannot equal the
-/// input's); the measure the rubric's `structure_kept` gate compares counts only splits and
-/// merges among the instances that were written, so a lost file costs coverage elsewhere but
-/// does not close the gate on structure.
+/// counts a lost instance and an emptied group against every partition (the output's partition
+/// cannot equal the input's); the measure the rubric's `structure_kept` gate compares counts
+/// only groups split in two or more and groups merged among the instances that were written, so
+/// a lost file costs coverage elsewhere but does not close the gate on structure.
 fn hierarchy(fold: &IntegrityFold) -> CriterionGrade {
     let all_matched = fold.files.iter().all(|f| f.new.is_some());
     let names = ["series", "study", "frame of reference", "patient"];
@@ -672,7 +672,11 @@ fn hierarchy(fold: &IntegrityFold) -> CriterionGrade {
         let splits = forward.values().filter(|n| n.len() != 1).count();
         let merges = backward.values().filter(|c| **c > 1).count();
         let kept = splits == 0 && merges == 0;
-        intact += usize::from(kept);
+        // The gate is about grouping: a group whose UID or ID was emptied everywhere is
+        // charged here and by the criteria on that attribute (uid_remap, pseudonyms), but is
+        // neither split nor merged among the files written.
+        let split_for_real = forward.values().any(|n| n.len() > 1);
+        intact += usize::from(!split_for_real && merges == 0);
         tally.check(all_matched && kept, || {
             Finding::new(if kept {
                 format!("{name} partition cannot be identical: some inputs have no output")
