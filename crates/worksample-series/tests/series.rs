@@ -1458,13 +1458,8 @@ fn a_gap_flag_naming_instances_outside_its_volume_is_a_false_positive() {
         if !keep_flag {
             o.volumes[v].anomalies.retain(|a| a.between.is_none());
         }
-        let grade = grade_output(&key, &o);
-        let c = grade
-            .criteria
-            .iter()
-            .find(|c| c.id.as_str() == "anomalies")
-            .expect("anomalies");
-        (c.score.get(), c.summary.clone())
+        let c = criterion(&key, &o, "anomalies");
+        (c.score.get(), c.summary)
     };
     let ((kept, kept_summary), (dropped, dropped_summary)) = (drop_pair(true), drop_pair(false));
     // The flag is not credited, and it is counted against its type: with that type's recall at
@@ -1486,12 +1481,7 @@ fn localizer_flags_alone_earn_a_share_per_type_not_per_flag() {
     for v in &mut lazy.volumes {
         v.anomalies.retain(|a| a.kind == AnomalyKind::Localizer);
     }
-    let grade = grade_output(&key, &lazy);
-    let c = grade
-        .criteria
-        .iter()
-        .find(|c| c.id.as_str() == "anomalies")
-        .expect("anomalies");
+    let c = criterion(&key, &lazy, "anomalies");
     let types = key
         .volumes
         .iter()
@@ -1526,12 +1516,7 @@ fn regular_everywhere_earns_half_of_its_share() {
         irregular >= 1,
         "the standard profile plants an irregular volume"
     );
-    let grade = grade_output(&key, &lazy);
-    let c = grade
-        .criteria
-        .iter()
-        .find(|c| c.id.as_str() == "geometry")
-        .expect("geometry");
+    let c = criterion(&key, &lazy, "geometry");
     assert!(
         (c.score.get() - (1.0 - 0.25 * 0.5)).abs() < 1e-9,
         "{}: {}",
