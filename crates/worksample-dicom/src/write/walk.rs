@@ -4,13 +4,15 @@
 //! dicom-rs writes a borrowed `InMemDicomObject` by turning it into a stream of tokens, and for
 //! a borrowed object each element is first cloned whole (a sequence with every item in it) and
 //! its tokens collected into a queue: on the many small headers `series` writes, those clones
-//! and their frees were about a fifth of generation's CPU. No published crate encodes a borrowed
-//! data set without that copy, so this module walks the object itself and hands each value by
-//! reference to the same `StatefulEncoder` dicom-rs's `DataSetWriter` drives. Everything that
-//! decides bytes (headers, text codecs and the switch at Specific Character Set (0008,0005),
-//! padding to even length, DS/IS written as text) stays dicom-rs's; what this walk reproduces is
-//! only the writer's token layer under its default strategy, which writes every sequence and
-//! item with undefined length and closes them with delimiters (PS3.5 §7.5.1, §7.5.2).
+//! and their frees were about a sixth of generation's instructions. No published crate encodes
+//! a borrowed data set without that copy, so this module walks the object itself and hands each
+//! value by reference to the same `StatefulEncoder` dicom-rs's `DataSetWriter` drives. What decides
+//! bytes (headers, text codecs and the switch at Specific Character Set (0008,0005), numbers,
+//! DS/IS held as binary written as text) stays dicom-rs's. The walk reproduces the writer's
+//! token layer under its default strategy, which writes every sequence and item with undefined
+//! length and closes them with delimiters (PS3.5 §7.5.1, §7.5.2), and writes ASCII text itself
+//! where the active codec is known to give it back unchanged (see `Text`): the `encoding`
+//! crate's byte-at-a-time encoder was the next largest cost.
 //!
 //! Anything that layer treats specially is left to dicom-rs: encapsulated pixel data
 //! (PS3.5 §A.4) and any value whose shape disagrees with its VR. [`write_dataset`] reports
@@ -82,8 +84,9 @@ fn walkable(obj: &InMemDicomObject) -> bool {
 /// The walk's view of the text codec dicom-rs's encoder holds, and a buffer for values.
 struct Text {
     /// Whether the active character set writes ASCII text as its own bytes: the default
-    /// repertoire (PS3.5 §6.1.2.2), ISO_IR 100 and ISO_IR 192 are ASCII-compatible single-byte
-    /// or UTF-8 codes. Only these are assumed; under any other set text goes to dicom-rs.
+    /// repertoire (ISO_IR 6, PS3.5 §6.1), ISO_IR 100 and ISO_IR 192 are ASCII-compatible
+    /// single-byte or UTF-8 codes. Only these are assumed; under any other set text goes to
+    /// dicom-rs.
     ascii_as_is: bool,
     buffer: Vec<u8>,
 }
@@ -103,9 +106,9 @@ impl Text {
     }
 
     /// The value's bytes when they are its text as is: ASCII text, in a VR whose characters
-    /// come from the default repertoire whatever the set (PS3.5 §6.1.2.3: AE, AS, CS, DA, DS,
+    /// come from the default repertoire whatever the set (PS3.5 Table 6.2-1: AE, AS, CS, DA, DS,
     /// DT, IS, TM, UI) or under an ASCII-compatible active set. Joined by backslashes and
-    /// padded to even length as dicom-rs pads: NUL for UI, space otherwise (PS3.5 §6.2).
+    /// padded to even length as dicom-rs pads: NUL for UI, space otherwise (PS3.5 §6.2, §9.1).
     /// `None` leaves the value to dicom-rs: other text, numbers held as binary, empty values,
     /// and Specific Character Set itself, whose writing switches dicom-rs's codec.
     fn as_is(&mut self, tag: Tag, vr: VR, value: &PrimitiveValue) -> Option<&[u8]> {
