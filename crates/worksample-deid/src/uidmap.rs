@@ -82,6 +82,18 @@ impl UidAudit {
     }
 }
 
+/// Whether the UID `new` holds `original` as a run of whole components (`<original>.9`,
+/// `1.<original>`): the original is read back from it. A run that only happens to share digits
+/// with a component boundary inside it (`2.25.123` in `2.25.1234…`) is not the original.
+pub fn holds(new: &str, original: &str) -> bool {
+    new != original
+        && new.match_indices(original).any(|(at, _)| {
+            let end = at + original.len();
+            (at == 0 || new.as_bytes()[at - 1] == b'.')
+                && (end == new.len() || new.as_bytes()[end] == b'.')
+        })
+}
+
 /// Audits observed pairs `(original, de-identified)`; `None` means the attribute was absent or
 /// empty in the output. `input_uids` is every UID value of the input set.
 pub fn audit(pairs: &[(String, Option<String>)], input_uids: &BTreeSet<String>) -> UidAudit {
@@ -131,7 +143,7 @@ pub fn audit(pairs: &[(String, Option<String>)], input_uids: &BTreeSet<String>) 
                     new: (*new).to_owned(),
                 });
             }
-            if new.contains(original) {
+            if holds(new, original) {
                 problems.push(UidProblem::Derived {
                     new: (*new).to_owned(),
                 });
@@ -200,6 +212,8 @@ mod tests {
             ("1.2.9", None),
             ("1.2.10", Some("2.25.40")),
             ("1.2.11", Some("1.2.11.9")),
+            // Shares digits with its original but not whole components: a fresh UID.
+            ("1.2.12", Some("1.2.123")),
         ]);
         let a = audit(&p, &inputs());
         let listed: Vec<String> = a
@@ -210,6 +224,7 @@ mod tests {
         insta::assert_snapshot!(listed.join("\n"), @r#"
         1.2.10: []
         1.2.11: [Derived { new: "1.2.11.9" }]
+        1.2.12: []
         1.2.3: [Unchanged]
         1.2.4: [Split { news: ["2.25.20", "2.25.21"] }]
         1.2.5: [Merged { new: "2.25.30", others: ["1.2.6"] }]
@@ -218,7 +233,9 @@ mod tests {
         1.2.8: [ReusesInput { new: "1.2.5" }]
         1.2.9: [Removed]
         "#);
-        assert!((a.score() - 1.0 / 9.0).abs() < 1e-12);
+        assert!((a.score() - 2.0 / 10.0).abs() < 1e-12);
+        assert!(holds("9.1.2.3", "1.2.3") && holds("1.2.3.4", "1.2.3"));
+        assert!(!holds("1.2.34", "1.2.3") && !holds("1.2.3", "1.2.3"));
         assert!(!a.derived_map(&p).contains_key("1.2.4"));
         assert_eq!(audit(&[], &inputs()).score(), 1.0);
     }

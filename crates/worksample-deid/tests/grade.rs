@@ -1099,11 +1099,11 @@ fn a_stray_file_costs_hygiene_but_closes_no_gate() {
     assert!(gates.is_empty(), "{gates:?}");
 }
 
-/// Patient ID left empty in every file gives every patient the same ID: merged, so the
-/// structure gate closes (brief). Patient ID removed leaves no ID to group by: the pseudonyms and
-/// the hierarchy score charge it, but nothing was split or merged, so utility is not capped.
+/// Patient ID left empty in every file gives every patient the same ID, and removed from every
+/// file gives them the same absence: either way the patients fall together (merged), so the
+/// structure gate closes (brief), besides what pseudonyms and the hierarchy score charge.
 #[test]
-fn empty_patient_ids_merge_the_patients_and_removed_ones_do_not() {
+fn empty_or_removed_patient_ids_merge_the_patients() {
     let fx = fixture();
     let with_ids = |label: &str, edit: &dyn Fn(&mut InMemDicomObject)| {
         let out = tempfile_dir::Dir::new(label);
@@ -1141,7 +1141,7 @@ fn empty_patient_ids_merge_the_patients_and_removed_ones_do_not() {
             PrimitiveValue::Empty,
         ));
     }));
-    assert!(!with_ids("removed", &|o| {
+    assert!(with_ids("removed", &|o| {
         o.remove_element(tags::PATIENT_ID);
     }));
 }

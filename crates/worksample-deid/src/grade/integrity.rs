@@ -424,7 +424,7 @@ fn problems(
         if fold.is_input_uid(new) {
             out.push(Problem::ReusesInput(new));
         }
-        if fold.text(new).contains(fold.text(original)) {
+        if crate::uidmap::holds(fold.text(new), fold.text(original)) {
             out.push(Problem::Derived(new));
         }
         let others = sharing.get(&new).copied().unwrap_or(0).saturating_sub(1);
@@ -651,10 +651,10 @@ fn references<'a>(
 }
 
 /// The four partitions, each compared over the instances that have an output. The score also
-/// counts a lost instance and an emptied group against every partition (the output's partition
-/// cannot equal the input's); the measure the rubric's `structure_kept` gate compares counts
-/// only groups split in two or more and groups merged among the instances that were written, so
-/// a lost file costs coverage elsewhere but does not close the gate on structure.
+/// counts a lost instance against every partition (the output's partition cannot equal the
+/// input's); the measure the rubric's `structure_kept` gate compares ([`grouping_kept`]) looks
+/// only at the instances that were written, so a lost file costs coverage elsewhere but does
+/// not close the gate on structure.
 fn hierarchy(fold: &IntegrityFold) -> CriterionGrade {
     let all_matched = fold.files.iter().all(|f| f.new.is_some());
     let names = ["series", "study", "frame of reference", "patient"];
@@ -672,11 +672,12 @@ fn hierarchy(fold: &IntegrityFold) -> CriterionGrade {
         let splits = forward.values().filter(|n| n.len() != 1).count();
         let merges = backward.values().filter(|c| **c > 1).count();
         let kept = splits == 0 && merges == 0;
-        // The gate is about grouping: a group whose UID or ID was emptied everywhere is
-        // charged here and by the criteria on that attribute (uid_remap, pseudonyms), but is
-        // neither split nor merged among the files written.
-        let split_for_real = forward.values().any(|n| n.len() > 1);
-        intact += usize::from(!split_for_real && merges == 0);
+        // The gate is about grouping, and an attribute left out is a value too: groups whose
+        // UID or ID was removed in every file fall together (merged), and a group with it in
+        // some files and not in others falls apart (split), as they would in a viewer.
+        if grouping_kept(fold, slot) {
+            intact += 1;
+        }
         tally.check(all_matched && kept, || {
             Finding::new(if kept {
                 format!("{name} partition cannot be identical: some inputs have no output")
@@ -688,6 +689,24 @@ fn hierarchy(fold: &IntegrityFold) -> CriterionGrade {
     tally
         .grade("hierarchy", "partitions identical to the input's")
         .gated_on(Score::new(intact as f64 / names.len() as f64))
+}
+
+/// Whether the written files of each original group (by `slot`) share one value there, and no
+/// two groups share a value, counting an absent value as one value like any other.
+fn grouping_kept(fold: &IntegrityFold, slot: usize) -> bool {
+    let mut forward: BTreeMap<u32, BTreeSet<Option<u32>>> = BTreeMap::new();
+    for f in &fold.files {
+        if let (Some(o), Some(new)) = (f.original[slot], &f.new) {
+            forward.entry(o).or_default().insert(new[slot]);
+        }
+    }
+    let mut backward: BTreeMap<Option<u32>, usize> = BTreeMap::new();
+    for news in forward.values() {
+        for n in news {
+            *backward.entry(*n).or_default() += 1;
+        }
+    }
+    forward.values().all(|n| n.len() == 1) && backward.values().all(|c| *c == 1)
 }
 
 /// The distinct new Patient IDs of a patient's files (`None` for a file without one).
